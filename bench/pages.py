@@ -1,0 +1,120 @@
+"""The pages and htmx fragments that the benchmarks measure, per role. Add yours as features land.
+
+A `Page` is one request as a user makes it: who (`role`, a (kind, role) pair of BENCH_USERS, or None
+for a visitor), what (`method`, `path`, `form`), and what a correct answer is (`status`). A fragment
+is the same request as htmx sends it (`HX-Request: true`, plus `headers` such as `HX-Target`). A POST
+gets the session's CSRF token added to its form.
+
+Paths may name objects of the generated data set with `{placeholders}`: each is looked up once per run
+with the SQL in PARAMS, against the bench organisations (`:customer`, `:reseller`, `:partner`, `:vendor`).
+"""
+
+from dataclasses import dataclass, field
+
+CUSTOMER_ADMIN = ("customer", "admin")
+CUSTOMER_MEMBER = ("customer", "member")
+RESELLER_MANAGER = ("reseller", "manager")
+RESELLER_ACCOUNTANT = ("reseller", "accountant")
+PARTNER_ADMIN = ("partner", "admin")
+PARTNER_SELLER = ("partner", "seller")
+VENDOR_ADMIN = ("vendor", "admin")
+VENDOR_BILLING = ("vendor", "billing")
+VENDOR_ADVISOR = ("vendor", "advisor")
+
+
+@dataclass(frozen=True)
+class Page:
+    role: tuple[str, str] | None
+    path: str
+    kind: str = "page"  # "page" (a whole document, as a browser loads it) or "fragment" (an htmx swap)
+    method: str = "GET"
+    form: dict | None = None
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        who = "/".join(self.role) if self.role else "visitor"
+        return self.name or f"{who} {self.method} {self.path}"
+
+    @property
+    def is_main(self) -> bool:
+        """A main page: a whole page a person opens and reads (what Lighthouse and axe audit)."""
+        return self.kind == "page" and self.method == "GET" and self.status == 200
+
+    def request_headers(self) -> dict:
+        headers = {"HX-Request": "true"} if self.kind == "fragment" else {}
+        return headers | self.headers
+
+    def url(self, params: dict) -> str:
+        return self.path.format(**params)
+
+
+# name → SQL returning one value; `:customer` etc. are the ids of the bench organisations.
+PARAMS = {
+    "product_id": "SELECT MIN(id) FROM product",
+    "software_id": "SELECT MIN(id) FROM software",
+}
+
+PAGES = [
+    # Visitors
+    Page(None, "/login", name="login"),
+    Page(None, "/password/forgot", name="forgot password"),
+    Page(None, "/no-such-page", status=404, name="error page (404)"),
+    # Customer
+    Page(CUSTOMER_ADMIN, "/customer/", name="customer home"),
+    Page(CUSTOMER_ADMIN, "/team", name="customer team"),
+    Page(CUSTOMER_ADMIN, "/account/password", name="customer password"),
+    Page(CUSTOMER_MEMBER, "/customer/", name="customer member home"),
+    Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
+    # Reseller
+    Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),
+    Page(RESELLER_MANAGER, "/team", name="reseller team"),
+    Page(RESELLER_ACCOUNTANT, "/reseller/", name="reseller accountant home"),
+    Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),
+    # Partner
+    Page(PARTNER_ADMIN, "/partner/", name="partner home"),
+    Page(PARTNER_ADMIN, "/team", name="partner team"),
+    Page(PARTNER_SELLER, "/partner/", name="partner seller home"),
+    # Back office
+    Page(VENDOR_ADMIN, "/backoffice/", name="back office home"),
+    Page(VENDOR_ADMIN, "/team", name="back office team"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog", name="catalog"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}", name="catalog product"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/products/new", name="catalog new product"),
+    Page(VENDOR_BILLING, "/backoffice/catalog", name="catalog (read-only, billing)"),
+    Page(VENDOR_BILLING, "/backoffice/", name="back office billing home"),
+    Page(VENDOR_ADVISOR, "/backoffice/", name="back office advisor home"),
+]
+
+FRAGMENTS = [
+    Page(CUSTOMER_ADMIN, "/team", "fragment", "POST", {"name": "", "email": "not an e-mail", "role": "member"},
+         status=422, name="team invite form, invalid (422)"),
+    Page(CUSTOMER_ADMIN, "/account/password", "fragment", "POST", {"current": "", "password": "short", "confirm": ""},
+         status=422, name="password form, invalid (422)"),
+    Page(CUSTOMER_ADMIN, "/customer/no-such-page", "fragment", status=404, name="error fragment (404)"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog?q=plan", "fragment", headers={"HX-Target": "products"},
+         name="catalog search"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog?page=2", "fragment", headers={"HX-Target": "products"},
+         name="catalog next page"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/edit", "fragment",
+         headers={"HX-Target": "product_details"}, name="product edit form"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog?kind=plan&retired=1", "fragment", headers={"HX-Target": "products"},
+         name="catalog filter"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/software/{software_id}/edit", "fragment",
+         headers={"HX-Target": "software_form"}, name="software edit form"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/prices", "fragment", "POST",
+         {"currency": "CLP", "period": "monthly", "amount": "19990,5", "setup_fee": ""}, status=422,
+         headers={"HX-Target": "prices"}, name="price form, invalid (422)"),
+    Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/quotas", "fragment", "POST",
+         {"metric": "documents", "included": "-1"}, status=422, headers={"HX-Target": "quotas"},
+         name="quota form, invalid (422)"),
+]
+
+ALL = PAGES + FRAGMENTS
+
+
+def roles() -> list[tuple[str, str]]:
+    """Every role some page is measured for, in the order of the registry."""
+    return list(dict.fromkeys(page.role for page in ALL if page.role is not None))

@@ -1,0 +1,68 @@
+"""Vitrine: the self-service store, billing and reseller portal of a SaaS vendor."""
+
+from flask import Flask
+
+from portal import config
+from portal.config import PROJECT_ROOT
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the portal: settings, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_path=config.instance_path(),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_settings(app, overrides)
+    init_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def load_settings(app: Flask, overrides: dict | None) -> None:
+    app.config.from_mapping(config.load(app.instance_path))
+    app.config.from_mapping(overrides or {})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+
+
+def init_extensions(app: Flask) -> None:
+    from portal import database, diagnostics, htmx, security, sessions, templating
+    from portal.extensions import babel, csrf, db, limiter, migrate
+    from portal.i18n import select_locale, select_timezone
+    from portal.services import mail
+
+    db.init_app(app)
+    database.init_app(app)
+    diagnostics.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    sessions.init_app(app)
+    security.init_app(app)
+    htmx.init_app(app)
+    templating.init_app(app)
+    mail.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import api, auth, backoffice, customer, partner, reseller, tenancy
+
+    app.before_request(tenancy.load_membership)
+    for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errors(app: Flask) -> None:
+    from portal import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)

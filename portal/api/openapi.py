@@ -1,0 +1,329 @@
+"""The OpenAPI 3.1 document of the API: every path, body, answer and error, with their stable codes.
+
+tests/api/test_openapi.py checks that every documented path is a route and every API route is documented,
+and validates the answers of the API's tests against these schemas: a new endpoint documents itself here.
+"""
+
+from flask import current_app, request
+
+from portal.models import METRICS
+from portal.services import usage
+
+KEY_HEADER = "X-Api-Key"
+
+# Every error code the API answers with, and when. Clients may rely on these; messages may change.
+ERROR_CODES = {
+    "unauthorized": "401: no integration key, a wrong one, a replaced one, or the organisation is blocked.",
+    "invalid_json": "400: the body is not valid JSON.",
+    "invalid_payload": '422: the body is not an object with a non-empty "events" list.',
+    "invalid_event": "422: an event breaks a rule; `index` and `field` say which and where.",
+    "event_in_future": "422: an event's occurred_at is more than 5 minutes ahead of the server's clock.",
+    "event_too_old": "422: an event's occurred_at is before the previous billing period.",
+    "batch_too_large": f"413: more than {usage.MAX_EVENTS} events, or a body over 1 MB.",
+    "event_id_conflict": "409: an id already reported (or repeated in the batch) with another metric, quantity "
+                         "or time.",
+    "invalid_parameter": "422: a query parameter is not valid; `field` names it.",
+    "not_found": "404: no such path, or no such object for your organisation.",
+    "method_not_allowed": "405: the path does not accept this HTTP method.",
+    "request_entity_too_large": "413: the request body is larger than the portal accepts.",
+    "too_many_requests": "429: too many requests for this key in a short time; wait and retry.",
+    "bad_request": "400: the request could not be understood.",
+    "internal_server_error": "500: an unexpected error on our side; it is logged. Retry later.",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+TIMESTAMP = {"type": "string", "format": "date-time", "description": "ISO 8601 in UTC, e.g. 2026-11-20T10:00:00Z."}
+NULLABLE_TIMESTAMP = {**TIMESTAMP, "type": ["string", "null"]}
+MINOR_UNITS = {"type": "integer", "description": "Integer amount in the currency's minor units (CLP has none)."}
+PRODUCT = {
+    "type": "object",
+    "required": ["code", "name"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "enum": list(ERROR_CODES),
+                             "description": "Stable: " + " ".join(f"`{c}` {d}" for c, d in ERROR_CODES.items())},
+                    "message": {"type": "string", "description": "For people, in the Accept-Language language."},
+                    "field": {"type": "string", "description": "The field or parameter at fault, when one is."},
+                    "index": {"type": "integer", "minimum": 0,
+                              "description": "Position (from 0) in `events` of the event at fault."},
+                },
+            }
+        },
+    },
+    "UsageEvent": {
+        "type": "object",
+        "required": ["id", "metric", "occurred_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": usage.MAX_ID_LENGTH,
+                   "description": "Your own unique id for the event: an id already received is counted once."},
+            "metric": {"type": "string", "enum": list(METRICS)},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": usage.MAX_QUANTITY, "default": 1},
+            "occurred_at": {"type": "string", "format": "date-time",
+                            "description": "When it happened, with its time zone. Accepted from the start of the "
+                                           "previous billing period to 5 minutes ahead of now."},
+        },
+    },
+    "UsageBatch": {
+        "type": "object",
+        "required": ["events"],
+        "additionalProperties": False,
+        "properties": {
+            "events": {"type": "array", "minItems": 1, "maxItems": usage.MAX_EVENTS, "items": _ref("UsageEvent")},
+        },
+    },
+    "UsageResult": {
+        "type": "object",
+        "required": ["accepted", "duplicates"],
+        "additionalProperties": False,
+        "properties": {
+            "accepted": {"type": "integer", "minimum": 0, "description": "Events recorded by this call."},
+            "duplicates": {"type": "integer", "minimum": 0,
+                           "description": "Events whose id was already recorded (or repeated in the batch)."},
+        },
+    },
+    "Entitlement": {
+        "type": "object",
+        "required": ["included", "used", "remaining", "overage"],
+        "additionalProperties": False,
+        "properties": {
+            "included": {"type": ["integer", "null"], "description": "null: not limited by your subscriptions."},
+            "used": {"type": "integer", "minimum": 0},
+            "remaining": {"type": ["integer", "null"], "minimum": 0},
+            "overage": {"type": "integer", "minimum": 0, "description": "Units beyond the included ones."},
+        },
+    },
+    "Subscription": {
+        "type": "object",
+        "required": ["id", "plan", "status", "billing_period", "current_period_start", "current_period_end",
+                     "trial_ends_at", "add_ons"],
+        "properties": {
+            "id": {"type": "integer"},
+            "plan": PRODUCT,
+            "status": {"type": "string", "enum": ["trial", "active", "past_due"]},
+            "billing_period": {"type": "string", "enum": ["monthly", "annual"]},
+            "current_period_start": TIMESTAMP,
+            "current_period_end": TIMESTAMP,
+            "trial_ends_at": NULLABLE_TIMESTAMP,
+            "add_ons": {"type": "array", "items": {
+                **PRODUCT, "required": ["code", "name", "quantity"],
+                "properties": {**PRODUCT["properties"], "quantity": {"type": "integer", "minimum": 1}}}},
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": ["organisation", "plan", "status", "period", "subscriptions", "entitlements"],
+        "properties": {
+            "organisation": {
+                "type": "object",
+                "required": ["id", "name", "kind", "country", "currency", "time_zone", "status"],
+                "properties": {
+                    "id": {"type": "integer"}, "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["customer", "reseller", "partner", "vendor"]},
+                    "country": {"type": "string"}, "currency": {"type": "string"},
+                    "time_zone": {"type": "string"}, "status": {"type": "string"},
+                },
+            },
+            "plan": {"oneOf": [PRODUCT, {"type": "null"}], "description": "The plan of the oldest subscription."},
+            "status": {"type": ["string", "null"], "enum": ["trial", "active", "past_due", None]},
+            "period": {
+                "type": "object",
+                "required": ["start", "end", "billing_period"],
+                "description": "The current billing period (the calendar month when there is no subscription).",
+                "properties": {"start": TIMESTAMP, "end": TIMESTAMP,
+                               "billing_period": {"type": ["string", "null"], "enum": ["monthly", "annual", None]}},
+            },
+            "subscriptions": {"type": "array", "items": _ref("Subscription")},
+            "entitlements": {
+                "type": "object",
+                "required": list(METRICS),
+                "additionalProperties": False,
+                "properties": {metric: _ref("Entitlement") for metric in METRICS},
+            },
+        },
+    },
+    "Invoice": {
+        "type": "object",
+        "required": ["id", "number", "kind", "status", "overdue", "currency", "subtotal", "tax_total", "total",
+                     "issued_at", "due_at", "paid_at", "period_start", "period_end"],
+        "properties": {
+            "id": {"type": "integer"},
+            "number": {"type": "string", "description": "Series prefix and number, e.g. F000042."},
+            "kind": {"type": "string", "enum": ["invoice", "credit_note"]},
+            "status": {"type": "string", "enum": ["open", "paid", "void", "uncollectible"]},
+            "overdue": {"type": "boolean", "description": "Open and past its due date."},
+            "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+            "subtotal": MINOR_UNITS, "tax_total": MINOR_UNITS, "total": MINOR_UNITS,
+            "issued_at": TIMESTAMP, "due_at": NULLABLE_TIMESTAMP, "paid_at": NULLABLE_TIMESTAMP,
+            "period_start": NULLABLE_TIMESTAMP, "period_end": NULLABLE_TIMESTAMP,
+        },
+    },
+    "InvoiceDetail": {
+        "allOf": [_ref("Invoice")],
+        "type": "object",
+        "required": ["lines", "installments"],
+        "properties": {
+            "lines": {"type": "array", "items": {
+                "type": "object",
+                "required": ["description", "kind", "quantity", "unit_amount", "amount", "tax_rate_bp",
+                             "tax_amount", "total"],
+                "properties": {
+                    "description": {"type": "string"}, "kind": {"type": "string"}, "quantity": {"type": "integer"},
+                    "unit_amount": MINOR_UNITS, "amount": MINOR_UNITS,
+                    "tax_rate_bp": {"type": "integer", "description": "Basis points: 1900 is 19 %."},
+                    "tax_amount": MINOR_UNITS, "total": MINOR_UNITS,
+                },
+            }},
+            "installments": {"type": "array", "items": {
+                "type": "object",
+                "required": ["number", "amount", "due_at", "paid_at"],
+                "properties": {"number": {"type": "integer"}, "amount": MINOR_UNITS, "due_at": TIMESTAMP,
+                               "paid_at": NULLABLE_TIMESTAMP},
+            }},
+        },
+    },
+    "InvoicePage": {
+        "type": "object",
+        "required": ["invoices", "page", "per_page", "total", "pages", "next_page"],
+        "additionalProperties": False,
+        "properties": {
+            "invoices": {"type": "array", "items": _ref("Invoice")},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 1},
+            "next_page": {"type": ["integer", "null"]},
+        },
+    },
+}
+
+COMMON_ERRORS = {
+    "401": _error("No valid integration key (`unauthorized`)."),
+    "429": _error("Too many requests for this key (`too_many_requests`)."),
+}
+
+
+def _page_parameter(name: str, maximum: int, default: int, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}}
+
+
+PATHS = {
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document.",
+            "security": [],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }
+    },
+    "/me": {
+        "get": {
+            "operationId": "me",
+            "summary": "Who am I: organisation, plan, status, billing period and entitlements.",
+            "responses": {"200": _json(_ref("Me"), "The organisation of the key."), **COMMON_ERRORS},
+        }
+    },
+    "/usage": {
+        "post": {
+            "operationId": "reportUsage",
+            "summary": "Report a batch of usage events.",
+            "description": (
+                f"Up to {usage.MAX_EVENTS} events. The whole batch is checked first: if any event is not valid, "
+                "nothing is recorded and the error names the event (`index`) and the field. An event whose id "
+                "was already received is counted once, also when the same batch is sent again or two batches "
+                "sharing ids arrive at the same time, so a batch can safely be retried."
+            ),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UsageBatch")}}},
+            "responses": {
+                "200": _json(_ref("UsageResult"), "The batch was recorded."),
+                "400": _error("The body is not JSON (`invalid_json`)."),
+                "409": _error("An id was reported before with other values (`event_id_conflict`)."),
+                "413": _error("Too many events or too large a body (`batch_too_large`)."),
+                "422": _error("An event or the body is not valid (`invalid_payload`, `invalid_event`, "
+                              "`event_in_future`, `event_too_old`)."),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/invoices": {
+        "get": {
+            "operationId": "listInvoices",
+            "summary": "The organisation's issued invoices and credit notes, newest first.",
+            "parameters": [
+                _page_parameter("page", 1_000_000, 1, "Page number, from 1."),
+                _page_parameter("per_page", 100, 50, "Invoices per page."),
+            ],
+            "responses": {
+                "200": _json(_ref("InvoicePage"), "One page of invoices."),
+                "422": _error("A parameter is not valid (`invalid_parameter`)."),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/invoices/{invoice_id}": {
+        "get": {
+            "operationId": "getInvoice",
+            "summary": "One issued invoice with its lines and installments.",
+            "parameters": [{"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {
+                "200": _json(_ref("InvoiceDetail"), "The invoice."),
+                "404": _error("No such invoice for your organisation (`not_found`)."),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+}
+
+
+def openapi_document() -> dict:
+    brand = current_app.config["BRAND_NAME"]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"{brand} API",
+            "version": "1",
+            "description": (
+                f"The {brand} API for your software and integrators. Authenticate every call with your "
+                f"organisation's integration key in the `{KEY_HEADER}` header (never in the URL); an administrator "
+                "sees it, and can replace it, on the portal's Integration key page. Replacing it revokes the old "
+                "key at once. Times are ISO 8601 in UTC; amounts are integers in the currency's minor units. "
+                "Every error is JSON with a stable `code` and a `message` for people."
+            ),
+        },
+        "servers": [{"url": request.script_root + "/api/v1"}],
+        "security": [{"integrationKey": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "integrationKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER,
+                                   "description": "Your organisation's integration key (vk_live_…)."},
+            },
+            "schemas": SCHEMAS,
+        },
+    }

@@ -1,0 +1,146 @@
+"""Views of the API blueprint: JSON in, JSON out, authenticated by an organisation's integration key."""
+
+import json
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.api import resources
+from portal.api.openapi import openapi_document
+from portal.errors import api_error
+from portal.extensions import csrf, db, limiter
+from portal.orm import utcnow
+from portal.services import usage
+from portal.services.entitlements import entitlements_for
+from portal.services.errors import DomainError
+from portal.services.integration import key_digest, organisation_for_key
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+KEY_HEADER = "X-Api-Key"
+PUBLIC_ENDPOINTS = {"api.openapi"}
+# 1,000 events of the longest valid shape fit well inside; anything larger is not a batch we accept.
+MAX_USAGE_BODY = 1024 * 1024
+DEFAULT_RATE_LIMIT = "1200 per minute"
+FAILED_KEY_LIMIT = "60 per minute"
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+def _key_bucket() -> str:
+    """Requests are counted per integration key (hashed: the key itself never reaches the limiter's storage)."""
+    key = request.headers.get(KEY_HEADER, "")
+    return "api-key:" + key_digest(key) if key else "api-address:" + (request.remote_addr or "")
+
+
+limiter.limit(_rate_limit, key_func=_key_bucket)(bp)
+# Guessing keys is hopeless, but answering guesses costs a query each: an address gets few wrong ones.
+limiter.limit(FAILED_KEY_LIMIT, key_func=lambda: "api-refused:" + (request.remote_addr or ""),
+              deduct_when=lambda response: response.status_code == 401)(bp)
+
+
+@bp.before_request
+def authenticate():
+    """Every call but the OpenAPI document needs an integration key in the X-Api-Key header."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    key = request.headers.get(KEY_HEADER, "")
+    organisation = organisation_for_key(key) if key else None
+    if organisation is None:
+        return api_error(401, "unauthorized", _("Send a valid integration key in the X-Api-Key header."))
+    g.api_organisation = organisation
+    return None
+
+
+@bp.before_app_request
+def authenticate_unknown_paths():
+    """An address under /api/v1 that names no endpoint needs a key too: without one the answer is the same
+    401 as anywhere in the API (blueprint hooks do not run for a path that matched no route). With one,
+    the 404 follows without looking the key up, so these paths are no way around the limit on wrong keys."""
+    unrouted = request.url_rule is None and (request.path + "/").startswith(bp.url_prefix + "/")
+    if unrouted and not request.headers.get(KEY_HEADER):
+        return api_error(401, "unauthorized", _("Send a valid integration key in the X-Api-Key header."))
+    return None
+
+
+def _refused(error: DomainError):
+    db.session.rollback()
+    extra = {"field": error.field} if error.field else {}
+    if isinstance(error, usage.EventError):
+        extra["index"] = error.index
+    return api_error(error.status, error.code, str(error.message), **extra)
+
+
+def _positive_int_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not 1 <= int(raw) <= maximum:
+        raise DomainError(_("%(name)s must be a whole number from 1 to %(max)d.", name=name, max=maximum),
+                          code="invalid_parameter", field=name)
+    return int(raw)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Serve the OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def me():
+    """Tell the caller who it is: organisation, plan, status, billing period and entitlements."""
+    return jsonify(resources.me_body(entitlements_for(g.api_organisation)))
+
+
+@bp.post("/usage")
+def usage_create():
+    """Record a batch of up to 1,000 usage events; an id already reported is counted once."""
+    if (request.content_length or 0) > MAX_USAGE_BODY:
+        return _too_large()
+    request.max_content_length = MAX_USAGE_BODY
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except RequestEntityTooLarge:
+        return _too_large()
+    except (ValueError, RecursionError):
+        return api_error(400, "invalid_json", _("The body is not valid JSON. Send a JSON object with an "
+                                                '"events" list.'))
+    now = utcnow()
+    organisation = g.api_organisation
+    try:
+        period = usage.current_period(organisation.id, now)
+        result = usage.record_events(organisation, usage.parse_batch(payload, now, period.previous_start), now)
+    except DomainError as error:
+        return _refused(error)
+    db.session.commit()
+    return jsonify(accepted=result.accepted, duplicates=result.duplicates)
+
+
+def _too_large():
+    return api_error(413, "batch_too_large", _("The body is larger than %(size)d KB. Send at most %(max)d events "
+                                               "per batch.", size=MAX_USAGE_BODY // 1024, max=usage.MAX_EVENTS))
+
+
+@bp.get("/invoices")
+def invoices():
+    """List the organisation's issued invoices and credit notes, newest first, a page at a time."""
+    try:
+        page = _positive_int_arg("page", 1, maximum=1_000_000)
+        per_page = _positive_int_arg("per_page", resources.PER_PAGE, maximum=resources.MAX_PER_PAGE)
+    except DomainError as error:
+        return _refused(error)
+    return jsonify(resources.invoices_page(g.api_organisation.id, page, per_page))
+
+
+@bp.get("/invoices/<int:invoice_id>")
+def invoice(invoice_id: int):
+    """Show one issued invoice of the organisation, with its lines and installments."""
+    found = resources.issued_invoice(g.api_organisation.id, invoice_id)
+    if found is None:
+        return api_error(404, "not_found", _("There is no invoice with this id for your organisation."))
+    return jsonify(resources.invoice_body(found, utcnow(), lines=True))

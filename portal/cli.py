@@ -1,0 +1,135 @@
+"""Flask commands: demo data, staff accounts, the e-mail outbox, the billing run."""
+
+import functools
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from portal.database import writing
+from portal.extensions import db
+from portal.models import OutboxMessage
+from portal.services.taxid import COUNTRIES
+
+
+def writer(command):
+    """Run a command's transactions as writers (BEGIN IMMEDIATE on SQLite)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with writing():
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete every table first and start again.")
+@with_appcontext
+@writer
+def demo_command(reset: bool) -> None:
+    """Create (or bring up to date) the database and fill it with demo data for every role."""
+    from portal.services import demo
+
+    if reset:
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade()
+    if demo.already_loaded():
+        click.echo("The demo data is already there (use --reset to start again).")
+    else:
+        demo.load()
+        db.session.commit()
+    click.echo(demo.logins_text(current_app.config["BASE_URL"]))
+
+
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--name", prompt=True, help="The person's full name.")
+@click.option("--role", type=click.Choice(["admin", "billing", "advisor"]), default="admin", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--vendor-name", help="On a new install: the legal name of the vendor organisation to create.")
+@click.option("--country", type=click.Choice(COUNTRIES, case_sensitive=False),
+              help="On a new install: the vendor's country (its currency, time zone and language follow).")
+@with_appcontext
+@writer
+def create_staff_command(email: str, name: str, role: str, password: str, vendor_name: str | None,
+                         country: str | None) -> None:
+    """Create a member of the vendor's staff (and, on a new install, the vendor organisation)."""
+    from portal.services import staff
+    from portal.services.errors import DomainError
+
+    try:
+        user = staff.create_staff(email, name, role, password, vendor_name=vendor_name, country=country)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from error
+    vendor = staff.vendor_organisation()
+    db.session.commit()
+    click.echo(f"{user.email} can now log in to the back office of {vendor.name} as {role}.")
+
+
+@click.command("send-outbox")
+@with_appcontext
+@writer
+def send_outbox_command() -> None:
+    """Send every e-mail still pending in the outbox, now."""
+    from portal.services import mail
+
+    counts = {"sent": 0, "logged": 0, "pending": 0, "failed": 0}
+    for message_id in mail.pending_message_ids(limit=10_000):
+        status = mail.send_outbox_message(message_id)
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("pending", "failed"):
+            message = db.session.get(OutboxMessage, message_id)
+            click.echo(f"message {message_id} to {message.recipient} not sent: {message.last_error}", err=True)
+    not_sent = counts["pending"] + counts["failed"]
+    click.echo(f"{counts['sent']} sent, {counts['logged']} written to the log, "
+               f"{not_sent} not sent (kept in the outbox)")
+    if not_sent:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("billing-run")
+@click.option("--now", "moment", default=None, metavar="ISO",
+              help="Act as if it were this moment (e.g. 2026-12-01T00:00:00Z); default: the current time.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 5_000),
+              help="Subscriptions per transaction.")
+@with_appcontext
+@writer
+def billing_run_command(moment: str | None, batch_size: int) -> None:
+    """Close every subscription period due now: trials, renewals and their invoices, suspensions, cancellations."""
+    from datetime import UTC, datetime
+
+    from portal.services import billing_sweep
+
+    now = datetime.now(UTC)
+    if moment:
+        try:
+            now = datetime.fromisoformat(moment)
+        except ValueError as error:
+            raise click.BadParameter("use an ISO date and time, such as 2026-12-01T00:00:00Z", param_hint="--now") \
+                from error
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    result = billing_sweep.run_sweep(now, batch_size=batch_size)
+    click.echo(f"{result.closed} periods closed ({result.activated} trials ended, {result.renewed} renewed, "
+               f"{result.suspended} suspended, {result.cancelled} cancelled, {result.plan_changes} plan changes); "
+               f"{result.invoices} invoices and {result.credit_notes} credit notes in {result.seconds:.1f} s")
+    for subscription_id, reason in sorted(result.skipped.items()):
+        click.echo(f"subscription {subscription_id} not renewed: {reason}", err=True)
+
+
+def init_app(app) -> None:
+    for command in (demo_command, create_staff_command, send_outbox_command, billing_run_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `vitrine` console script: the same commands as `flask --app portal`."""
+    from portal import create_app
+
+    group = FlaskGroup(create_app=create_app)
+    sys.exit(group.main())

@@ -1,0 +1,142 @@
+"""Settings read from PORTAL_* environment variables, with embedded defaults.
+
+Every setting the portal reads is listed in SETTINGS; the README's configuration table is this list.
+"""
+
+import os
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# name: (default, description) — the default may use {instance} for the instance folder.
+SETTINGS: dict[str, tuple[str, str]] = {
+    "PORTAL_INSTANCE_PATH": (str(PROJECT_ROOT / "instance"), "Folder for the SQLite files, the secret key and PDFs."),
+    "PORTAL_DATABASE_URL": ("sqlite:///{instance}/vitrine.db", "SQLAlchemy URL of the system of record."),
+    "PORTAL_SECRET_KEY": ("", "Signs sessions and tokens; generated into the instance folder when empty."),
+    "PORTAL_REDIS_URL": ("", "Redis for jobs and rate limits; when empty, Huey uses SQLite and limits memory."),
+    "PORTAL_DEFAULT_LOCALE": ("en", "Language when neither the user nor the browser chooses one."),
+    "PORTAL_DEFAULT_TIMEZONE": ("America/Santiago", "Time zone for organisations that have none."),
+    "PORTAL_SMTP_HOST": ("", "SMTP server; when empty, e-mails are written to the log and kept."),
+    "PORTAL_SMTP_PORT": ("25", "SMTP port."),
+    "PORTAL_SMTP_USER": ("", "SMTP user name (optional)."),
+    "PORTAL_SMTP_PASSWORD": ("", "SMTP password (optional)."),
+    "PORTAL_SMTP_STARTTLS": ("0", "1 to upgrade the SMTP connection with STARTTLS."),
+    "PORTAL_MAIL_FROM": ("Vitrine <no-reply@vitrine.localhost>", "Sender of every e-mail."),
+    "PORTAL_FRAME_ANCESTORS": ("'self'", "Origins allowed to frame the portal (CSP frame-ancestors)."),
+    "PORTAL_PROXY_HOPS": ("0", "Reverse proxies in front (trusted X-Forwarded-* headers)."),
+    "PORTAL_HTTPS": ("0", "1 when served over HTTPS: cookies are marked Secure."),
+    "PORTAL_SESSION_IDLE_MINUTES": ("30", "A session ends after this many minutes without a request."),
+    "PORTAL_SESSION_MAX_HOURS": ("12", "A session ends this many hours after login, whatever happens."),
+    "PORTAL_MAX_UPLOAD_MB": ("10", "Largest request body accepted."),
+    "PORTAL_LOGIN_LIMIT": ("10 per 15 minutes", "Login attempts allowed per account and per address."),
+    "PORTAL_BRAND_NAME": ("Vitrine", "Name shown in the top bar, e-mails and invoices."),
+    "PORTAL_BASE_URL": ("http://localhost:5000", "External address used in e-mailed links."),
+}
+
+
+def instance_path() -> str:
+    return os.environ.get("PORTAL_INSTANCE_PATH") or SETTINGS["PORTAL_INSTANCE_PATH"][0]
+
+
+def env(name: str, instance_path: str = "") -> str:
+    default = SETTINGS[name][0].replace("{instance}", instance_path)
+    return os.environ.get(name, default)
+
+
+def _secret_key(instance_path: str) -> str:
+    """PORTAL_SECRET_KEY, or a key generated once into the instance folder.
+
+    Several worker processes may start at once on a new install: the key is written to a private
+    temporary file and linked into place, so exactly one key wins and no process reads a half-written one.
+    """
+    given = env("PORTAL_SECRET_KEY")
+    if given:
+        return given
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            os.write(descriptor, secrets.token_urlsafe(48).encode())
+            os.close(descriptor)
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
+def _int(name: str) -> int:
+    value = env(name)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def database_url(url: str) -> str:
+    """PostgreSQL URLs without a driver (postgres://, postgresql://) use psycopg 3, the driver installed."""
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
+    return url
+
+
+def load(instance_path: str) -> dict:
+    """Return the Flask config mapping built from the environment."""
+    https = env("PORTAL_HTTPS") == "1"
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(env("PORTAL_DATABASE_URL", instance_path)),
+        "REDIS_URL": env("PORTAL_REDIS_URL"),
+        "BABEL_DEFAULT_LOCALE": env("PORTAL_DEFAULT_LOCALE"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "portal" / "translations"),
+        "DEFAULT_TIMEZONE": env("PORTAL_DEFAULT_TIMEZONE"),
+        "SMTP_HOST": env("PORTAL_SMTP_HOST"),
+        "SMTP_PORT": _int("PORTAL_SMTP_PORT"),
+        "SMTP_USER": env("PORTAL_SMTP_USER"),
+        "SMTP_PASSWORD": env("PORTAL_SMTP_PASSWORD"),
+        "SMTP_STARTTLS": env("PORTAL_SMTP_STARTTLS") == "1",
+        "MAIL_FROM": env("PORTAL_MAIL_FROM"),
+        "FRAME_ANCESTORS": env("PORTAL_FRAME_ANCESTORS"),
+        "PROXY_HOPS": _int("PORTAL_PROXY_HOPS"),
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "vitrine_session",
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "SESSION_IDLE": timedelta(minutes=_int("PORTAL_SESSION_IDLE_MINUTES")),
+        "SESSION_MAX": timedelta(hours=_int("PORTAL_SESSION_MAX_HOURS")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("PORTAL_SESSION_MAX_HOURS")),
+        "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_UPLOAD_MB") * 1024 * 1024,
+        "LOGIN_LIMIT": env("PORTAL_LOGIN_LIMIT"),
+        "BRAND_NAME": env("PORTAL_BRAND_NAME"),
+        "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
+        "RATELIMIT_STORAGE_URI": env("PORTAL_REDIS_URL") or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "vitrine",
+        # A Redis outage must not lock everyone out of the login: limits then live in memory meanwhile.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(env("PORTAL_REDIS_URL")),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "RESET_TOKEN_HOURS": 2,
+        "INVITE_TOKEN_DAYS": 7,
+        # Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); the test suite lowers it for speed.
+        "PASSWORD_HASH_TIME_COST": 3,
+        "PASSWORD_HASH_MEMORY_KIB": 65536,
+        "PASSWORD_HASH_PARALLELISM": 4,
+    }
+
+
+def engine_options(url: str) -> dict:
+    """SQLite waits for a busy writer; PostgreSQL connections are checked before use."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}

@@ -1,0 +1,67 @@
+"""The customer's invoices: the list (filter, pages, CSV), one invoice, and its PDF."""
+
+import io
+
+from flask import Response, abort, g, request, send_file, stream_with_context
+
+from portal.customer.invoice_forms import InvoiceFilterForm
+from portal.customer.views import bp
+from portal.htmx import render
+from portal.services import invoice_pdf, invoice_search
+
+
+def _filter_form() -> InvoiceFilterForm:
+    return InvoiceFilterForm(formdata=request.args)
+
+
+def _list(form: InvoiceFilterForm):
+    filters = form.filters()
+    query = invoice_search.customer_invoices(g.organisation, filters)
+    page = invoice_search.page_of(query, request.args.get("page", 1, type=int))
+    return render("customer/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
+                  filters=filters, page=page, **invoice_search.template_helpers())
+
+
+@bp.get("/invoices")
+def invoices():
+    """List the organisation's invoices and credit notes, newest first, filtered by status."""
+    return _list(_filter_form())
+
+
+@bp.get("/invoices.csv")
+def invoices_csv():
+    """Download the filtered list as CSV (every page), amounts as plain decimals."""
+    form = _filter_form()
+    filters = form.filters()
+    if form.errors:
+        return _list(form)
+    query = invoice_search.customer_invoices(g.organisation, filters)
+    lines = stream_with_context(invoice_search.csv_lines(query, staff=False))
+    response = Response(lines, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={invoice_search.csv_filename()}"
+    return response
+
+
+@bp.get("/invoices/<int:invoice_id>")
+def invoice(invoice_id: int):
+    """Show one invoice: its lines, taxes, totals and installments, to print or download."""
+    found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
+    return render("customer/invoice.html", invoice=found, **invoice_search.template_helpers(),
+                  credit_notes=invoice_search.credit_notes_for(found, invoice_search.CUSTOMER_STATUSES))
+
+
+@bp.get("/invoices/<int:invoice_id>/pdf", endpoint="invoice_pdf")
+def invoice_pdf_download(invoice_id: int):
+    """Send the invoice's PDF as it was kept at issue (rendered now, once, if it never was)."""
+    found = invoice_search.customer_invoice(g.organisation, invoice_id, details=False) or abort(404)
+    return pdf_response(found, inline=request.args.get("inline") == "1")
+
+
+def pdf_response(invoice, inline: bool = False):
+    """The kept PDF of `invoice` as a download (or shown in the browser, `inline`), cached by its sha256."""
+    pdf = invoice_pdf.stored_pdf(invoice.id) or invoice_pdf.render_and_store(invoice.id) or abort(404)
+    response = send_file(io.BytesIO(pdf.content), mimetype="application/pdf", as_attachment=not inline,
+                         download_name=invoice_pdf.pdf_filename(invoice), etag=pdf.sha256,
+                         last_modified=pdf.created_at, max_age=0, conditional=True)
+    response.cache_control.private = True
+    return response

@@ -1,0 +1,112 @@
+"""Huey tasks. A worker runs them with `huey_consumer portal.jobs.huey`; tests run them immediately."""
+
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+
+from flask import has_app_context
+from huey import crontab
+
+from portal.extensions import huey
+
+_app = None
+
+
+@contextmanager
+def app_context():
+    """Tasks run inside the web app's context when called from it, else in one app made per worker;
+    their transactions are writers (BEGIN IMMEDIATE on SQLite)."""
+    global _app
+    from portal.database import writing
+
+    with ExitStack() as stack:
+        if not has_app_context():
+            if _app is None:
+                from portal import create_app
+
+                _app = create_app()
+            stack.enter_context(_app.app_context())
+        stack.enter_context(writing())
+        yield
+
+
+@huey.task()
+def send_email(message_id: int) -> None:
+    """Send one outbox message. A failure is recorded on the message, which stays pending: the periodic
+    job below is the retry, so exactly one path sends each message (and the lock keeps two workers from
+    sending the same one at once)."""
+    from portal.services import mail
+
+    with app_context(), huey.lock_task(f"send-email-{message_id}"):
+        mail.send_outbox_message(message_id)
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def resend_pending_email() -> None:
+    """The retry and the safety net: every message still pending (a failure, a worker that died) is sent
+    again; the ones written in the last two minutes are left to their own job."""
+    from portal.services import mail
+
+    with app_context():
+        message_ids = mail.pending_message_ids(older_than=timedelta(minutes=2))
+    for message_id in message_ids:
+        send_email(message_id)
+
+
+@huey.task()
+def send_password_reset(email: str, locale: str, address: str | None) -> None:
+    """E-mail a password reset link, if the e-mail belongs to an active user (see auth.request_password_reset)."""
+    from flask import current_app
+
+    from portal.extensions import db
+    from portal.services import auth
+
+    with app_context():
+        auth.request_password_reset(email, locale, address, current_app.config["RESET_TOKEN_HOURS"])
+        db.session.commit()
+
+
+@huey.task(retries=3, retry_delay=60)
+def render_invoice_pdf(invoice_id: int) -> None:
+    """Render an issued invoice's PDF once and keep it; a second run finds it kept and does nothing."""
+    from portal.services import invoice_pdf
+
+    with app_context():
+        invoice_pdf.render_and_store(invoice_id)
+
+
+@huey.task(retries=3, retry_delay=60)
+def render_invoice_pdfs(invoice_ids: list[int]) -> None:
+    """Render the PDFs of a batch of issued invoices (a billing run's): one failure does not stop the others,
+    and a retry skips those already kept."""
+    from portal.services import invoice_pdf
+
+    with app_context():
+        failed = invoice_pdf.render_and_store_many(invoice_ids)
+    if failed:
+        raise RuntimeError(f"{len(failed)} invoice PDF(s) not rendered: {failed[:20]}")
+
+
+@huey.periodic_task(crontab(minute="7,37"))
+def render_missing_invoice_pdfs() -> None:
+    """Safety net: a recent issued invoice whose PDF job never finished gets it rendered."""
+    from portal.services import invoice_pdf
+
+    with app_context():
+        invoice_ids = invoice_pdf.recent_invoices_without_pdf()
+    for invoice_id in invoice_ids:
+        render_invoice_pdf(invoice_id)
+
+
+@huey.periodic_task(crontab(minute="5"))
+def run_billing_sweep() -> None:
+    """Hourly: close every subscription period that has ended — trials, renewals with their invoices, downgrades,
+    suspensions and cancellations. Safe to run twice or alongside another worker; a run killed halfway is
+    finished by the next."""
+    import logging
+
+    from portal.orm import utcnow
+    from portal.services import billing_sweep
+
+    with app_context():
+        result = billing_sweep.run_sweep(utcnow())
+    logging.getLogger(__name__).info("billing sweep: %s", result.as_dict())

@@ -1,0 +1,52 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
+
+from portal.models.accounts import ORG_KINDS, ROLES, AuthToken, Membership, Organisation, User
+from portal.models.audit import AuditEvent
+from portal.models.catalog import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
+from portal.models.integration import IntegrationKey
+from portal.models.invoices import (
+    BillingSettings,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    InvoicePdf,
+    InvoiceSeries,
+    TaxRate,
+)
+from portal.models.mail import OutboxMessage
+from portal.models.sessions import LoginSession
+from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
+from portal.models.usage import UsageEvent
+
+__all__ = [
+    "METRICS",
+    "ORG_KINDS",
+    "PERIODS",
+    "PRODUCT_KINDS",
+    "ROLES",
+    "AuditEvent",
+    "AuthToken",
+    "BillingSettings",
+    "Category",
+    "Installment",
+    "IntegrationKey",
+    "Invoice",
+    "InvoiceLine",
+    "InvoicePdf",
+    "InvoiceSeries",
+    "LoginSession",
+    "Membership",
+    "Organisation",
+    "OutboxMessage",
+    "Price",
+    "Product",
+    "Quota",
+    "Software",
+    "Subscription",
+    "SubscriptionCharge",
+    "SubscriptionEvent",
+    "SubscriptionItem",
+    "TaxRate",
+    "UsageEvent",
+    "User",
+]

@@ -1,0 +1,29 @@
+"""Usage events reported by the vendor's software, each counted once by its client-given id."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models.accounts import _in
+from portal.models.catalog import METRICS
+from portal.orm import utcnow
+
+
+class UsageEvent(db.Model):
+    __tablename__ = "usage_event"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "event_id"),
+        CheckConstraint(f"metric IN {_in(METRICS)}", name="metric"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_usage_event_org_metric_time", "organisation_id", "metric", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    event_id: Mapped[str] = mapped_column(String(100))
+    metric: Mapped[str] = mapped_column(String(24))
+    quantity: Mapped[int] = mapped_column(default=1)
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,20 @@
+"""Views of the partner blueprint (administrators and sellers of a license partner)."""
+
+from flask import Blueprint, g
+
+from portal.activity import recent_activity
+from portal.extensions import db
+from portal.htmx import render
+from portal.models import Membership
+from portal.tenancy import gate
+
+bp = Blueprint("partner", __name__, url_prefix="/partner")
+bp.before_request(gate("partner"))
+
+
+@bp.get("/")
+def home():
+    """Show the partner's home: the company, its people and recent activity."""
+    org = g.organisation
+    members = db.session.scalar(db.select(db.func.count()).where(Membership.organisation_id == org.id))
+    return render("partner/home.html", members=members, activity=recent_activity(org.id))

@@ -1,0 +1,289 @@
+"""Finding invoices for the screens: a customer's own, all of them for staff, filters, pages, CSV rows.
+
+Every customer query is scoped by the organisation passed in (the view passes `g.organisation`),
+never by an id from the request alone.
+"""
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import format_percent
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.extensions import db
+from portal.i18n import to_major
+from portal.models import Invoice, InvoicePdf, Organisation
+from portal.orm import utcnow
+from portal.services.invoice_pdf import local_date, taxes_by_rate
+
+PER_PAGE = 25
+# Customers see issued documents only: a draft is the vendor's work in progress.
+CUSTOMER_STATUSES = ("open", "paid", "void", "uncollectible")
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "open": _l("Pending"),
+    "overdue": _l("Overdue"),
+    "paid": _l("Paid"),
+    "void": _l("Void"),
+    "uncollectible": _l("Uncollectible"),
+}
+STATUS_BADGES = {"draft": "", "open": "warn", "overdue": "bad", "paid": "ok", "void": "", "uncollectible": "bad"}
+KIND_LABELS = {"invoice": _l("Invoice"), "credit_note": _l("Credit note")}
+DRAFT_HAS_NO_PDF = _l("A draft has no PDF yet: it is rendered when the invoice is issued.")
+
+
+@dataclass
+class InvoiceFilters:
+    status: str = ""  # one of STATUS_LABELS ("overdue": open and past its due date)
+    currency: str = ""
+    organisation: str = ""  # part of the billed organisation's name or tax id (staff only)
+    issued_from: date | None = None  # calendar days in the viewer's time zone, both included
+    issued_to: date | None = None
+
+    def args(self) -> dict:
+        """The filters as URL query arguments (for the pages, the CSV link and the address bar)."""
+        values = {
+            "status": self.status,
+            "currency": self.currency,
+            "organisation": self.organisation,
+            "issued_from": self.issued_from.isoformat() if self.issued_from else "",
+            "issued_to": self.issued_to.isoformat() if self.issued_to else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass
+class Page:
+    """One page of results; `total` is None where counting every match would cost more than it tells."""
+
+    items: list
+    number: int
+    per_page: int
+    has_next: bool
+    total: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
+
+
+def display_status(invoice: Invoice, now: datetime | None = None) -> str:
+    """The status a person reads: an open invoice past its due date is overdue."""
+    now = now or utcnow()
+    if invoice.status == "open" and invoice.due_at is not None and invoice.due_at < now:
+        return "overdue"
+    return invoice.status
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+def _filtered(query, filters: InvoiceFilters, timezone: str, now: datetime):
+    if filters.status == "overdue":
+        query = query.where(Invoice.status == "open", Invoice.due_at < now)
+    elif filters.status == "open":
+        query = query.where(Invoice.status == "open", db.or_(Invoice.due_at.is_(None), Invoice.due_at >= now))
+    elif filters.status:
+        query = query.where(Invoice.status == filters.status)
+    if filters.currency:
+        query = query.where(Invoice.currency == filters.currency)
+    zone = ZoneInfo(timezone)
+    if filters.issued_from:
+        query = query.where(Invoice.issued_at >= datetime.combine(filters.issued_from, time(), zone))
+    if filters.issued_to:
+        query = query.where(Invoice.issued_at < datetime.combine(filters.issued_to + timedelta(days=1), time(), zone))
+    return query
+
+
+def customer_invoices(organisation: Organisation, filters: InvoiceFilters, now: datetime | None = None):
+    """The issued invoices and credit notes billed to `organisation`, newest first."""
+    query = (
+        db.select(Invoice)
+        .where(Invoice.organisation_id == organisation.id, Invoice.status.in_(CUSTOMER_STATUSES))
+        .options(joinedload(Invoice.series))
+        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+    )
+    return _filtered(query, filters, organisation.timezone, now or utcnow())
+
+
+def staff_invoices(filters: InvoiceFilters, timezone: str, now: datetime | None = None):
+    """Every invoice of every organisation, newest first, with the billed organisation loaded."""
+    query = (
+        db.select(Invoice)
+        .options(joinedload(Invoice.series), joinedload(Invoice.organisation))
+        .order_by(Invoice.id.desc())
+    )
+    if filters.organisation:
+        needle = filters.organisation.strip()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        compact = "".join(ch for ch in needle if ch.isalnum())
+        matches = db.or_(
+            Organisation.name.ilike(pattern, escape="\\"),
+            Organisation.trade_name.ilike(pattern, escape="\\"),
+            *([Organisation.tax_id.ilike(f"%{compact}%")] if compact else []),
+        )
+        query = query.where(Invoice.organisation_id.in_(db.select(Organisation.id).where(matches)))
+    return _filtered(query, filters, timezone, now or utcnow())
+
+
+def page_of(query, number: int, per_page: int = PER_PAGE, count: bool = True) -> Page:
+    """Page `number` (from 1) of `query`. Without `count`, one extra row says whether there is a next page."""
+    number = max(1, number)
+    rows = list(db.session.scalars(query.limit(per_page + 1).offset((number - 1) * per_page)))
+    total = None
+    if count:
+        total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
+    return Page(items=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page, total=total)
+
+
+def customer_invoice(organisation: Organisation, invoice_id: int, details: bool = True) -> Invoice | None:
+    """One issued invoice billed to `organisation` (with what its page shows); None for anyone else's."""
+    query = _with_details(db.select(Invoice)) if details else db.select(Invoice).options(joinedload(Invoice.series))
+    return db.session.scalar(
+        query.where(
+            Invoice.id == invoice_id,
+            Invoice.organisation_id == organisation.id,
+            Invoice.status.in_(CUSTOMER_STATUSES),
+        )
+    )
+
+
+def staff_invoice(invoice_id: int, details: bool = True) -> Invoice | None:
+    query = _with_details(db.select(Invoice)) if details else db.select(Invoice).options(joinedload(Invoice.series))
+    return db.session.scalar(query.where(Invoice.id == invoice_id))
+
+
+def _with_details(query):
+    return query.options(
+        joinedload(Invoice.series),
+        joinedload(Invoice.organisation),
+        selectinload(Invoice.lines),
+        selectinload(Invoice.installments),
+        joinedload(Invoice.credit_for).joinedload(Invoice.series),
+    )
+
+
+def credit_notes_for(invoice: Invoice, statuses=None) -> list[Invoice]:
+    """The credit notes that correct `invoice`."""
+    query = (
+        db.select(Invoice)
+        .where(Invoice.credit_for_id == invoice.id, Invoice.organisation_id == invoice.organisation_id)
+        .options(joinedload(Invoice.series))
+        .order_by(Invoice.id)
+    )
+    if statuses:
+        query = query.where(Invoice.status.in_(statuses))
+    return list(db.session.scalars(query))
+
+
+def pdf_facts(invoice: Invoice) -> tuple[datetime, str] | None:
+    """When the kept PDF was made and its sha256, without loading the file itself."""
+    row = db.session.execute(
+        db.select(InvoicePdf.created_at, InvoicePdf.sha256).where(InvoicePdf.invoice_id == invoice.id)
+    ).first()
+    return tuple(row) if row else None
+
+
+def currencies_in_use() -> list[str]:
+    return list(db.session.scalars(db.select(Organisation.currency).distinct().order_by(Organisation.currency)))
+
+
+def plain_amount(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal for spreadsheets: 123450 BRL → "1234.50", 29990 CLP → "29990"."""
+    return str(to_major(amount, currency))
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text: a leading =, +, - or @ would otherwise run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_filename(today: date | None = None) -> str:
+    """invoices-2025-03-31.csv in the reader's language, kept to plain ASCII letters and dashes."""
+    name = str(_l("invoices-%(date)s.csv", date=(today or utcnow().date()).isoformat()))
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().removesuffix(".csv")
+    return (re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-") or "invoices") + ".csv"
+
+
+def csv_header(staff: bool) -> list[str]:
+    header = [_l("Number"), _l("Document"), _l("Status"), _l("Issue date"), _l("Due date"), _l("Paid on"),
+              _l("Currency"), _l("Net"), _l("Tax"), _l("Total")]
+    if staff:
+        header[1:1] = [_l("Organisation"), _l("Tax ID")]
+    return [str(title) for title in header]
+
+
+def csv_row(invoice: Invoice, staff: bool, now: datetime) -> list[str]:
+    def day(moment):
+        found = local_date(invoice, moment)
+        return found.isoformat() if found else ""
+
+    row = [
+        invoice.display_number,
+        str(KIND_LABELS.get(invoice.kind, invoice.kind)),
+        status_label(display_status(invoice, now)),
+        day(invoice.issued_at),
+        day(invoice.due_at),
+        day(invoice.paid_at),
+        invoice.currency,
+        plain_amount(invoice.subtotal, invoice.currency),
+        plain_amount(invoice.tax_total, invoice.currency),
+        plain_amount(invoice.total, invoice.currency),
+    ]
+    if staff:
+        row[1:1] = [_cell(invoice.organisation.name), _cell(invoice.organisation.tax_id)]
+    return row
+
+
+def csv_lines(query, staff: bool, chunk: int = 1_000):
+    """The CSV text of every invoice of `query`, produced a chunk at a time (a large export is streamed)."""
+    now = utcnow()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
+    writer.writerow(csv_header(staff))
+    yield buffer.getvalue()
+    for invoices in db.session.scalars(query.execution_options(yield_per=chunk)).partitions(chunk):
+        buffer.seek(0)
+        buffer.truncate()
+        for invoice in invoices:
+            writer.writerow(csv_row(invoice, staff, now))
+        yield buffer.getvalue()
+
+
+def template_helpers(now: datetime | None = None) -> dict:
+    """What the invoice templates use to show dates, statuses and kinds."""
+    now = now or utcnow()
+    return {
+        "now": now,
+        "local_date": local_date,
+        "invoice_status": lambda invoice: display_status(invoice, now),
+        "status_label": status_label,
+        "status_badges": STATUS_BADGES,
+        "kind_labels": KIND_LABELS,
+        "taxes_by_rate": taxes_by_rate,
+        "percent": lambda basis_points: format_percent(Decimal(basis_points) / 10_000, "#,##0.##%"),
+        "timedelta": timedelta,
+    }

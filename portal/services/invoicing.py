@@ -1,0 +1,439 @@
+"""Invoices and credit notes: numbers, fiscal snapshots, tax per line, due dates, installments and states.
+
+Numbers. A document takes the next number of its series (the series of the customer's country for its kind,
+else the default one) with `UPDATE invoice_series SET next_number = next_number + n ... RETURNING`. On
+PostgreSQL that statement takes the series row's lock (the lock `SELECT ... FOR UPDATE` takes) and keeps it
+until the transaction ends, so concurrent issuers queue behind it; on SQLite the writing transaction is already
+exclusive (BEGIN IMMEDIATE). The number is taken after every check and insert of the document, and a
+rolled-back transaction gives it back with the rest: numbers are never reused nor skipped. The billing sweep
+reserves one block of numbers per series and batch the same way (`reserve_numbers`).
+
+States. draft → open → paid | void | uncollectible. Only an open invoice is paid; a paid invoice is never
+voided — a credit note corrects it. A document of 0 is paid when issued. A credit note for a paid invoice is
+issued open (the money is owed back: wallet or original method; `mark_paid` once refunded); one for an open
+invoice settles that much of it at once (paid), the invoice staying due for the rest (`amount_due`) and paid
+when nothing is left.
+
+PDFs. The id of each issued document is kept in the session; once the transaction commits it is handed to
+the render job (as e-mails are), so nothing is rendered for a rolled-back invoice and nothing committed waits.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.models import BillingSettings, Installment, Invoice, InvoiceLine, InvoiceSeries, Organisation, TaxRate
+from portal.models.catalog import CURRENCIES
+from portal.models.invoices import LINE_KINDS
+from portal.services import audit, money
+from portal.services.billing_rules import LineSpec, add_months, describe
+from portal.services.errors import DomainError
+from portal.services.taxid import format_tax_id, tax_id_label
+
+log = logging.getLogger(__name__)
+
+MAX_LINES = 200
+MAX_LINE_QUANTITY = 10_000
+MAX_AMOUNT = 10**12
+MAX_INSTALLMENTS = 12
+DEFAULT_PAYMENT_TERMS_DAYS = 10
+# (code, prefix) of the series used where no series is set up for the customer's country.
+DEFAULT_SERIES = {"invoice": ("F", "F"), "credit_note": ("NC", "NC")}
+DEFAULT_TAX_RATES = (("CL", "IVA", 1900), ("MX", "IVA", 1600), ("BR", "ISS", 500))
+CREDITABLE_STATUSES = ("open", "paid")
+_PDF_KEY = "invoices_issued"
+
+
+@dataclass
+class BillingContext:
+    """What every invoice needs and rarely changes: read once per request or per sweep."""
+
+    vendor_snapshot: dict
+    tax_rates: dict[str, int]
+    payment_terms_days: int
+    series: dict[tuple[str | None, str], int] = field(default_factory=dict)  # (country, kind) → series id
+
+    def tax_rate(self, country: str | None) -> int:
+        return self.tax_rates.get(country or "", 0)
+
+    def due_at(self, now: datetime) -> datetime:
+        return now + timedelta(days=self.payment_terms_days)
+
+
+def load_context(session=None) -> BillingContext:
+    session = session or db.session
+    settings = session.scalar(db.select(BillingSettings).order_by(BillingSettings.id).limit(1))
+    rates = dict(session.execute(db.select(TaxRate.country, TaxRate.rate_bp)).all())
+    series = {(country, kind): sid for sid, country, kind in
+              session.execute(db.select(InvoiceSeries.id, InvoiceSeries.country, InvoiceSeries.kind)
+                              .order_by(InvoiceSeries.id.desc()))}
+    terms = settings.payment_terms_days if settings is not None else DEFAULT_PAYMENT_TERMS_DAYS
+    return BillingContext(vendor_snapshot(session), rates, terms, series)
+
+
+def series_for(ctx: BillingContext, country: str | None, kind: str = "invoice") -> int:
+    """The series a document of `kind` for a customer of `country` is numbered in (made when none exists yet)."""
+    found = ctx.series.get((country, kind)) or ctx.series.get((None, kind))
+    if found is None:
+        found = ctx.series[(None, kind)] = _default_series(kind)
+    return found
+
+
+def _default_series(kind: str) -> int:
+    code, prefix = DEFAULT_SERIES[kind]
+    table = InvoiceSeries.__table__
+    insert = postgresql.insert(table) if db.engine.dialect.name == "postgresql" else sqlite.insert(table)
+    db.session.execute(insert.values(code=code, prefix=prefix, kind=kind, country=None, next_number=1)
+                       .on_conflict_do_nothing(index_elements=["code"]))
+    return db.session.scalar(db.select(InvoiceSeries.id).where(InvoiceSeries.code == code))
+
+
+def install_defaults() -> None:
+    """Tax rates of Chile, Mexico and Brazil, payment terms and the default series, where missing."""
+    known = set(db.session.scalars(db.select(TaxRate.country)))
+    for country, name, rate in DEFAULT_TAX_RATES:
+        if country not in known:
+            db.session.add(TaxRate(country=country, name=name, rate_bp=rate))
+    if db.session.scalar(db.select(BillingSettings.id).limit(1)) is None:
+        db.session.add(BillingSettings(payment_terms_days=DEFAULT_PAYMENT_TERMS_DAYS, payment_instructions={}))
+    db.session.flush()
+    for kind in DEFAULT_SERIES:
+        _default_series(kind)
+
+
+# Fiscal snapshots
+
+
+def vendor_snapshot(session=None) -> dict:
+    """The vendor's fiscal data as printed on its invoices."""
+    session = session or db.session
+    vendor = session.scalar(db.select(Organisation).where(Organisation.kind == "vendor").order_by(Organisation.id))
+    return customer_snapshot(vendor) if vendor is not None else {}
+
+
+def customer_snapshot(org) -> dict:
+    """Legal name, trade name, formatted tax id, address and country of an organisation (or a row with those)."""
+    return {
+        "name": org.name,
+        "trade_name": org.trade_name,
+        "tax_id": format_tax_id(org.country, org.tax_id),
+        "tax_id_label": tax_id_label(org.country),
+        "address": org.address,
+        "country": org.country,
+        "phone": org.phone,
+        "timezone": org.timezone,
+    }
+
+
+# Lines and numbers
+
+
+def line_values(spec: LineSpec, position: int, rate_bp: int, tax_for=money.tax_for) -> dict:
+    """The InvoiceLine columns of a line: tax per line, rounded once."""
+    amount = spec.net
+    tax = tax_for(amount, rate_bp)
+    return {
+        "position": position, "kind": spec.kind, "product_id": spec.product_id, "description": spec.description,
+        "quantity": spec.quantity, "unit_amount": spec.unit_amount, "amount": amount, "tax_rate_bp": rate_bp,
+        "tax_amount": tax, "total": amount + tax, "period_start": spec.period_start, "period_end": spec.period_end,
+    }
+
+
+def reserve_numbers(series_id: int, count: int = 1) -> int:
+    """Take `count` numbers of a series in a row and return the first (the series row stays locked until commit)."""
+    table = InvoiceSeries.__table__
+    after = db.session.execute(
+        update(table).where(table.c.id == series_id).values(next_number=table.c.next_number + count)
+        .returning(table.c.next_number)
+    ).scalar_one()
+    loaded = db.session.identity_map.get(db.session.identity_key(InvoiceSeries, series_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["next_number"])
+    return after - count
+
+
+def _check_lines(lines: list[LineSpec], credit_note: bool) -> None:
+    if not lines:
+        raise DomainError(_l("Add at least one line."), code="no_lines", field="lines")
+    if len(lines) > MAX_LINES:
+        raise DomainError(_l("A document has at most %(max)d lines.", max=MAX_LINES), code="too_many_lines",
+                          field="lines")
+    for spec in lines:
+        if spec.kind not in LINE_KINDS:
+            raise DomainError(_l("Unknown kind of line."), code="invalid_line_kind", field="lines")
+        if not isinstance(spec.quantity, int) or not 1 <= spec.quantity <= MAX_LINE_QUANTITY:
+            raise DomainError(_l("Each line's quantity must be between 1 and %(max)d.", max=MAX_LINE_QUANTITY),
+                              code="invalid_quantity", field="quantity")
+        if not (spec.description or "").strip():
+            raise DomainError(_l("Each line needs a description."), code="no_description", field="description")
+        net = spec.net
+        if not isinstance(net, int) or abs(net) > MAX_AMOUNT or abs(spec.unit_amount) > MAX_AMOUNT:
+            raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
+                              field="amount")
+        negative_allowed = spec.kind in ("credit", "discount") and not credit_note
+        if net < 0 and not negative_allowed:
+            raise DomainError(_l("Only credit and discount lines can be negative."), code="negative_amount",
+                              field="amount")
+
+
+def _new_document(org: Organisation, currency: str, lines: list[LineSpec], now: datetime, ctx: BillingContext,
+                  kind: str, rate_bp: int) -> Invoice:
+    invoice = Invoice(organisation_id=org.id, kind=kind, currency=currency, locale=org.locale, status="draft",
+                      vendor_snapshot=dict(ctx.vendor_snapshot), customer_snapshot=customer_snapshot(org),
+                      created_at=now)
+    for position, spec in enumerate(lines):
+        rate = rate_bp if spec.tax_rate_bp is None else spec.tax_rate_bp
+        invoice.lines.append(InvoiceLine(**line_values(spec, position, rate)))
+    invoice.subtotal = sum(line.amount for line in invoice.lines)
+    invoice.tax_total = sum(line.tax_amount for line in invoice.lines)
+    invoice.total = invoice.subtotal + invoice.tax_total
+    return invoice
+
+
+def _open(invoice: Invoice, now: datetime, ctx: BillingContext, installments: int = 1) -> None:
+    """Number an invoice in its series and make it due (or paid, when there is nothing to pay)."""
+    country = (invoice.customer_snapshot or {}).get("country")
+    invoice.series_id = series_for(ctx, country, invoice.kind)
+    invoice.number = reserve_numbers(invoice.series_id)
+    invoice.issued_at = now
+    if invoice.total == 0:
+        invoice.status, invoice.paid_at = "paid", now
+    else:
+        invoice.status = "open"
+        invoice.due_at = ctx.due_at(now) if invoice.kind == "invoice" else None
+    if installments > 1:
+        for number, part in enumerate(money.split_installments(invoice.total, installments), start=1):
+            invoice.installments.append(Installment(number=number, amount=part,
+                                                    due_at=add_months(invoice.due_at, number - 1)))
+    db.session.flush()
+    queue_pdf([invoice.id])
+
+
+def issue_invoice(org: Organisation, currency: str, lines: list[LineSpec], now: datetime, subscription=None,
+                  period: tuple[datetime, datetime] | None = None, installments: int = 1,
+                  period_key: str | None = None, draft: bool = False, actor=None,
+                  ctx: BillingContext | None = None) -> Invoice:
+    """Issue an invoice to `org` (the payer): lines with the tax of its country, numbered, due by the terms.
+
+    `period_key` makes it the one invoice of a subscription's period: a second one is refused
+    (DomainError "already_invoiced") and nothing is written. A draft gets its number when it is issued
+    (`finalize_invoice`)."""
+    if org is None or org.kind == "vendor":
+        raise DomainError(_l("Invoices are issued to customers, resellers and partners."), code="invalid_customer")
+    if currency not in CURRENCIES:
+        raise DomainError(_l("Choose one of the offered currencies."), code="invalid_currency", field="currency")
+    _check_lines(lines, credit_note=False)
+    if isinstance(installments, bool) or not isinstance(installments, int) \
+            or not 1 <= installments <= MAX_INSTALLMENTS:
+        raise DomainError(_l("Choose between 1 and %(max)d installments.", max=MAX_INSTALLMENTS),
+                          code="invalid_installments", field="installments")
+    ctx = ctx or load_context()
+    invoice = _new_document(org, currency, lines, now, ctx, "invoice", ctx.tax_rate(org.country))
+    if invoice.total < 0:
+        raise DomainError(_l("An invoice cannot add up to less than zero: issue a credit note instead."),
+                          code="negative_total", field="lines")
+    if installments > 1 and invoice.total < installments:
+        raise DomainError(_l("This total is too small to split into %(count)d installments.", count=installments),
+                          code="invalid_installments", field="installments")
+    invoice.subscription_id = subscription.id if subscription is not None else None
+    invoice.period_key = period_key
+    if period is not None:
+        invoice.period_start, invoice.period_end = period
+    try:
+        with db.session.begin_nested():
+            db.session.add(invoice)
+    except IntegrityError as error:
+        raise DomainError(_l("This period is already invoiced."), code="already_invoiced") from error
+    if not draft:
+        _open(invoice, now, ctx, installments)
+    audit.record("invoice_drafted" if draft else "invoice_issued", actor=actor, organisation=org, obj=invoice,
+                 details={"total": invoice.total, "currency": currency, "period_key": period_key})
+    return invoice
+
+
+def finalize_invoice(invoice: Invoice, now: datetime, installments: int = 1, actor=None) -> Invoice:
+    """Issue a draft: it takes its number and its due date now."""
+    if invoice.status != "draft":
+        raise DomainError(_l("Only a draft can be issued."), code="not_draft")
+    _open(invoice, now, load_context(), installments)
+    audit.record("invoice_issued", actor=actor, organisation=invoice.organisation, obj=invoice,
+                 details={"total": invoice.total, "currency": invoice.currency})
+    return invoice
+
+
+# Credit notes
+
+
+def credited_total(invoice: Invoice) -> int:
+    """What the credit notes issued for `invoice` (not voided) add up to."""
+    return db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(Invoice.total), 0))
+        .where(Invoice.credit_for_id == invoice.id, Invoice.kind == "credit_note", Invoice.status != "void")
+    ) or 0
+
+
+def amount_due(invoice: Invoice) -> int:
+    """What is still to pay on an open invoice: its total less the credit notes that settle part of it."""
+    if invoice.status != "open" or invoice.kind != "invoice":
+        return 0
+    return max(invoice.total - credited_total(invoice), 0)
+
+
+def _usual_rate(invoice: Invoice) -> int:
+    rates = [line.tax_rate_bp for line in invoice.lines if line.amount > 0]
+    return max(set(rates), key=rates.count) if rates else 0
+
+
+def net_for_gross(gross: int, rate_bp: int) -> int:
+    """The net amount whose tax, rounded once, brings it closest to `gross` without passing it."""
+    guess = money.round_half_up(Fraction(gross * 10_000, 10_000 + rate_bp))
+    candidates = [n for n in (guess + 1, guess, guess - 1, guess - 2) if n + money.tax_for(n, rate_bp) <= gross]
+    return candidates[0]
+
+
+def _lines_for_gross(invoice: Invoice, gross: int, rate: int, reason: str) -> list[LineSpec]:
+    """One credit line whose amount plus its tax make `gross`; when no whole amount does (tax is rounded), a
+    second line of one minor unit, too small to bear tax, makes up the difference."""
+    net = net_for_gross(gross, rate)
+    key, values = ("credit_note", {"reason": reason}) if reason else ("credit_note_plain", {})
+    lines = [LineSpec("credit", describe(key, invoice.locale, number=invoice.display_number, **values), net,
+                      tax_rate_bp=rate)]
+    rest = gross - net - money.tax_for(net, rate)
+    if rest:
+        lines.append(LineSpec("credit", describe("rounding", invoice.locale), rest, tax_rate_bp=0))
+    return lines
+
+
+def issue_credit_note(invoice: Invoice, now: datetime, lines: list[LineSpec] | None = None,
+                      amount: int | None = None, reason: str = "", actor=None,
+                      ctx: BillingContext | None = None) -> Invoice:
+    """Correct or refund an issued invoice with a credit note numbered in its own series.
+
+    Give `lines` (positive amounts, net of tax) or `amount` (the total to credit, tax included). Together the
+    invoice's credit notes never exceed its total."""
+    if invoice.kind != "invoice" or invoice.status not in CREDITABLE_STATUSES:
+        raise DomainError(_l("Only an issued invoice that is pending or paid can be credited."),
+                          code="not_creditable")
+    reason = (reason or "").strip()[:200]
+    org = db.session.get(Organisation, invoice.organisation_id)
+    rate = _usual_rate(invoice)
+    if lines is None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise DomainError(_l("Enter the amount to credit, more than zero."), code="invalid_amount",
+                              field="amount")
+        if amount > MAX_AMOUNT:
+            raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
+                              field="amount")
+        lines = _lines_for_gross(invoice, amount, rate, reason)
+    _check_lines(lines, credit_note=True)
+    ctx = ctx or load_context()
+    note = _new_document(org, invoice.currency, lines, now, ctx, "credit_note", rate)
+    note.locale = invoice.locale
+    note.customer_snapshot = dict(invoice.customer_snapshot or note.customer_snapshot)
+    note.credit_for_id, note.subscription_id = invoice.id, invoice.subscription_id
+    note.period_start, note.period_end = invoice.period_start, invoice.period_end
+    already = credited_total(invoice)
+    if note.total <= 0:
+        raise DomainError(_l("A credit note must credit more than zero."), code="invalid_amount", field="amount")
+    if already + note.total > invoice.total:
+        raise DomainError(
+            _l("This would credit more than the invoice's total. At most %(left)s can still be credited.",
+               left=_money(invoice.total - already, invoice.currency, invoice.locale)),
+            code="credit_exceeds_invoice", field="amount")
+    db.session.add(note)
+    _open(note, now, ctx)
+    if invoice.status == "open":
+        note.status, note.paid_at = "paid", now
+        if already + note.total == invoice.total:
+            _settle(invoice, now)
+    db.session.flush()
+    audit.record("credit_note_issued", actor=actor, organisation=org, obj=note,
+                 details={"invoice_id": invoice.id, "total": note.total, "reason": reason})
+    return note
+
+
+def _money(amount: int, currency: str, locale: str) -> str:
+    from portal.i18n import format_money
+
+    return format_money(amount, currency, locale)
+
+
+# States
+
+
+def _settle(invoice: Invoice, now: datetime) -> None:
+    invoice.status, invoice.paid_at = "paid", now
+    for installment in invoice.installments:
+        if installment.paid_at is None:
+            installment.paid_at = now
+
+
+def mark_paid(invoice: Invoice, now: datetime, actor=None) -> Invoice:
+    """Record that an open invoice was paid in full (a credit note: refunded)."""
+    if invoice.status != "open":
+        raise DomainError(_l("Only a pending document can be marked as paid."), code="not_open")
+    _settle(invoice, now)
+    db.session.flush()
+    audit.record("invoice_paid", actor=actor, organisation=invoice.organisation, obj=invoice,
+                 details={"total": invoice.total})
+    return invoice
+
+
+def void_invoice(invoice: Invoice, now: datetime, reason: str = "", actor=None) -> Invoice:
+    """Cancel a draft or pending document issued by mistake; its number stays used, shown as void."""
+    if invoice.status == "paid":
+        raise DomainError(_l("A paid invoice cannot be voided: issue a credit note to correct it."),
+                          code="paid_cannot_be_voided")
+    if invoice.status not in ("draft", "open"):
+        raise DomainError(_l("Only a draft or pending document can be voided."), code="not_open")
+    invoice.status, invoice.voided_at = "void", now
+    db.session.flush()
+    audit.record("invoice_voided", actor=actor, organisation=invoice.organisation, obj=invoice,
+                 details={"reason": (reason or "").strip()[:200]})
+    return invoice
+
+
+def mark_uncollectible(invoice: Invoice, now: datetime, actor=None) -> Invoice:
+    """Give up on collecting a pending invoice (it stays issued and can still be credited)."""
+    if invoice.status != "open" or invoice.kind != "invoice":
+        raise DomainError(_l("Only a pending invoice can be marked as uncollectible."), code="not_open")
+    invoice.status = "uncollectible"
+    db.session.flush()
+    audit.record("invoice_uncollectible", actor=actor, organisation=invoice.organisation, obj=invoice,
+                 details={"total": invoice.total})
+    return invoice
+
+
+# PDFs after commit
+
+
+def queue_pdf(invoice_ids: list[int]) -> None:
+    """Have these documents' PDFs rendered once the current transaction commits."""
+    if not event.contains(db.session, "after_commit", _render_committed):
+        event.listen(db.session, "after_commit", _render_committed)
+        event.listen(db.session, "after_rollback", _forget_rolled_back)
+    db.session.info.setdefault(_PDF_KEY, []).extend(invoice_ids)
+
+
+def _render_committed(session) -> None:
+    from portal import jobs
+
+    ids = session.info.pop(_PDF_KEY, [])
+    render = getattr(jobs, "render_invoice_pdfs", None)
+    if ids and render is not None and len(ids) > 1:
+        render(ids)
+        return
+    render_one = getattr(jobs, "render_invoice_pdf", None)
+    for invoice_id in ids if render_one is not None else ():
+        render_one(invoice_id)
+
+
+def _forget_rolled_back(session) -> None:
+    session.info.pop(_PDF_KEY, None)

@@ -1,0 +1,43 @@
+"""What every template can use: money and date filters, the brand, the switchers' data."""
+
+from flask import current_app, g, has_request_context, request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from portal.activity import action_label
+from portal.i18n import LOCALE_NAMES, LOCALES, format_money
+from portal.labels import KIND_LABELS, TEAM_ADMIN_ROLES, role_label
+from portal.services.taxid import format_tax_id, tax_id_label
+
+
+def _context() -> dict:
+    membership = g.get("membership")
+    return {
+        "brand": current_app.config["BRAND_NAME"],
+        "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
+        "current_locale": str(get_locale()),
+        "membership": membership,
+        "organisation": g.get("organisation"),
+        "memberships": current_user.memberships if has_request_context() and current_user.is_authenticated else [],
+        "can_manage_team": membership is not None and (membership.kind, membership.role) in TEAM_ADMIN_ROLES,
+        "kind_label": lambda kind: str(KIND_LABELS.get(kind, kind)),
+        "role_label": role_label,
+        "action_label": action_label,
+        "tax_id_label": tax_id_label,
+        "csrf_token_value": generate_csrf,
+        "current_path": request.full_path.rstrip("?") if has_request_context() else "/",
+    }
+
+
+def init_app(app) -> None:
+    app.context_processor(_context)
+    app.jinja_env.filters.update(
+        money=lambda amount, currency: format_money(amount, currency),
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        tax_id=lambda value, country: format_tax_id(country, value),
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,71 @@
+"""Who is acting for which organisation: the current membership, and the role gates of the blueprints.
+
+Every tenant-scoped query uses `g.organisation` (set here once per request) and never an id taken
+from the request alone.
+"""
+
+from functools import wraps
+
+from flask import abort, g, request, session, url_for
+from flask_login import current_user
+
+from portal.services.accounts import membership_for
+from portal.sessions import login_redirect
+
+LANDING = {
+    "customer": "customer.home",
+    "reseller": "reseller.home",
+    "partner": "partner.home",
+    "vendor": "backoffice.home",
+}
+
+
+def load_membership() -> None:
+    """Set g.membership and g.organisation for a logged-in user (the one chosen in the switcher)."""
+    g.membership = g.organisation = None
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return
+    membership = membership_for(current_user, session.get("membership_id"))
+    if membership is not None:
+        g.membership = membership
+        g.organisation = membership.organisation
+        if session.get("membership_id") != membership.id:  # rewriting the cookie on every request would race
+            session["membership_id"] = membership.id
+
+
+def landing_url() -> str:
+    if g.get("membership") is None:
+        return url_for("auth.no_membership")
+    return url_for(LANDING[g.membership.kind])
+
+
+def gate(kind: str):
+    """A blueprint's before_request: only members of a `kind` organisation pass."""
+
+    def check():
+        if not current_user.is_authenticated:
+            return login_redirect()
+        if g.membership is None or g.membership.kind != kind:
+            abort(403)
+        return None
+
+    return check
+
+
+def roles(*allowed: str):
+    """Restrict a view to some roles of the blueprint's organisation kind."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.membership is None or g.membership.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def client_address() -> str | None:
+    return request.remote_addr

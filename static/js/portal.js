@@ -1,0 +1,95 @@
+// Small enhancements on top of plain HTML; every page and form works without this file.
+(function () {
+  "use strict";
+  var doc = document;
+
+  function toast(text, hideAfter) {
+    var box = doc.getElementById("toast");
+    if (!box) { return; }
+    box.textContent = text;
+    box.classList.add("shown");
+    clearTimeout(box.hideTimer);
+    box.hideTimer = setTimeout(function () { box.classList.remove("shown"); }, hideAfter || 6000);
+  }
+
+  // Selects marked data-autosubmit send their form as soon as a choice is made.
+  doc.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]")) {
+      select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+    }
+  });
+
+  // Menus are <details data-menu>: one open at a time; Escape, a click or focus elsewhere closes them.
+  function closeMenus(except) {
+    doc.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (menu !== except) { menu.open = false; }
+    });
+  }
+  doc.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (menu.matches && menu.matches("details[data-menu]") && menu.open) { closeMenus(menu); }
+  }, true);
+  doc.addEventListener("click", function (event) {
+    closeMenus(event.target.closest && event.target.closest("details[data-menu]"));
+  });
+  doc.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = doc.querySelector("details[data-menu][open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+  doc.addEventListener("focusout", function (event) {
+    var menu = event.target.closest && event.target.closest("details[data-menu][open]");
+    if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) { menu.open = false; }
+  });
+
+  // htmx swaps only <body>'s content for a whole page: carry over its language and CSRF token too.
+  doc.addEventListener("htmx:beforeSwap", function (event) {
+    var html = event.detail.serverResponse || "";
+    var lang = /<html[^>]*\slang="([^"]+)"/.exec(html);
+    var headers = /<body[^>]*\shx-headers='([^']+)'/.exec(html);
+    if (lang) { doc.documentElement.lang = lang[1]; }
+    if (headers) { doc.body.setAttribute("hx-headers", headers[1]); }
+  });
+
+  // Wide tables scroll sideways; a keyboard can scroll them only when they can take focus.
+  function tidy() {
+    doc.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth) { wrap.tabIndex = 0; } else { wrap.removeAttribute("tabindex"); }
+    });
+    var current = doc.querySelector(".nav [aria-current=page]");
+    var nav = current && current.closest(".nav");
+    if (nav && nav.scrollWidth > nav.clientWidth) { nav.scrollLeft = current.offsetLeft - 8; }
+  }
+  doc.addEventListener("DOMContentLoaded", tidy);
+  doc.addEventListener("htmx:load", tidy);
+  var resizing;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(tidy, 200);
+  });
+
+  // A failed htmx request shows the server's translated explanation instead of doing nothing.
+  doc.addEventListener("htmx:responseError", function (event) {
+    var page = new DOMParser().parseFromString(event.detail.xhr.responseText, "text/html");
+    var panel = page.querySelector(".error-panel");
+    toast(panel ? panel.querySelector("h1").textContent + " — " + panel.querySelector("h1 + p").textContent
+      : event.detail.xhr.status + " " + event.detail.xhr.statusText);
+  });
+  doc.addEventListener("htmx:sendError", function () {
+    var box = doc.getElementById("toast");
+    toast(box && box.dataset.offline || "Offline");
+  });
+
+  // A [data-print] link prints the page with the print stylesheet; without JavaScript it opens the PDF.
+  doc.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-print]");
+    if (link) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+})();

@@ -1,0 +1,142 @@
+"""Inviting people: new people choose their name and password from an e-mailed link; people who already
+have an account find the new organisation in their switcher. Only administrators invite."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+
+from portal.extensions import db
+from portal.models import AuditEvent, Membership, User
+from tests import factories
+from tests.smtp import SmtpSink, link_in, parts
+
+
+@pytest.fixture
+def smtp(app):
+    with SmtpSink() as sink:
+        app.config.update(sink.config)
+        yield sink
+
+
+def _invite(client, email, role, name="Marta Díaz"):
+    return client.form_post("/team", {"name": name, "email": email, "role": role})
+
+
+def _path(link):
+    assert link.startswith("http://portal.test/"), link
+    return urlsplit(link).path
+
+
+def test_a_new_person_accepts_the_invitation_and_lands_on_their_page(app, login_as, smtp):
+    admin = login_as("reseller", "manager")
+    response = _invite(admin, "marta@contadores.example.com", "accountant")
+    assert response.status_code == 303 and response.headers["Location"] == "/team"
+    team_page = admin.get("/team").get_data(as_text=True)
+    assert "marta@contadores.example.com has been invited." in team_page and "Invited" in team_page
+
+    message = smtp.wait_for("marta@contadores.example.com")
+    text, html = parts(message)
+    org = admin.organisation
+    # A new person has no language yet: the e-mail is in the organisation's (Spanish, for a Chilean one).
+    assert message["Subject"] == f"{admin.user.name} te invita a {org.name} en Vitrine"
+    assert text.startswith("Hola, Marta Díaz")
+    path = _path(link_in(message))
+    assert path in html
+
+    person = app.test_client()
+    form = person.get(path)
+    assert form.status_code == 200 and "marta@contadores.example.com" in form.get_data(as_text=True)
+    response = person.form_post(path, {"name": "Marta Díaz Soto", "password": "her own long secret",
+                                       "confirm": "her own long secret"})
+    assert response.status_code == 303 and response.headers["Location"] == "/reseller/"
+    welcome = person.get("/reseller/")
+    assert welcome.status_code == 200 and "Welcome! Your account is ready." in welcome.get_data(as_text=True)
+    user = db.session.scalar(db.select(User).filter_by(email="marta@contadores.example.com"))
+    assert user.name == "Marta Díaz Soto"
+    assert [(m.organisation_id, m.role) for m in user.memberships] == [(org.id, "accountant")]
+
+    assert person.get(path).status_code == 410  # the link worked once
+    assert app.test_client().form_post("/login", {"email": user.email, "password": "her own long secret"}
+                                       ).status_code == 303
+
+
+def test_an_invitation_expires(app, login_as, smtp):
+    start = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        admin = login_as("customer", "admin")
+        _invite(admin, "late@example.com", "member")
+        path = _path(link_in(smtp.wait_for("late@example.com")))
+        clock.move_to(start + timedelta(days=7, minutes=1))
+        response = app.test_client().get(path)
+        assert response.status_code == 410 and "This link has expired." in response.get_data(as_text=True)
+
+
+def test_someone_with_an_account_finds_the_new_organisation_in_the_switcher(app, login_as, smtp):
+    existing = factories.make_member("customer", "admin", email="isidora@example.com")
+    db.session.commit()
+    admin = login_as("reseller", "manager")
+    assert _invite(admin, "ISIDORA@example.com", "accountant", name="ignored").status_code == 303
+    message = smtp.wait_for("isidora@example.com")
+    assert _path(link_in(message)) == "/login"
+    assert "encontrarás la organización en el selector" in parts(message)[0]
+
+    person = app.test_client()
+    person.login("isidora@example.com")
+    page = person.get("/customer/").get_data(as_text=True)
+    assert admin.organisation.name in page and existing.organisation.name in page
+    reseller_membership = db.session.scalar(
+        db.select(Membership).filter_by(user_id=existing.user_id, organisation_id=admin.organisation.id)
+    )
+    response = person.form_post("/switch", {"membership_id": reseller_membership.id})
+    assert response.status_code == 303 and response.headers["Location"] == "/reseller/"
+    assert person.get("/reseller/").status_code == 200
+    assert db.session.get(User, existing.user_id).name != "ignored"
+
+
+def test_inviting_a_member_twice_is_refused_with_a_message(app, login_as, smtp):
+    admin = login_as("partner", "admin")
+    _invite(admin, "twice@example.com", "seller")
+    response = _invite(admin, "twice@example.com", "admin")
+    assert response.status_code == 422 and "This person is already a member." in response.get_data(as_text=True)
+    fragment = admin.form_post("/team", {"name": "X", "email": "twice@example.com", "role": "seller"},
+                               headers={"HX-Request": "true"})
+    assert fragment.status_code == 422
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<form id="invite_form"') and "<html" not in body
+    assert db.session.scalar(db.select(db.func.count()).select_from(Membership)) == 2
+
+
+def test_an_invitation_needs_a_valid_email_and_a_role_of_this_kind(app, login_as):
+    admin = login_as("customer", "admin")
+    assert _invite(admin, "not an e-mail", "member").status_code == 422
+    assert _invite(admin, "ok@example.com", "manager").status_code == 422  # a reseller's role
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
+
+
+@pytest.mark.parametrize(("kind", "role"), [("customer", "member"), ("reseller", "accountant"),
+                                            ("partner", "seller"), ("vendor", "billing"), ("vendor", "advisor")])
+def test_only_administrators_can_invite(app, login_as, kind, role):
+    client = login_as(kind, role)
+    assert client.get("/team").status_code == 403
+    assert _invite(client, "someone@example.com", role).status_code == 403
+    assert db.session.scalar(db.select(User).filter_by(email="someone@example.com")) is None
+
+
+def test_invitations_are_audited(app, login_as, smtp):
+    admin = login_as("vendor", "admin")
+    admin.environ_base["REMOTE_ADDR"] = "192.0.2.44"
+    _invite(admin, "new.staff@example.com", "billing")
+    event = db.session.scalar(db.select(AuditEvent).filter_by(action="invitation_sent"))
+    assert event.actor_id == admin.user.id and event.organisation_id == admin.organisation.id
+    assert event.object_type == "membership" and event.address == "192.0.2.44"
+    assert event.details == {"email": "new.staff@example.com", "role": "billing"}
+
+    path = _path(link_in(smtp.wait_for("new.staff@example.com")))
+    person = app.test_client()
+    person.environ_base["REMOTE_ADDR"] = "192.0.2.45"
+    person.form_post(path, {"name": "Nuevo", "password": "long enough secret", "confirm": "long enough secret"})
+    accepted = db.session.scalar(db.select(AuditEvent).filter_by(action="invitation_accepted"))
+    assert accepted.actor.email == "new.staff@example.com" and accepted.address == "192.0.2.45"
+    assert accepted.organisation_id == admin.organisation.id

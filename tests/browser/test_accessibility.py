@@ -1,0 +1,66 @@
+"""axe-core finds no WCAG 2.1 A/AA violation on the foundation screens, on a desktop and on a phone.
+
+axe-core comes from npm and is not part of the project: `npm install --no-save axe-core` in the project
+folder (node_modules/ is git-ignored), or point AXE_CORE_JS at its axe.min.js. Without it the test is
+skipped with that reason.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portal.config import PROJECT_ROOT
+from portal.extensions import db
+from portal.services import accounts
+from tests import factories
+from tests.browser.conftest import log_in
+
+AXE = Path(os.environ.get("AXE_CORE_JS") or PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js")
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+SCREENS = {
+    None: ["/login", "/password/forgot", "/nothing-here"],
+    "customer": ["/customer/", "/team", "/account/password", "/nothing-here"],
+    "reseller": ["/reseller/"],
+    "partner": ["/partner/"],
+    "vendor": ["/backoffice/"],
+}
+
+
+def axe_violations(page) -> list[str]:
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", RULES
+    )
+    problems = []
+    for violation in result["violations"]:
+        where = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        problems.append(f"{page.url}: {violation['id']} ({violation['impact']}) {violation['help']} — {where}")
+    return problems
+
+
+@pytest.mark.skipif(not AXE.exists(), reason=f"axe-core is not installed ({AXE}): npm install --no-save axe-core")
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("kind", list(SCREENS))
+def test_axe_finds_no_violation(app, new_page, kind, width):
+    # Playwright injects axe as an inline script, which the portal's CSP rightly refuses; CSP is tested elsewhere.
+    page = new_page(width=width, bypass_csp=True)
+    if kind is not None:
+        membership = factories.make_member(kind, "admin" if kind != "reseller" else "manager")
+        if kind == "customer":
+            other = factories.make_org("reseller", name="Contadores Asociados del Sur Ltda.")
+            accounts.add_membership(membership.user, other, "accountant")
+            advisor = factories.make_member("vendor", "advisor")
+            membership.organisation.advisor_id = advisor.user_id
+        db.session.commit()
+        log_in(page, membership.user.email)
+    problems = []
+    for path in SCREENS[kind]:
+        page.goto(path)
+        problems += axe_violations(page)
+        for menu in page.locator("details[data-menu]").all():
+            menu.locator("summary").click()
+            problems += [f"with {menu.get_attribute('class')} open: {p}" for p in axe_violations(page)]
+            menu.locator("summary").click()
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,121 @@
+"""The tenant-isolation matrix: one entry per endpoint of the URL map saying who may reach it.
+
+Every feature adds its endpoints here; tests/test_isolation.py fails for an endpoint without an entry.
+
+- public():                  anyone, logged in or not (login, password reset, the OpenAPI document).
+- authenticated():           any logged-in user, whatever the organisation (language, password, switcher).
+- kind(K, roles=None):       members of a K organisation ("customer", "reseller", "partner", "vendor"),
+                             optionally only some roles; everyone else gets 401/403 (or a login redirect).
+- owned(K, make, roles=None): like kind(), and the URL names an object of one organisation. `make(org)`
+                             creates such an object for `org` (flushing, not committing) and returns the
+                             URL's values, e.g. {"invoice_id": 7}. A member of another organisation of the
+                             same kind, and every other kind, must get 403 or 404 for it.
+- api(make=None):            the JSON API: 401 without a key; with `make`, an object of one organisation is
+                             asked for with another organisation's key and must be 403 or 404.
+
+`methods` says which methods to try (default: the endpoint's own, without HEAD/OPTIONS); `data` is the form
+sent with non-GET methods.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Access:
+    who: str  # public | authenticated | kind | owned | api
+    kind: str | None = None
+    roles: tuple[str, ...] | None = None
+    make: Callable | None = None
+    data: dict = field(default_factory=dict)
+
+
+def public() -> Access:
+    return Access("public")
+
+
+def authenticated(**data) -> Access:
+    return Access("authenticated", data=data)
+
+
+def kind(k: str, roles: tuple[str, ...] | None = None, **data) -> Access:
+    return Access("kind", kind=k, roles=roles, data=data)
+
+
+def owned(k: str, make: Callable, roles: tuple[str, ...] | None = None, **data) -> Access:
+    return Access("owned", kind=k, roles=roles, make=make, data=data)
+
+
+def api(make: Callable | None = None) -> Access:
+    return Access("api", make=make)
+
+
+TEAM_ADMINS = {"vendor": ("admin",), "customer": ("admin",), "reseller": ("manager",), "partner": ("admin",)}
+
+def _invoice(org) -> dict:
+    from tests import factories
+
+    return {"invoice_id": factories.make_invoice(org).id}
+
+
+def _api_invoice(org) -> dict:
+    from tests import factories
+
+    return {"invoice_id": factories.make_invoice(org).id}
+
+
+MATRIX: dict[str, Access] = {
+    "static": public(),
+    "auth.index": public(),
+    "auth.login": public(),
+    "auth.logout": public(),
+    "auth.password_forgot": public(),
+    "auth.password_reset": public(),
+    "auth.invitation_accept": public(),
+    "auth.locale_switch": public(),
+    "auth.password_change": authenticated(),
+    "auth.membership_switch": authenticated(),
+    "auth.no_membership": authenticated(),
+    "auth.team": authenticated(),
+    "auth.team_invite": authenticated(),
+    "customer.home": kind("customer"),
+    "reseller.home": kind("reseller"),
+    "partner.home": kind("partner"),
+    "backoffice.home": kind("vendor"),
+    # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.
+    "backoffice.catalog_index": kind("vendor"),
+    "backoffice.catalog_csv": kind("vendor"),
+    "backoffice.product": kind("vendor"),
+    "backoffice.software_create": kind("vendor", roles=("admin",)),
+    "backoffice.software_edit": kind("vendor", roles=("admin",)),
+    "backoffice.category_create": kind("vendor", roles=("admin",)),
+    "backoffice.category_edit": kind("vendor", roles=("admin",)),
+    "backoffice.category_move": kind("vendor", roles=("admin",)),
+    "backoffice.catalog_retire": kind("vendor", roles=("admin",)),
+    "backoffice.catalog_restore": kind("vendor", roles=("admin",)),
+    "backoffice.product_new": kind("vendor", roles=("admin",)),
+    "backoffice.product_edit": kind("vendor", roles=("admin",)),
+    "backoffice.price_save": kind("vendor", roles=("admin",)),
+    "backoffice.price_remove": kind("vendor", roles=("admin",)),
+    "backoffice.quota_save": kind("vendor", roles=("admin",)),
+    "backoffice.quota_remove": kind("vendor", roles=("admin",)),
+    # Invoices: a customer reads only those billed to it; every staff role reads all of them.
+    "customer.invoices": kind("customer"),
+    "customer.invoices_csv": kind("customer"),
+    "customer.invoice": owned("customer", make=_invoice),
+    "customer.invoice_pdf": owned("customer", make=_invoice),
+    "backoffice.invoices": kind("vendor"),
+    "backoffice.invoices_csv": kind("vendor"),
+    "backoffice.invoice": kind("vendor"),
+    "backoffice.invoice_pdf": kind("vendor"),
+    # The integration key is the organisation's own (no id in the URL): its administrators only.
+    "customer.integration_key": kind("customer", roles=("admin",)),
+    "customer.integration_key_reveal": kind("customer", roles=("admin",)),
+    "customer.integration_key_generate": kind("customer", roles=("admin",)),
+    "api.openapi": public(),
+    # The API: every call but the document needs a key; an invoice of one organisation is 404 to another's key.
+    "api.me": api(),
+    "api.usage_create": api(),
+    "api.invoices": api(),
+    "api.invoice": api(make=_api_invoice),
+}

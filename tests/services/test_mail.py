@@ -1,0 +1,153 @@
+"""The e-mail outbox: every message is stored, then sent by a job once its transaction commits; without SMTP
+it is written to the log; a failure is kept and the message is sent by the next try."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from portal import jobs
+from portal.extensions import db
+from portal.models import OutboxMessage
+from portal.services import mail
+from tests import factories
+from tests.smtp import SmtpSink, free_port, parts
+
+
+@pytest.fixture
+def smtp(app):
+    with SmtpSink() as sink:
+        app.config.update(sink.config)
+        yield sink
+
+
+def _queue(recipient="ana@example.com", locale="en", commit=True):
+    user = factories.make_user(email=recipient, name="Ana Lima")
+    message = mail.queue_email(recipient, "password_reset", locale, user=user, link="http://portal.test/x", hours=2)
+    if commit:
+        db.session.commit()
+    return message.id
+
+
+def _message(message_id) -> OutboxMessage:
+    db.session.expire_all()
+    return db.session.get(OutboxMessage, message_id)
+
+
+def test_without_smtp_the_message_is_written_to_the_log_and_kept(app, caplog):
+    with caplog.at_level("INFO", logger="portal.services.mail"):
+        message_id = _queue()
+    message = _message(message_id)
+    assert message.status == "logged" and message.sent_at is not None and message.attempts == 1
+    assert "e-mail to ana@example.com: Choose a new password for Vitrine" in caplog.text
+    assert "http://portal.test/x" in caplog.text
+
+
+def test_with_smtp_the_message_arrives_with_text_and_html(app, smtp):
+    message_id = _queue(locale="pt_BR")
+    received = smtp.wait_for("ana@example.com")
+    assert received["From"] == "Vitrine <no-reply@vitrine.localhost>" and received["To"] == "ana@example.com"
+    assert received["Subject"] == "Escolha uma nova senha para o Vitrine" and received["Message-ID"]
+    text, html = parts(received)
+    assert text.startswith("Olá, Ana Lima") and "http://portal.test/x" in text
+    assert html.lstrip().startswith("<!doctype html>") and 'href="http://portal.test/x"' in html
+    message = _message(message_id)
+    assert (message.status, message.attempts, message.last_error) == ("sent", 1, None)
+
+
+def test_a_failure_is_recorded_and_the_retry_sends_it(app, smtp):
+    smtp.refusing = True
+    message_id = _queue()
+    message = _message(message_id)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.last_error.startswith("SMTPDataError") and "451" in message.last_error
+    assert smtp.messages == []
+
+    smtp.refusing = False
+    jobs.send_email(message_id)
+    assert smtp.wait_for("ana@example.com")
+    message = _message(message_id)
+    assert (message.status, message.attempts, message.last_error) == ("sent", 2, None)
+    jobs.send_email(message_id)  # a late duplicate of the job sends nothing more
+    assert len(smtp.messages) == 1 and _message(message_id).attempts == 2
+
+
+def test_an_unreachable_server_is_recorded_too(app):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+    message_id = _queue()
+    message = _message(message_id)
+    assert message.status == "pending" and message.last_error.startswith("ConnectionRefusedError")
+
+
+def test_the_periodic_job_retries_pending_messages_but_not_the_newest(app, smtp):
+    smtp.refusing = True
+    start = datetime(2025, 4, 1, 10, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        old = _queue("old@example.com")
+        clock.move_to(start + timedelta(minutes=9))
+        new = _queue("new@example.com")
+        smtp.refusing = False
+        clock.move_to(start + timedelta(minutes=10))
+        jobs.resend_pending_email.call_local()
+    smtp.wait_for("old@example.com")
+    assert _message(old).status == "sent"
+    assert _message(new).status == "pending" and smtp.to("new@example.com") == []
+
+
+def test_a_message_that_keeps_failing_is_marked_failed_and_kept(app, smtp):
+    smtp.refusing = True
+    message_id = _queue()
+    db.session.get(OutboxMessage, message_id).attempts = mail.MAX_ATTEMPTS - 1
+    db.session.commit()
+    jobs.send_email(message_id)
+    message = _message(message_id)
+    assert (message.status, message.attempts) == ("failed", mail.MAX_ATTEMPTS)
+    assert message.text_body and message.last_error
+
+
+def test_nothing_is_emailed_for_a_rolled_back_transaction(app, smtp):
+    _queue(commit=False)
+    db.session.rollback()
+    other = _queue("after@example.com")  # the next commit sends only its own message
+    smtp.wait_for("after@example.com")
+    assert [m["To"] for m in smtp.messages] == ["after@example.com"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 1
+    assert _message(other).status == "sent"
+
+
+def test_a_queue_that_cannot_be_reached_loses_nothing(app, monkeypatch, caplog):
+    def unreachable(_message_id):
+        raise ConnectionError("the job queue is down")
+
+    monkeypatch.setattr(jobs, "send_email", unreachable)
+    message_id = _queue()  # the commit itself succeeds
+    assert _message(message_id).status == "pending"
+    assert "periodic job will send it" in caplog.text
+
+
+def test_no_transaction_is_open_while_talking_to_the_smtp_server(app, smtp):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock question is SQLite's")
+    database = db.engine.url.database
+    writes = []
+
+    def write_meanwhile(_message):
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # fails at once if the send held the write lock
+        other.execute("ROLLBACK")
+        other.close()
+        writes.append(True)
+
+    smtp.on_message = write_meanwhile
+    _queue()
+    smtp.wait_for("ana@example.com")
+    assert writes == [True]
+
+
+def test_links_in_emails_use_the_base_url_even_under_a_prefix(app):
+    app.config["BASE_URL"] = "https://intranet.example.com/portal"
+    with app.test_request_context("/", base_url="http://attacker.example/"):
+        link = mail.external_url("auth.password_reset", token="abc")
+    assert link == "https://intranet.example.com/portal/password/reset/abc"
+    assert mail.external_url("auth.login") == "https://intranet.example.com/portal/login"

@@ -1,0 +1,79 @@
+"""Money and dates in the reader's words: amounts by locale (CLP without decimals), times in the
+organisation's time zone."""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from portal.extensions import db
+from portal.i18n import format_money, normalise_locale, to_major, to_minor
+from tests import factories
+
+NBSP = "\xa0"
+
+
+@pytest.mark.parametrize(("amount", "currency", "locale", "shown"), [
+    (1_999_000, "CLP", "es", "1.999.000 CLP"),
+    (19_990, "CLP", "en", "CLP19,990"),
+    (19_990, "CLP", "pt_BR", "CLP 19.990"),
+    (123_450, "BRL", "pt_BR", "R$ 1.234,50"),
+    (123_450, "BRL", "en", "R$1,234.50"),
+    (123_450, "BRL", "es", "1.234,50 BRL"),
+    (44_900, "MXN", "es", "449,00 MXN"),
+    (44_900, "MXN", "en", "MX$449.00"),
+    (44_900, "MXN", "pt_BR", "MX$ 449,00"),
+    (123_456, "USD", "en", "$1,234.56"),
+    (123_456, "USD", "es", "1.234,56 US$"),
+    (123_456, "USD", "pt_BR", "US$ 1.234,56"),
+    (5, "BRL", "pt_BR", "R$ 0,05"),
+    (-4_990, "CLP", "es", "-4.990 CLP"),
+    (0, "CLP", "en", "CLP0"),
+])
+def test_amounts_are_formatted_for_the_readers_locale(app, amount, currency, locale, shown):
+    assert format_money(amount, currency, locale).replace(NBSP, " ") == shown
+
+
+def test_pesos_never_show_decimals_and_reais_always_show_cents(app):
+    for locale in ("en", "es", "pt_BR"):
+        assert not re.search(r"[.,]\d{2}(?!\d)", format_money(1_234_567, "CLP", locale))
+        assert re.search(r"[.,]00(?!\d)", format_money(100, "BRL", locale))
+    assert to_major(19_990, "CLP") == Decimal(19990) and to_major(19_990, "BRL") == Decimal("199.90")
+
+
+def test_major_amounts_become_minor_units_rounding_half_up_once(app):
+    assert to_minor("199.90", "BRL") == 19_990
+    assert to_minor("0.005", "USD") == 1
+    assert to_minor("0.0049", "USD") == 0
+    assert to_minor("19990.5", "CLP") == 19_991
+    assert to_minor(Decimal("-2.345"), "MXN") == -235
+
+
+def test_the_formatter_uses_the_request_language_when_none_is_given(app):
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        assert format_money(123_450, "BRL").replace(NBSP, " ") == "R$ 1.234,50"
+
+
+@pytest.mark.parametrize(("typed", "locale"), [("pt-BR", "pt_BR"), ("pt", "pt_BR"), ("es-CL", "es"), ("es_MX", "es"),
+                                               ("EN", "en"), ("en-GB", "en"), ("fr", None), ("", None)])
+def test_locale_codes_are_understood(typed, locale):
+    assert normalise_locale(typed) == locale
+
+
+@pytest.mark.parametrize(("country", "locale", "local_time"), [
+    ("BR", "pt_BR", "12:00"),  # São Paulo, UTC-3
+    ("MX", "es", "9:00"),  # Mexico City, UTC-6
+    ("CL", "es", "12:00"),  # Santiago in March: summer time, UTC-3
+])
+def test_times_are_shown_in_the_organisations_time_zone(app, client, country, locale, local_time):
+    org = factories.make_org("customer", country=country)
+    membership = factories.make_member(organisation=org, role="admin", locale=locale)
+    db.session.commit()
+    with time_machine.travel(datetime(2025, 3, 10, 15, 0, tzinfo=UTC), tick=False):
+        client.login(membership.user.email)
+        page = client.get("/customer/").get_data(as_text=True)
+    shown = re.search(r'<time datetime="2025-03-10T15:00:00\+00:00">([^<]+)</time>', page)
+    assert shown, page
+    assert local_time in shown.group(1) and "15:00" not in shown.group(1)
