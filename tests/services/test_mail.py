@@ -31,7 +31,7 @@ def _queue(recipient="ana@example.com", locale="en", commit=True):
 
 
 def _message(message_id) -> OutboxMessage:
-    db.session.expire_all()
+    db.session.rollback()  # end the read transaction: on SQLite (WAL) it would keep seeing its old snapshot
     return db.session.get(OutboxMessage, message_id)
 
 
