@@ -423,6 +423,8 @@ def queue_pdf(invoice_ids: list[int]) -> None:
 
 
 def _render_committed(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the transaction that issued the documents is still open
     from portal import jobs
 
     ids = session.info.pop(_PDF_KEY, [])
@@ -436,4 +438,5 @@ def _render_committed(session) -> None:
 
 
 def _forget_rolled_back(session) -> None:
-    session.info.pop(_PDF_KEY, None)
+    if not session.in_nested_transaction():  # a SAVEPOINT rolled back leaves the outer transaction's queue
+        session.info.pop(_PDF_KEY, None)

@@ -138,6 +138,8 @@ def pending_message_ids(limit: int = 500, older_than: timedelta | None = None) -
 
 
 def _enqueue_committed(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the transaction that queued the messages is still open
     from portal import jobs
 
     for message_id in session.info.pop(_PENDING_KEY, []):
@@ -149,7 +151,8 @@ def _enqueue_committed(session) -> None:
 
 
 def _forget_rolled_back(session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    if not session.in_nested_transaction():  # a SAVEPOINT rolled back leaves the outer transaction's queue
+        session.info.pop(_PENDING_KEY, None)
 
 
 def init_app(app) -> None:

@@ -116,6 +116,21 @@ def test_nothing_is_emailed_for_a_rolled_back_transaction(app, smtp):
     assert _message(other).status == "sent"
 
 
+def test_a_savepoint_inside_the_transaction_neither_sends_nor_forgets(app, smtp):
+    message_id = _queue(commit=False)
+    with db.session.begin_nested():  # released: the outer transaction is still open
+        factories.make_user(email="inner@example.com")
+    try:
+        with db.session.begin_nested():  # rolled back: the outer transaction's message stays queued
+            factories.make_user(email="inner@example.com")
+    except Exception:
+        pass
+    assert smtp.messages == [] and db.session.get(OutboxMessage, message_id).status == "pending"
+    db.session.commit()
+    smtp.wait_for("ana@example.com")
+    assert _message(message_id).status == "sent"
+
+
 def test_a_queue_that_cannot_be_reached_loses_nothing(app, monkeypatch, caplog):
     def unreachable(_message_id):
         raise ConnectionError("the job queue is down")
