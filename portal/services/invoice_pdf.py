@@ -24,10 +24,10 @@ from babel.numbers import format_decimal, format_percent
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
