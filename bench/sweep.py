@@ -1,0 +1,229 @@
+"""P5: the billing sweep — renewing the generated data set's subscriptions, in invoices per second.
+
+    python -m bench.sweep [--quick] [--scale 0.01] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                          [--profile]
+
+On a copy of the large data set at --scale (bench/databases.py), the clock is moved a month at a time past
+the current periods, and each month `run_sweep(now)` (portal/services/billing_sweep.py, what `vitrine
+billing-run --now` does) closes every period that ended: trials become active, the rest renew, each with its
+invoice. Measured on SQLite and on PostgreSQL: the server of --database-url, else the local one when it answers
+(QUALITY.md's bar holds for both). Each month is checked: the invoices written equal the periods closed and
+the subscriptions that were due, none is left due, and a second run at the same moment closes and bills
+nothing. The SQL statements per invoice are counted; --profile writes a pyinstrument profile of the sweeps.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+
+import bench
+from bench.generate import GenerateError
+
+QUICK_MONTHS, FULL_MONTHS = 3, 6
+BAR_INVOICES_PER_SECOND = 1_000
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def scratch_job_queue(folder: Path):
+    """Queue the PDF jobs the sweep hands over (one per batch, as in production) in a throwaway queue: nothing
+    consumes them here, and the benchmarks' own instance folder must not keep jobs for a dropped database."""
+    from portal.extensions import huey, make_huey
+
+    kept = huey.storage
+    huey.storage = make_huey("", str(folder), name="vitrine-bench-sweep").storage
+    try:
+        yield
+    finally:
+        huey.storage = kept
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def counting_statements(engine):
+    """Count the SQL statements sent through `engine` inside the block: `counter["statements"]`."""
+    counter = {"statements": 0}
+
+    def count(*_args):
+        counter["statements"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def due_subscriptions(now: datetime) -> int:
+    from portal.extensions import db
+    from portal.models import Subscription
+    from portal.services.billing_rules import LIVE_STATUSES
+
+    return db.session.scalar(db.select(db.func.count()).select_from(Subscription).where(
+        Subscription.status.in_(LIVE_STATUSES), Subscription.current_period_end <= now))
+
+
+def invoice_count() -> int:
+    from portal.extensions import db
+    from portal.models import Invoice
+
+    return db.session.scalar(db.select(db.func.count()).select_from(Invoice))
+
+
+def sweep_month(now: datetime, engine) -> dict:
+    """One billing run at `now`, then a second one at the same moment; the figures and checks of both."""
+    from portal.extensions import db
+    from portal.services.billing_sweep import run_sweep
+
+    due, before = due_subscriptions(now), invoice_count()
+    db.session.commit()
+    cpu = time.process_time()
+    with counting_statements(engine) as counter:
+        result = run_sweep(now)
+    cpu = time.process_time() - cpu
+    written = invoice_count() - before
+    left = due_subscriptions(now)
+    db.session.commit()
+    again = run_sweep(now)
+    rewritten = invoice_count() - before - written
+    db.session.commit()
+    return {
+        "now": now.isoformat(), "due": due, "closed": result.closed, "invoices": result.invoices,
+        "activated": result.activated, "renewed": result.renewed, "skipped": len(result.skipped),
+        "batches": result.batches, "seconds": round(result.seconds, 3), "cpu_seconds": round(cpu, 3),
+        "invoices_per_second": round(result.invoices / result.seconds) if result.seconds else 0,
+        "statements": counter["statements"], "invoices_written": written, "left_due": left,
+        "second_run": {"closed": again.closed, "invoices": again.invoices, "invoices_written": rewritten},
+        # Every period of the data set that closes renews or activates with an invoice (no suspension or
+        # cancellation is scheduled in it): one invoice per subscription that was due, none twice.
+        "correct": (written == result.invoices == result.closed == due == result.activated + result.renewed
+                    and not result.skipped and left == 0 and again.closed == again.invoices == rewritten == 0),
+    }
+
+
+def measure(label: str, url: str, day: date, options, months: int) -> dict:
+    """`months` monthly billing runs on the data set at `url`, generated for `day`."""
+    from portal import create_app
+    from portal.extensions import db
+    from portal.services.billing_rules import add_months
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    profiler = None
+    if getattr(options, "profile", False):
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+    queue = Path(options.results_dir) / f"sweep-jobs-{label}-{time.time_ns()}"
+    runs = []
+    with app.app_context(), scratch_job_queue(queue):
+        if profiler:
+            profiler.start()
+        for month in range(1, months + 1):
+            found = sweep_month(add_months(start, month), db.engine)
+            runs.append(found)
+            print(f"    {label} month {month}: {found['invoices']:,} invoices in {found['seconds']:.2f} s "
+                  f"({found['invoices_per_second']:,}/s; this process's CPU {found['cpu_seconds']:.2f} s), "
+                  f"{found['statements']} statements"
+                  f"{'' if found['correct'] else ' — CHECK FAILED'}")
+        if profiler:
+            profiler.stop()
+            path = Path(options.results_dir) / f"sweep-profile-{label}.html"
+            path.write_text(profiler.output_html())
+            print(f"    profile: {path}")
+        db.session.remove()
+        db.engine.dispose()
+    invoices = sum(run["invoices"] for run in runs)
+    seconds = sum(run["seconds"] for run in runs)
+    cpu = sum(run["cpu_seconds"] for run in runs)
+    return {
+        "database": label, "months": months, "invoices": invoices, "seconds": round(seconds, 3),
+        "invoices_per_second": round(invoices / seconds) if seconds else 0,
+        # The sweep's own CPU (this process; the database server's is apart): less sensitive to a busy machine.
+        "cpu_invoices_per_second": round(invoices / cpu) if cpu else 0,
+        "statements_per_invoice": round(sum(run["statements"] for run in runs) / invoices, 2) if invoices else None,
+        "correct": bool(invoices) and all(run["correct"] for run in runs), "runs": runs,
+    }
+
+
+def _postgres_server(options) -> str | None:
+    if options.database_url:
+        return options.database_url
+    try:
+        engine = create_engine(LOCAL_POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return LOCAL_POSTGRES
+    except Exception:  # noqa: BLE001 — no local server: SQLite only, and the figures say so
+        return None
+
+
+def run(options) -> dict:
+    """P5 on SQLite and on PostgreSQL; see the module's docstring."""
+    from bench.databases import generated_database
+
+    months = QUICK_MONTHS if options.quick else FULL_MONTHS
+    server = _postgres_server(options)
+    targets = [("SQLite", None)] + ([("PostgreSQL", server)] if server else [])
+    runs = []
+    for label, database_url in targets:
+        scoped = argparse.Namespace(**{**vars(options), "database_url": database_url})
+        print(f"  {label}: {months} monthly billing runs on the data set at scale {options.scale:g}")
+        with generated_database(scoped, options.scale, report=lambda line: print(f"    {line}")) as (url, data):
+            runs.append(measure(label, url, date.fromisoformat(data["day"]), options, months))
+    figures = []
+    for found in runs:
+        figures.append({"name": f"P5 billing sweep, {found['database']}", "value": found["invoices_per_second"],
+                        "unit": "invoices/s", "bar": f"≥ {BAR_INVOICES_PER_SECOND:,}",
+                        "ok": found["invoices_per_second"] >= BAR_INVOICES_PER_SECOND})
+        figures.append({"name": f"P5 one invoice per due period, none twice, {found['database']}",
+                        "value": f"{found['invoices']:,} invoices in {found['months']} runs", "unit": "",
+                        "bar": "equal", "ok": found["correct"]})
+        figures.append({"name": f"P5 invoices per second of the sweep's own CPU, {found['database']}",
+                        "value": found["cpu_invoices_per_second"], "unit": "invoices/s", "bar": "", "ok": None})
+        figures.append({"name": f"P5 SQL statements per invoice, {found['database']}",
+                        "value": found["statements_per_invoice"], "unit": "", "bar": "", "ok": None})
+    if not server:
+        figures.append({"name": "P5 billing sweep, PostgreSQL", "value": "no server answered", "unit": "",
+                        "bar": f"≥ {BAR_INVOICES_PER_SECOND:,}", "ok": None})
+    return {"figures": figures, "runs": runs}
+
+
+def main(argv=None) -> int:
+    from bench.report import print_suite
+
+    parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_MONTHS} monthly runs instead of {FULL_MONTHS}")
+    parser.add_argument("--scale", type=float, default=0.01, help="data set scale: 1 = QUALITY.md's large data set")
+    parser.add_argument("--database-url", default=None,
+                        help=f"the PostgreSQL server to measure on (default: {LOCAL_POSTGRES}, when it answers)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="write a pyinstrument profile per database")
+    parser.add_argument("--results-dir", type=Path, default=bench.RESULTS_DIR)
+    options = parser.parse_args(argv)
+    if not 0 < options.scale <= 10:
+        parser.error("--scale must be above 0 and at most 10")
+    if options.database_url and not options.database_url.startswith("postgresql"):
+        parser.error("--database-url must be a PostgreSQL server URL (SQLite is always measured)")
+    options.results_dir = options.results_dir.resolve()
+    options.data_url = None
+    try:
+        result = run(options)
+    except GenerateError as error:
+        print(f"bench.sweep: {error}", file=sys.stderr)
+        return 2
+    print_suite("sweep", result)
+    print(json.dumps([{k: v for k, v in found.items() if k != "runs"} for found in result["runs"]], indent=2))
+    return 0 if all(found["correct"] for found in result["runs"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
