@@ -3,7 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency, get_currency_precision
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -24,7 +24,10 @@ def normalise_locale(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    """The user's choice, then the browser's, then PORTAL_DEFAULT_LOCALE."""
+    """The user's choice, then the browser's, then PORTAL_DEFAULT_LOCALE (the only one outside a request:
+    jobs and commands choose theirs with force_locale)."""
+    if not has_request_context():
+        return normalise_locale(current_app.config["BABEL_DEFAULT_LOCALE"]) or "en"
     chosen = session.get("locale")
     if not chosen and current_user and current_user.is_authenticated:
         chosen = current_user.locale
