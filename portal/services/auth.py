@@ -4,14 +4,15 @@ e-mailed for password resets and invitations."""
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 
 from portal.extensions import db
-from portal.models import AuthToken, LoginSession, Membership, User
+from portal.models import AuthToken, LoginSession, Membership, Organisation, User
 from portal.orm import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -115,23 +116,32 @@ def open_session(user: User, address: str | None = None, user_agent: str | None 
     return raw
 
 
+@cache
+def _session_user_query():
+    """One statement for the user of a session, with their memberships, organisations and the advisors
+    the top bar shows: built once, the values bound per request."""
+    return (
+        db.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == bindparam("user_id"),
+            User.is_active.is_(True),
+            LoginSession.key_hash == bindparam("key_hash"),
+            LoginSession.ended_at.is_(None),
+            LoginSession.created_at > bindparam("created_after"),
+        )
+        .options(
+            db.joinedload(User.memberships).joinedload(Membership.organisation).joinedload(Organisation.advisor)
+        )
+    )
+
+
 def session_user(user_id: int, raw_key: str, lifetime: timedelta) -> User | None:
     """The active user of a session that has not ended nor outlived `lifetime`; memberships loaded with it."""
     if not raw_key:
         return None
-    query = (
-        db.select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == user_id,
-            User.is_active.is_(True),
-            LoginSession.key_hash == _digest(raw_key),
-            LoginSession.ended_at.is_(None),
-            LoginSession.created_at > utcnow() - lifetime,
-        )
-        .options(db.selectinload(User.memberships).joinedload(Membership.organisation))
-    )
-    return db.session.scalar(query)
+    binds = {"user_id": user_id, "key_hash": _digest(raw_key), "created_after": utcnow() - lifetime}
+    return db.session.execute(_session_user_query(), binds).unique().scalar_one_or_none()
 
 
 def end_session(raw_key: str | None) -> None:
