@@ -1,8 +1,12 @@
 """Believable demo data for every role, in Chile, Brazil and Mexico."""
 
+from datetime import timedelta
+
 from portal.extensions import db
-from portal.models import Organisation
+from portal.models import Invoice, Organisation
+from portal.orm import utcnow
 from portal.services import accounts
+from portal.services.billing_rules import add_months
 
 PASSWORD = "vitrine-demo"  # noqa: S105 — printed for people to try the demo
 
@@ -68,8 +72,9 @@ def load() -> dict[str, Organisation]:
     for org in orgs.values():
         if org.kind == "customer":
             org.advisor_id = users["advisor@vitrine.demo"].id
-    load_catalog()
+    products = load_catalog()
     db.session.flush()
+    load_billing(orgs, products, utcnow())
     return orgs
 
 
@@ -184,3 +189,50 @@ def load_catalog() -> dict:
     catalog.set_quota(products["erp-emprendedor-2023"], "documents", 50, {"CLP": 80})
     catalog.retire_product(products["erp-emprendedor-2023"])
     return products
+
+
+# Each demo customer's story, so that every screen has something true to show: months of paid invoices, one
+# still pending, a reseller that pays for its client, usage beyond the plan's quota, and a trial.
+# org key, plan, currency, period, months ago it started, trial days, payer key, [(add-on, quantity)]
+DEMO_SUBSCRIPTIONS = [
+    ("aromos", "erp-pro", "CLP", "monthly", 5, 0, None,
+     [("usuario-adicional", 2), ("facturacion-electronica", 1), ("exportador-contable", 1)]),
+    ("ferreteria", "erp-basico", "CLP", "monthly", 3, 0, "contasur", [("inventario", 1)]),
+    ("paodourado", "faznota-profissional", "BRL", "monthly", 4, 0, None, [("faznota-usuario-adicional", 1)]),
+    ("esperanza", "erp-pro", "MXN", "monthly", 0, 14, None, [("ciclo-comercial", 1)]),
+]
+# Documents issued by Los Aromos in its last closed month: beyond the Pro plan's 500, billed as overage.
+DEMO_DOCUMENTS_LAST_MONTH = 640
+
+
+def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
+    """Subscribe the demo customers, report usage and run the billing sweep up to `now`; every invoice but
+    each customer's latest is paid. PDFs are drawn when first downloaded."""
+    from portal.services import billing_sweep, invoicing, usage
+    from portal.services import subscriptions as subs
+
+    invoicing.install_defaults()
+    day = now - timedelta(days=3)  # each paid subscription started on this day of some earlier month
+    for key, plan, currency, period, months_ago, trial_days, payer, items in DEMO_SUBSCRIPTIONS:
+        subs.start_subscription(orgs[key], products[plan], currency, period, add_months(day, -months_ago),
+                                trial_days=trial_days, payer=orgs[payer] if payer else None,
+                                items=[(products[code], quantity) for code, quantity in items])
+    last_month = add_months(day, -1)
+    events = [usage.Event(f"dte-{number:05d}", "documents", 1, last_month + timedelta(minutes=40 * number))
+              for number in range(DEMO_DOCUMENTS_LAST_MONTH)]
+    events += [usage.Event(f"dte-{DEMO_DOCUMENTS_LAST_MONTH + number:05d}", "documents", 1,
+                           day + timedelta(minutes=30 * (number + 1))) for number in range(120)]
+    usage.record_events(orgs["aromos"], events, now)
+    db.session.flush()
+    # The hourly sweep, as it ran at each month's end: every renewal is issued on the day its period ended.
+    oldest = max(row[4] for row in DEMO_SUBSCRIPTIONS)
+    for months_ago in range(oldest - 1, -1, -1):
+        billing_sweep.run_sweep(add_months(day, -months_ago) + timedelta(hours=1), commit=False, render_pdfs=False)
+    billing_sweep.run_sweep(now, commit=False, render_pdfs=False)
+    for org in orgs.values():
+        invoices = list(db.session.scalars(
+            db.select(Invoice).where(Invoice.organisation_id == org.id, Invoice.kind == "invoice",
+                                     Invoice.status == "open").order_by(Invoice.issued_at)))
+        for invoice in invoices[:-1]:
+            invoicing.mark_paid(invoice, invoice.issued_at + timedelta(days=4))
+    db.session.flush()
