@@ -240,12 +240,13 @@ def team_invite():
             membership = accounts.invite(g.organisation, current_user, form.email.data, form.name.data,
                                          form.role.data, current_app.config["INVITE_TOKEN_DAYS"], client_address())
         except DomainError as error:
+            db.session.rollback()  # undo what the invitation wrote before it was refused
             getattr(form, error.field or "email", form.email).errors.append(str(error.message))
         else:
             db.session.commit()
             flash(_("%(email)s has been invited.", email=membership.user.email), "success")
             return redirect_to(url_for("auth.team"))
-    db.session.rollback()
+    # A form that did not validate wrote nothing: no rollback, so what the request loaded stays loaded.
     return render("auth/team.html", "invite_form", status=422, form=form, members=_team_members())
 
 

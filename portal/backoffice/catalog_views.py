@@ -45,6 +45,12 @@ def target(*blocks: str) -> str | None:
 def refuse(form, error: DomainError) -> None:
     """Undo the half-done change and show the service's message next to its field (or atop the form)."""
     db.session.rollback()
+    show_error(form, error)
+
+
+def show_error(form, error: DomainError) -> None:
+    """Show the message of a refusal that came before anything was written next to its field (or atop the
+    form); without a rollback, what the request has loaded stays loaded."""
     field = form._fields.get(error.field or "")
     (field.errors if field is not None else form.form_errors).append(str(error.message))
 

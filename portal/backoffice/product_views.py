@@ -6,7 +6,16 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 
 from portal.backoffice.catalog_forms import PriceForm, ProductForm, QuotaForm
-from portal.backoffice.catalog_views import EDITORS, author, common, done, reader_locale, refuse, target
+from portal.backoffice.catalog_views import (
+    EDITORS,
+    author,
+    common,
+    done,
+    reader_locale,
+    refuse,
+    show_error,
+    target,
+)
 from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render
@@ -109,10 +118,14 @@ def price_save(product_id: int):
     product = db.get_or_404(Product, product_id)
     form = PriceForm()
     if form.validate_on_submit():
+        currency, locale = form.currency.data, reader_locale()
         try:
-            currency, locale = form.currency.data, reader_locale()
             amount = amounts.parse_amount(form.amount.data, currency, locale, "amount")
             setup_fee = amounts.parse_amount(form.setup_fee.data or "0", currency, locale, "setup_fee")
+        except DomainError as error:  # nothing written yet
+            show_error(form, error)
+            return _product_page(product, 422, "prices", price_form=form)
+        try:
             price = catalog.set_price(product, currency, form.period.data, amount, setup_fee, by=author())
         except DomainError as error:
             refuse(form, error)
@@ -150,11 +163,15 @@ def quota_save(product_id: int):
     product = db.get_or_404(Product, product_id)
     form = QuotaForm()
     if form.validate_on_submit():
+        locale = reader_locale()
         try:
-            locale = reader_locale()
             included = amounts.parse_units(form.included.data, locale)
             overage = {c: amounts.parse_amount(form[f"overage_{c}"].data, c, locale, f"overage_{c}")
                        for c in CURRENCIES if (form[f"overage_{c}"].data or "").strip()}
+        except DomainError as error:  # nothing written yet
+            show_error(form, error)
+            return _product_page(product, 422, "quotas", quota_form=form)
+        try:
             quota = catalog.set_quota(product, form.metric.data, included, overage, by=author())
         except DomainError as error:
             refuse(form, error)
