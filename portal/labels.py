@@ -27,3 +27,11 @@ TEAM_ADMIN_ROLES = {("vendor", "admin"), ("customer", "admin"), ("reseller", "ma
 
 def role_label(kind: str, role: str) -> str:
     return str(ROLE_LABELS.get((kind, role), role))
+
+SUBSCRIPTION_STATUS_LABELS = {
+    "trial": _l("Free trial"),
+    "active": _l("Active"),
+    "past_due": _l("Payment overdue"),
+    "suspended": _l("Suspended"),
+    "cancelled": _l("Cancelled"),
+}

@@ -1,11 +1,16 @@
 """Views of the customer blueprint (members of a customer organisation)."""
 
 from flask import Blueprint, g
+from flask_babel import format_number
 
 from portal.activity import recent_activity
 from portal.extensions import db
 from portal.htmx import render
+from portal.labels import SUBSCRIPTION_STATUS_LABELS
 from portal.models import Membership
+from portal.services import invoicing
+from portal.services.catalog_search import METRIC_LABELS
+from portal.services.entitlements import entitlements_for
 from portal.tenancy import gate
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")
@@ -14,7 +19,10 @@ bp.before_request(gate("customer"))
 
 @bp.get("/")
 def home():
-    """Show the customer's home: the company, its people, its advisor and recent activity."""
+    """Show the customer's home: its plan with what it includes and uses, what it owes, the company, its people,
+    its advisor and recent activity."""
     org = g.organisation
     members = db.session.scalar(db.select(db.func.count()).where(Membership.organisation_id == org.id))
-    return render("customer/home.html", members=members, activity=recent_activity(org.id))
+    return render("customer/home.html", members=members, activity=recent_activity(org.id),
+                  plan=entitlements_for(org), metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
+                  amounts_due=invoicing.amounts_due(org.id), format_number=format_number)
