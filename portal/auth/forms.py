@@ -1,10 +1,10 @@
 """Forms of the auth blueprint."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from portal.forms import FlaskForm
 from portal.services.auth import MIN_PASSWORD_LENGTH
 
 

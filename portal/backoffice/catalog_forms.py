@@ -1,11 +1,11 @@
 """Forms of the back office's catalog screens."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from portal.forms import FlaskForm
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.models import METRICS, PERIODS, PRODUCT_KINDS
 from portal.models.catalog import CURRENCIES

@@ -1,11 +1,11 @@
 """The filters of the back office's invoice list (a GET form: no CSRF token, nothing changes)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from portal.forms import FlaskForm
 from portal.services.invoice_search import STATUS_LABELS, InvoiceFilters
 
 STAFF_FILTER_STATUSES = ("draft", "open", "overdue", "paid", "void", "uncollectible")

@@ -1,11 +1,11 @@
 """The filter of the customer's invoice list (a GET form: no CSRF token, nothing changes)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from portal.forms import FlaskForm
 from portal.services.invoice_search import STATUS_LABELS, InvoiceFilters
 
 CUSTOMER_FILTER_STATUSES = ("open", "overdue", "paid", "void", "uncollectible")

@@ -1,0 +1,27 @@
+"""The base of the portal's forms: Flask-WTF's form, with WTForms' own messages translated from a cache.
+
+Flask-WTF reads WTForms' catalogue (a .mo file) from disk on every request that builds a form (~1.8 ms);
+the catalogue of each language is read once here instead.
+"""
+
+from functools import lru_cache
+
+import flask_wtf
+from babel import support
+from flask import current_app, has_request_context
+from flask_babel import get_locale
+from wtforms.i18n import messages_path
+
+
+@lru_cache(maxsize=16)
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class FlaskForm(flask_wtf.FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            locale = get_locale()
+            return _wtforms_translations(str(locale)) if locale is not None else super().get_translations(form)
