@@ -236,14 +236,19 @@ def recurring_line(book: PriceBook, product_id: int, quantity: int, currency: st
         return None
     name = book.products[product_id].display_name(locale)
     if discount_bp:
-        percent = format_decimal(Decimal(discount_bp) / 100, locale=locale)
-        text = describe("recurring_discounted", locale, product=name, percent=percent)
+        text = describe("recurring_discounted", locale, product=name, percent=_percent(discount_bp, locale))
     else:
         text = name[:300]
     return LineSpec("recurring", text, unit, quantity, product_id, start, end)
 
 
 _discounted = lru_cache(maxsize=65_536)(money.discounted)  # exact fractions are slow; prices repeat
+
+
+@lru_cache(maxsize=1024)
+def _percent(discount_bp: int, locale: str) -> str:
+    """A discount in basis points as the customer reads it (5000 → "50"); the sweep asks for the same few."""
+    return format_decimal(Decimal(discount_bp) / 100, locale=locale)
 
 
 class MissingPrice(LookupError):

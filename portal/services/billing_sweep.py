@@ -75,6 +75,9 @@ _PAYER_COLUMNS = (Organisation.id, Organisation.name, Organisation.trade_name, O
                   Organisation.address, Organisation.country, Organisation.phone, Organisation.timezone,
                   Organisation.locale)
 tax_for = lru_cache(maxsize=65_536)(money.tax_for)
+# A payer's snapshot is a pure function of its row (_PAYER_COLUMNS, all of them in the key): formatting and
+# validating tax ids once per payer and run, not once per batch, keeps it out of the sweep's profile.
+customer_snapshot = lru_cache(maxsize=65_536)(invoicing.customer_snapshot)
 
 
 @dataclass
@@ -504,7 +507,7 @@ def _write_invoices(closings: list[Closing], payers: dict, now: datetime, ctx, r
     for closing in billed:
         payer = payers[closing.sub.payer_id]
         if payer.id not in snapshots:
-            snapshots[payer.id] = invoicing.customer_snapshot(payer)
+            snapshots[payer.id] = customer_snapshot(payer)
         rate = ctx.tax_rate(payer.country)
         lines = [invoicing.line_values(spec, position, rate if spec.tax_rate_bp is None else spec.tax_rate_bp,
                                        tax_for) for position, spec in enumerate(closing.lines)]
@@ -526,8 +529,11 @@ def _write_invoices(closings: list[Closing], payers: dict, now: datetime, ctx, r
             line["period_start"], line["period_end"] = raw.time(line["period_start"]), raw.time(line["period_end"])
         lines_by_key[closing.key] = lines
     table = raw.table(Invoice)
+    # Each id comes back beside its period key, so the rows' order does not matter: without
+    # sort_by_parameter_order the insert is one plain multi-row VALUES per page on PostgreSQL (not a sorted
+    # INSERT ... SELECT), and SQLite batches it too instead of inserting one row at a time.
     ids = dict((key, invoice_id) for invoice_id, key in db.session.execute(
-        insert(table).returning(table.c.id, table.c.period_key, sort_by_parameter_order=True), invoices))
+        insert(table).returning(table.c.id, table.c.period_key), invoices))
     rows = []
     for key, lines in lines_by_key.items():
         for line in lines:
