@@ -4,10 +4,8 @@ from flask import Blueprint, g
 from flask_babel import format_number
 
 from portal.activity import recent_activity
-from portal.extensions import db
 from portal.htmx import render
 from portal.labels import SUBSCRIPTION_STATUS_LABELS
-from portal.models import Membership
 from portal.services import invoicing
 from portal.services.catalog_search import METRIC_LABELS
 from portal.services.entitlements import entitlements_for
@@ -22,7 +20,8 @@ def home():
     """Show the customer's home: its plan with what it includes and uses, what it owes, the company, its people,
     its advisor and recent activity."""
     org = g.organisation
-    members = db.session.scalar(db.select(db.func.count()).where(Membership.organisation_id == org.id))
+    plan = entitlements_for(org)
+    members = plan.metrics["users"].used  # the organisation's memberships, counted once for both
     return render("customer/home.html", members=members, activity=recent_activity(org.id),
-                  plan=entitlements_for(org), metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
+                  plan=plan, metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
                   amounts_due=invoicing.amounts_due(org.id), format_number=format_number)

@@ -13,7 +13,7 @@ current billing period; companies are the latest count reported in the period (1
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import METRICS, Membership, Organisation, Product, Subscription, SubscriptionItem
@@ -60,8 +60,8 @@ def subscriptions_in_force(organisation_id: int) -> list[Subscription]:
         .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(METERED_STATUSES))
         .order_by(Subscription.created_at, Subscription.id)
         .options(
-            selectinload(Subscription.plan).selectinload(Product.quotas),
-            selectinload(Subscription.items).selectinload(SubscriptionItem.product).selectinload(Product.quotas),
+            joinedload(Subscription.plan).selectinload(Product.quotas),
+            selectinload(Subscription.items).joinedload(SubscriptionItem.product).selectinload(Product.quotas),
         )
     ))
 
