@@ -44,6 +44,13 @@ def _formatted_in(formatter, value, fmt: str, _locale: str, _timezone: str) -> s
     return formatter(value, fmt)
 
 
+def country_name(code: str | None) -> str:
+    """A country's name in the page's language ("CL" → "Chile"); an unknown code is shown as it is."""
+    if not code:
+        return ""
+    return get_locale().territories.get(code.upper(), code)
+
+
 def init_app(app) -> None:
     app.context_processor(_context)
     app.jinja_env.filters.update(
@@ -51,6 +58,7 @@ def init_app(app) -> None:
         datetime=lambda value, fmt="medium": _formatted(format_datetime, value, fmt) if value else "",
         date=lambda value, fmt="medium": _formatted(format_date, value, fmt) if value else "",
         tax_id=lambda value, country: format_tax_id(country, value),
+        country=country_name,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
