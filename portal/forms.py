@@ -11,6 +11,7 @@ from babel import support
 from flask import current_app, has_request_context
 from flask_babel import get_locale
 from wtforms.i18n import messages_path
+from wtforms.validators import DataRequired
 
 
 @lru_cache(maxsize=16)
@@ -25,3 +26,15 @@ class FlaskForm(flask_wtf.FlaskForm):
                 return super().get_translations(form)
             locale = get_locale()
             return _wtforms_translations(str(locale)) if locale is not None else super().get_translations(form)
+
+
+class Required(DataRequired):
+    """A field that must say something, with our own message; the page says so, not the browser.
+
+    The `required` attribute is left out of the HTML on purpose: the browser would answer in its own
+    language, and the server's message (in the user's) would never be seen.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.field_flags = {}

@@ -5,7 +5,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from portal.forms import FlaskForm
+from portal.forms import FlaskForm, Required
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.models import METRICS, PERIODS, PRODUCT_KINDS
 from portal.models.catalog import CURRENCIES
@@ -14,6 +14,9 @@ from portal.services.catalog_search import KIND_LABELS, METRIC_LABELS, PERIOD_LA
 # The catalog's own limits are checked by portal.services.catalog; these only keep the fields sane.
 _SHORT = [Length(max=200)]
 _LONG = [Length(max=4000)]
+# Said at once for every empty field, rather than one at a time by the service.
+_CODE = [Required(_l("Enter a code.")), *_SHORT]
+_NAME = [Required(_l("Enter a name.")), *_SHORT]
 
 
 def _id_or_none(value):
@@ -61,21 +64,21 @@ def _add_translations(form_class, with_descriptions: bool = False):
 
 @_add_translations
 class SoftwareForm(TranslatedForm):
-    code = StringField(_l("Code"), validators=_SHORT)
-    name = StringField(_l("Name"), validators=_SHORT)
+    code = StringField(_l("Code"), validators=_CODE)
+    name = StringField(_l("Name"), validators=_NAME)
     launch_url = URLField(_l("Launch address"), validators=[Length(max=1000)])
     description = TextAreaField(_l("Description"), validators=_LONG)
 
 
 @_add_translations
 class CategoryForm(TranslatedForm):
-    code = StringField(_l("Code"), validators=_SHORT)
-    name = StringField(_l("Name"), validators=_SHORT)
+    code = StringField(_l("Code"), validators=_CODE)
+    name = StringField(_l("Name"), validators=_NAME)
 
 
 class ProductForm(TranslatedForm):
-    code = StringField(_l("Code"), validators=_SHORT)
-    name = StringField(_l("Name"), validators=_SHORT)
+    code = StringField(_l("Code"), validators=_CODE)
+    name = StringField(_l("Name"), validators=_NAME)
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in PRODUCT_KINDS],
                        validate_choice=False)
     software_id = SelectField(_l("Software"), coerce=_id_or_none, validate_choice=False)

@@ -120,8 +120,10 @@ def catalog_csv():
 
 def _software_form(software: Software | None = None) -> SoftwareForm:
     form = SoftwareForm(obj=software) if request.method == "GET" else SoftwareForm()
-    if software is not None and request.method == "GET":
-        form.fill_names(software.names)
+    if software is not None:
+        del form.code  # the code never changes
+        if request.method == "GET":
+            form.fill_names(software.names)
     return form
 
 
@@ -187,6 +189,7 @@ def category_edit(category_id: int):
     """Rename a store category and its translations."""
     category = db.get_or_404(Category, category_id)
     form = CategoryForm(obj=category) if request.method == "GET" else CategoryForm()
+    del form.code  # the code never changes
     if request.method == "GET":
         form.fill_names(category.names)
     if form.validate_on_submit():

@@ -31,8 +31,10 @@ PRODUCT = "backoffice/catalog/product.html"
 
 def _product_form(product: Product | None = None) -> ProductForm:
     form = ProductForm(obj=product) if request.method == "GET" else ProductForm()
-    if product is not None and request.method == "GET":
-        form.fill_names(product.names)
+    if product is not None:
+        del form.code  # the code never changes
+        if request.method == "GET":
+            form.fill_names(product.names)
     current_software = product.software_id if product is not None else None
     current_category = product.category_id if product is not None else None
     form.offer([s for s in catalog_search.list_software() if s.retired_at is None or s.id == current_software],

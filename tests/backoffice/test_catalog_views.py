@@ -232,6 +232,16 @@ def test_an_invalid_product_is_refused_with_a_message_and_nothing_is_written(adm
     assert _count(Product) == 1
 
 
+def test_an_empty_new_product_names_every_missing_field_at_once(admin):
+    factories.make_software()
+    db.session.commit()
+    response = admin.form_post("/backoffice/catalog/products/new", {"code": " ", "name": "", "kind": "plan"})
+    text = _text(response)
+    assert response.status_code == 422 and "Enter a code." in text and "Enter a name." in text
+    assert ' required' not in text.split('id="code"')[1].split(">")[0]  # the page says it, not the browser
+    assert _count(Product) == 0
+
+
 def test_a_product_is_edited_in_place(admin, plan):
     form = admin.get(f"/backoffice/catalog/products/{plan.id}/edit", headers=_htmx("product_details"))
     assert form.status_code == 200 and _text(form).lstrip().startswith('<section id="product_details"')
