@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -12,6 +11,7 @@ from flask_wtf import CSRFProtect
 from huey import RedisHuey, SqliteHuey
 
 from portal import config
+from portal.i18n import Babel
 from portal.orm import Model
 
 db = SQLAlchemy(model_class=Model)

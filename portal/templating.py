@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from portal.activity import action_label
-from portal.i18n import LOCALE_NAMES, LOCALES, format_money
+from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext
 from portal.labels import KIND_LABELS, TEAM_ADMIN_ROLES, role_label
 from portal.services.taxid import format_tax_id, tax_id_label
 
@@ -60,6 +60,7 @@ def init_app(app) -> None:
         tax_id=lambda value, country: format_tax_id(country, value),
         country=country_name,
     )
+    install_template_gettext(app.jinja_env)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

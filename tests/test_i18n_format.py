@@ -77,3 +77,22 @@ def test_times_are_shown_in_the_organisations_time_zone(app, client, country, lo
     shown = re.search(r'<time datetime="2025-03-10T15:00:00\+00:00">([^<]+)</time>', page)
     assert shown, page
     assert local_time in shown.group(1) and "15:00" not in shown.group(1)
+
+
+def test_templates_translate_as_jinjas_newstyle_gettext(app):
+    """The portal's own template gettext: translated, variables escaped where the template escapes, always
+    a format string (%% is a percent sign), plural forms, and it follows force_locale mid-request."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext
+
+    html = app.jinja_env.from_string(
+        "{{ _('Invoices') }}|{{ _('by %(name)s', name='<b>Ana</b>') }}|{{ _('50%%') }}|"
+        "{{ ngettext('%(num)d invoice', '%(num)d invoices', 3) }}")
+    text = app.jinja_env.from_string("{% autoescape false %}{{ _('by %(name)s', name='<b>Ana</b>') }}"
+                                     "{% endautoescape %}")
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        assert html.render().split("|") == ["Facturas", "por &lt;b&gt;Ana&lt;/b&gt;", "50%", "3 facturas"]
+        assert text.render() == "por <b>Ana</b>"
+        with force_locale("pt_BR"):
+            assert render_template_string("{{ _('Invoices') }}") == "Faturas" == gettext("Invoices")
+        assert render_template_string("{{ _('Invoices') }}") == "Facturas" == gettext("Invoices")
