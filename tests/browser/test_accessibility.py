@@ -1,4 +1,4 @@
-"""axe-core finds no WCAG 2.1 A/AA violation on the foundation screens, on a desktop and on a phone.
+"""axe-core finds no WCAG 2.1 A/AA violation on the foundation and billing screens, on a desktop and on a phone.
 
 axe-core comes from npm and is not part of the project: `npm install --no-save axe-core` in the project
 folder (node_modules/ is git-ignored), or point AXE_CORE_JS at its axe.min.js. Without it the test is
@@ -12,19 +12,41 @@ import pytest
 
 from portal.config import PROJECT_ROOT
 from portal.extensions import db
-from portal.services import accounts
+from portal.services import accounts, integration
 from tests import factories
 from tests.browser.conftest import log_in
 
 AXE = Path(os.environ.get("AXE_CORE_JS") or PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js")
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+# "{invoice}" is an invoice (with installments and a credit note) that the test makes for the screen.
 SCREENS = {
     None: ["/login", "/password/forgot", "/nothing-here"],
-    "customer": ["/customer/", "/team", "/account/password", "/nothing-here"],
+    "customer": ["/customer/", "/team", "/account/password", "/customer/invoices", "/customer/invoices/{invoice}",
+                 "/customer/integration", "/customer/integration/generate", "/nothing-here"],
     "reseller": ["/reseller/"],
     "partner": ["/partner/"],
-    "vendor": ["/backoffice/"],
+    "vendor": ["/backoffice/", "/backoffice/invoices", "/backoffice/invoices/{invoice}", "/backoffice/catalog"],
 }
+
+
+def make_screens_data(kind: str):
+    """A member of a new organisation of `kind`, with what its screens show; and the values of SCREENS' paths."""
+    membership = factories.make_member(kind, "admin" if kind != "reseller" else "manager")
+    values = {}
+    if kind == "customer":
+        other = factories.make_org("reseller", name="Contadores Asociados del Sur Ltda.")
+        accounts.add_membership(membership.user, other, "accountant")
+        advisor = factories.make_member("vendor", "advisor")
+        membership.organisation.advisor_id = advisor.user_id
+        integration.generate_key(membership.organisation, membership.user)
+    if kind in ("customer", "vendor"):
+        billed = membership.organisation if kind == "customer" else factories.make_org("customer")
+        invoice = factories.make_invoice(billed, installments=3)
+        factories.make_invoice(billed, kind="credit_note", credit_for=invoice, lines=[("Devolución", 1, 4_990)])
+        factories.make_invoice(billed, status="paid")
+        values["invoice"] = invoice.id
+    db.session.commit()
+    return membership, values
 
 
 def axe_violations(page) -> list[str]:
@@ -46,18 +68,14 @@ def axe_violations(page) -> list[str]:
 def test_axe_finds_no_violation(app, new_page, kind, width):
     # Playwright injects axe as an inline script, which the portal's CSP rightly refuses; CSP is tested elsewhere.
     page = new_page(width=width, bypass_csp=True)
+    values = {}
     if kind is not None:
-        membership = factories.make_member(kind, "admin" if kind != "reseller" else "manager")
-        if kind == "customer":
-            other = factories.make_org("reseller", name="Contadores Asociados del Sur Ltda.")
-            accounts.add_membership(membership.user, other, "accountant")
-            advisor = factories.make_member("vendor", "advisor")
-            membership.organisation.advisor_id = advisor.user_id
-        db.session.commit()
+        membership, values = make_screens_data(kind)
         log_in(page, membership.user.email)
     problems = []
     for path in SCREENS[kind]:
-        page.goto(path)
+        response = page.goto(path.format(**values))
+        assert response.ok or path == "/nothing-here", f"{path} answered {response.status}: axe would check an error"
         problems += axe_violations(page)
         for menu in page.locator("details[data-menu]").all():
             menu.locator("summary").click()
