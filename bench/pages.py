@@ -26,7 +26,7 @@ VENDOR_ADVISOR = ("vendor", "advisor")
 class Page:
     role: tuple[str, str] | None
     path: str
-    kind: str = "page"  # "page" (a whole document, as a browser loads it) or "fragment" (an htmx swap)
+    kind: str = "page"  # "page" (a whole document, as a browser loads it), "fragment" (an htmx swap) or "file"
     method: str = "GET"
     form: dict | None = None
     status: int = 200
@@ -55,6 +55,8 @@ class Page:
 PARAMS = {
     "product_id": "SELECT MIN(id) FROM product",
     "software_id": "SELECT MIN(id) FROM software",
+    "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
+    "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
 }
 
 PAGES = [
@@ -67,6 +69,9 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/team", name="customer team"),
     Page(CUSTOMER_ADMIN, "/account/password", name="customer password"),
     Page(CUSTOMER_MEMBER, "/customer/", name="customer member home"),
+    Page(CUSTOMER_ADMIN, "/customer/invoices", name="customer invoices"),
+    Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}", name="customer invoice"),
+    Page(CUSTOMER_ADMIN, "/customer/integration", name="customer integration key"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
     # Reseller
     Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),
@@ -85,6 +90,8 @@ PAGES = [
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/new", name="catalog new product"),
     Page(VENDOR_BILLING, "/backoffice/catalog", name="catalog (read-only, billing)"),
     Page(VENDOR_BILLING, "/backoffice/", name="back office billing home"),
+    Page(VENDOR_BILLING, "/backoffice/invoices", name="back office invoices"),
+    Page(VENDOR_BILLING, "/backoffice/invoices/{invoice_id}", name="back office invoice"),
     Page(VENDOR_ADVISOR, "/backoffice/", name="back office advisor home"),
 ]
 
@@ -110,9 +117,20 @@ FRAGMENTS = [
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/quotas", "fragment", "POST",
          {"metric": "documents", "included": "-1"}, status=422, headers={"HX-Target": "quotas"},
          name="quota form, invalid (422)"),
+    Page(CUSTOMER_ADMIN, "/customer/invoices?status=paid", "fragment", headers={"HX-Target": "invoices"},
+         name="customer invoices filter"),
+    Page(VENDOR_BILLING, "/backoffice/invoices?status=open", "fragment", headers={"HX-Target": "invoices"},
+         name="back office invoices filter"),
+    Page(VENDOR_BILLING, "/backoffice/invoices?page=2", "fragment", headers={"HX-Target": "invoices"},
+         name="back office invoices next page"),
 ]
 
-ALL = PAGES + FRAGMENTS
+# Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.
+DOWNLOADS = [
+    Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}/pdf", "file", name="customer invoice PDF (stored)"),
+]
+
+ALL = PAGES + FRAGMENTS + DOWNLOADS
 
 
 def roles() -> list[tuple[str, str]]:

@@ -82,7 +82,8 @@ def generate_subscriptions(ctx: Context) -> None:
         currency, reseller_id = orgs[org_id][2], orgs[org_id][4]
         end = add_months(start, MONTHS[period])
         first = add_months(start, -MONTHS[period] * max(periods - 1, 0))
-        payer_id = reseller_id if reseller_id and rng.random() < 0.5 else org_id
+        reseller_pays = reseller_id and rng.random() < 0.5
+        payer_id = reseller_id if reseller_pays and org_id != customers[0] else org_id  # the bench customer pays
         discount = 5000 if payer_id != org_id else 0  # a reseller that pays gets 50 % off
         plan_id = rng.choice(plans[software])
         subscriptions.append({
