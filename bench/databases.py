@@ -99,3 +99,36 @@ def generated_database(options, scale: float, report=print) -> Iterator[tuple[st
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{working}{suffix}").unlink(missing_ok=True)
+
+
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_server(database_url: str | None) -> str | None:
+    """The PostgreSQL server a suite measures on: the one given, else the local one when it answers, else none
+    (the suite then runs on SQLite only, and its figures say so)."""
+    if database_url:
+        return database_url
+    try:
+        engine = create_engine(LOCAL_POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return LOCAL_POSTGRES
+    except Exception:  # noqa: BLE001 — no local server
+        return None
+
+
+@contextmanager
+def scratch_job_queue(folder: Path, name: str):
+    """Queue the jobs the measured code hands over (PDFs at issue) in a throwaway queue: nothing consumes them
+    here, and the benchmarks' own instance folder must not keep jobs for a dropped database."""
+    from portal.extensions import huey, make_huey
+
+    kept = huey.storage
+    huey.storage = make_huey("", str(folder), name=name).storage
+    try:
+        yield
+    finally:
+        huey.storage = kept
+        shutil.rmtree(folder, ignore_errors=True)

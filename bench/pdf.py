@@ -17,17 +17,16 @@ import io
 import json
 import re
 import secrets
-import shutil
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pypdf import PdfReader
 
 import bench
+from bench.databases import scratch_job_queue
 from bench.generate import GenerateError
 
 QUICK_RENDERS, FULL_RENDERS = 5, 20
@@ -44,21 +43,6 @@ ONE_PAGE_LINES = [
 ]
 THREE_PAGE_LINES = [(f"Módulo de facturación electrónica número {n} → configuração, ñ, €", 1 + n % 3, 1_000 + n)
                     for n in range(52)]
-
-
-@contextmanager
-def scratch_job_queue(folder: Path):
-    """Queue the PDF jobs that issuing an invoice hands over in a throwaway queue (the suite renders itself):
-    the benchmarks' own instance folder must not keep jobs for a dropped database."""
-    from portal.extensions import huey, make_huey
-
-    kept = huey.storage
-    huey.storage = make_huey("", str(folder), name="vitrine-bench-pdf").storage
-    try:
-        yield
-    finally:
-        huey.storage = kept
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pdf_text(content: bytes) -> list[str]:
@@ -168,7 +152,7 @@ def measure(url: str, options) -> dict:
                       "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False,
                       "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 8, "PASSWORD_HASH_PARALLELISM": 1})
     queue = Path(options.results_dir) / f"pdf-jobs-{time.time_ns()}"
-    with scratch_job_queue(queue):
+    with scratch_job_queue(queue, "vitrine-bench-pdf"):
         with app.app_context():
             ids = prepare(datetime.now(UTC).replace(microsecond=0))
             one = time_renders(ids["one_page"], renders)

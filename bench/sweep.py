@@ -15,36 +15,20 @@ nothing. The SQL statements per invoice are counted; --profile writes a pyinstru
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
 import bench
+from bench.databases import LOCAL_POSTGRES, postgres_server, scratch_job_queue
 from bench.generate import GenerateError
 
 QUICK_MONTHS, FULL_MONTHS = 3, 6
 BAR_INVOICES_PER_SECOND = 1_000
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def scratch_job_queue(folder: Path):
-    """Queue the PDF jobs the sweep hands over (one per batch, as in production) in a throwaway queue: nothing
-    consumes them here, and the benchmarks' own instance folder must not keep jobs for a dropped database."""
-    from portal.extensions import huey, make_huey
-
-    kept = huey.storage
-    huey.storage = make_huey("", str(folder), name="vitrine-bench-sweep").storage
-    try:
-        yield
-    finally:
-        huey.storage = kept
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -148,7 +132,7 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
         profiler = Profiler()
     queue = Path(options.results_dir) / f"sweep-jobs-{label}-{time.time_ns()}"
     runs = []
-    with app.app_context(), scratch_job_queue(queue):
+    with app.app_context(), scratch_job_queue(queue, "vitrine-bench-sweep"):
         if profiler:
             profiler.start()
         for month in range(1, months + 1):
@@ -180,25 +164,13 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
     }
 
 
-def _postgres_server(options) -> str | None:
-    if options.database_url:
-        return options.database_url
-    try:
-        engine = create_engine(LOCAL_POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return LOCAL_POSTGRES
-    except Exception:  # noqa: BLE001 — no local server: SQLite only, and the figures say so
-        return None
-
 
 def run(options) -> dict:
     """P5 on SQLite and on PostgreSQL; see the module's docstring."""
     from bench.databases import generated_database
 
     months = QUICK_MONTHS if options.quick else FULL_MONTHS
-    server = _postgres_server(options)
+    server = postgres_server(options.database_url)
     targets = [("SQLite", None)] + ([("PostgreSQL", server)] if server else [])
     runs = []
     for label, database_url in targets:

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 import bench
+from bench.databases import postgres_server
 from bench.server import HarnessError, bench_environment, fetch, gunicorn
 
 BATCH = 1_000
@@ -31,7 +32,6 @@ DUPLICATE_SHARE = 0.10
 CLIENTS = 4
 QUICK_BATCHES, FULL_BATCHES = 30, 300
 BAR_EVENTS_PER_SECOND = 10_000
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 METRICS = (("documents", 85), ("api_calls", 10), ("users", 3), ("companies", 2))
 
 
@@ -141,18 +141,6 @@ def measure(label: str, url: str, options, batches: int) -> dict:
     }
 
 
-def _postgres_server(options) -> str | None:
-    if options.database_url:
-        return options.database_url
-    try:
-        engine = create_engine(LOCAL_POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return LOCAL_POSTGRES
-    except Exception:  # noqa: BLE001 — no local server: the run falls back to SQLite, and says so
-        return None
-
 
 def run(options) -> dict:
     """P6 on PostgreSQL (and, in a full run, on SQLite too); see the module's docstring."""
@@ -160,7 +148,7 @@ def run(options) -> dict:
 
     batches = QUICK_BATCHES if options.quick else FULL_BATCHES
     runs = []
-    server = _postgres_server(options)
+    server = postgres_server(options.database_url)
     targets = ([("PostgreSQL", server)] if server else []) + ([] if server and options.quick else [("SQLite", None)])
     for label, database_url in targets:
         scoped = argparse.Namespace(**{**vars(options), "database_url": database_url})
