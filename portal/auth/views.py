@@ -80,7 +80,7 @@ def index():
 @limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login():
     """Log in with e-mail and password."""
-    if current_user.is_authenticated and request.method == "GET":
+    if current_user.is_authenticated and request.method != "POST":
         return redirect(landing_url())
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():

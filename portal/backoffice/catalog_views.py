@@ -119,10 +119,11 @@ def catalog_csv():
 
 
 def _software_form(software: Software | None = None) -> SoftwareForm:
-    form = SoftwareForm(obj=software) if request.method == "GET" else SoftwareForm()
+    posted = request.method == "POST"
+    form = SoftwareForm() if posted else SoftwareForm(obj=software)
     if software is not None:
         del form.code  # the code never changes
-        if request.method == "GET":
+        if not posted:
             form.fill_names(software.names)
     return form
 
@@ -188,9 +189,10 @@ def category_create():
 def category_edit(category_id: int):
     """Rename a store category and its translations."""
     category = db.get_or_404(Category, category_id)
-    form = CategoryForm(obj=category) if request.method == "GET" else CategoryForm()
+    posted = request.method == "POST"
+    form = CategoryForm() if posted else CategoryForm(obj=category)
     del form.code  # the code never changes
-    if request.method == "GET":
+    if not posted:
         form.fill_names(category.names)
     if form.validate_on_submit():
         try:

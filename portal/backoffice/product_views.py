@@ -30,10 +30,11 @@ PRODUCT = "backoffice/catalog/product.html"
 
 
 def _product_form(product: Product | None = None) -> ProductForm:
-    form = ProductForm(obj=product) if request.method == "GET" else ProductForm()
+    posted = request.method == "POST"
+    form = ProductForm() if posted else ProductForm(obj=product)
     if product is not None:
         del form.code  # the code never changes
-        if request.method == "GET":
+        if not posted:
             form.fill_names(product.names)
     current_software = product.software_id if product is not None else None
     current_category = product.category_id if product is not None else None

@@ -54,13 +54,13 @@ def integration_key_reveal():
 @roles("admin")
 def integration_key_generate():
     """Ask to confirm, then generate a new key; the previous one stops working at once."""
-    if request.method == "GET":
-        return _page(confirming=True)
-    had_key = integration.current_key(g.organisation) is not None
-    raw = integration.generate_key(g.organisation, current_user, client_address())
-    db.session.commit()
-    session[FRESH_KEY] = raw[:integration.SHOWN_PREFIX]
-    flash(_("A new integration key was generated and the previous one no longer works. Copy the new key into "
-            "your software now.") if had_key else
-          _("Your integration key was generated. Copy it into your software."), "success")
-    return redirect_to(url_for("customer.integration_key"))
+    if request.method == "POST":
+        had_key = integration.current_key(g.organisation) is not None
+        raw = integration.generate_key(g.organisation, current_user, client_address())
+        db.session.commit()
+        session[FRESH_KEY] = raw[:integration.SHOWN_PREFIX]
+        flash(_("A new integration key was generated and the previous one no longer works. Copy the new key "
+                "into your software now.") if had_key else
+              _("Your integration key was generated. Copy it into your software."), "success")
+        return redirect_to(url_for("customer.integration_key"))
+    return _page(confirming=True)  # GET, and HEAD and OPTIONS with it, only ask
