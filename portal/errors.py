@@ -3,6 +3,7 @@
 import logging
 
 from flask import jsonify, request, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -76,6 +77,10 @@ def handle_http_error(error: HTTPException):
     if _is_api():
         code = "csrf" if isinstance(error, CSRFError) else error.name.lower().replace(" ", "_")
         return api_error(status, code, explanation)
+    if request_ctx.url_adapter is None:
+        # The Host header names no host that can be written (a label over 63 characters, an empty one): no
+        # address of the portal can be built for this request, so the page has no links and no styles.
+        return _bare_page(status, title, explanation)
     return _error_page(status, title, explanation)
 
 
@@ -108,8 +113,12 @@ def _bare_500():
         title, explanation = "Something went wrong", "An unexpected error happened on our side. Try again in a moment."
     if _is_api():
         return api_error(500, "internal_server_error", explanation)
+    return _bare_page(500, title, explanation)
+
+
+def _bare_page(status: int, title: str, explanation: str):
     body = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(explanation)}</p>"
-    return body, 500, {"Content-Type": "text/html; charset=utf-8"}
+    return body, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def init_app(app) -> None:

@@ -187,3 +187,14 @@ def test_without_proxy_hops_forwarded_headers_are_ignored(app, client):
 def test_auth_pages_work_without_javascript_or_htmx(app, client, path):
     page = client.get(path).get_data(as_text=True)
     assert re.search(r'<form id="\w+" method="post" action="' + re.escape(path) + '"', page)
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example.test", "portal..example.test", "x" * 300])
+def test_a_host_name_that_cannot_be_written_is_a_bad_request(app, login_as, host):
+    visitor = app.test_client()
+    for client, path in [(visitor, "/login"), (visitor, "/customer/invoices"), (login_as("customer"), "/customer/")]:
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 400, (path, response.status_code)
+        assert "Bad request" in response.get_data(as_text=True)
+    spanish = visitor.post("/login", headers={"Host": host, "Accept-Language": "es"})
+    assert spanish.status_code == 400 and "Solicitud incorrecta" in spanish.get_data(as_text=True)
