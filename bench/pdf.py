@@ -53,8 +53,9 @@ def pdf_text(content: bytes) -> list[str]:
 def prepare(now: datetime) -> dict[str, int]:
     """A vendor, a customer with a user who can log in, and the two invoices; returns their ids."""
     from portal.extensions import db
-    from portal.services import accounts, invoicing
-    from portal.services.billing_rules import LineSpec
+    from portal.services.accounts import organisations as accounts
+    from portal.services.billing import invoicing
+    from portal.services.billing.rules import LineSpec
 
     db.create_all()
     invoicing.install_defaults()
@@ -77,7 +78,7 @@ def prepare(now: datetime) -> dict[str, int]:
 def time_renders(invoice_id: int, renders: int) -> dict:
     """Draw the invoice `renders` + 1 times: the first drawing, the median of the others, and the PDF's checks."""
     from portal.extensions import db
-    from portal.services import invoice_pdf
+    from portal.services.billing import pdf as invoice_pdf
 
     invoice = invoice_pdf.load_for_pdf(invoice_id)
     instructions = invoice_pdf.payment_instructions(invoice)
@@ -105,7 +106,7 @@ def time_downloads(app, invoice_id: int, downloads: int) -> dict:
     from flask import url_for
 
     from portal.extensions import db
-    from portal.services import invoice_pdf
+    from portal.services.billing import pdf as invoice_pdf
 
     with app.app_context():
         stored = invoice_pdf.render_and_store(invoice_id)

@@ -68,7 +68,7 @@ def server_cpu_seconds() -> float | None:
 def due_subscriptions(now: datetime) -> int:
     from portal.extensions import db
     from portal.models import Subscription
-    from portal.services.billing_rules import LIVE_STATUSES
+    from portal.services.billing.rules import LIVE_STATUSES
 
     return db.session.scalar(db.select(db.func.count()).select_from(Subscription).where(
         Subscription.status.in_(LIVE_STATUSES), Subscription.current_period_end <= now))
@@ -84,7 +84,7 @@ def invoice_count() -> int:
 def sweep_month(now: datetime, engine) -> dict:
     """One billing run at `now`, then a second one at the same moment; the figures and checks of both."""
     from portal.extensions import db
-    from portal.services.billing_sweep import run_sweep
+    from portal.services.billing.sweep import run_sweep
 
     due, before = due_subscriptions(now), invoice_count()
     db.session.commit()
@@ -121,7 +121,7 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
     """`months` monthly billing runs on the data set at `url`, generated for `day`."""
     from portal import create_app
     from portal.extensions import db
-    from portal.services.billing_rules import add_months
+    from portal.services.billing.rules import add_months
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -65,7 +65,8 @@ def prepare_database(url: str, instance: Path) -> str:
     """Create the schema and one customer organisation with an integration key; return the key."""
     from portal import create_app
     from portal.extensions import db
-    from portal.services import accounts, integration
+    from portal.services.accounts import integration
+    from portal.services.accounts import organisations as accounts
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_urlsafe(32)})
     with app.app_context():

@@ -32,7 +32,7 @@ def init_extensions(app: Flask) -> None:
     from portal import database, diagnostics, htmx, security, sessions, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
-    from portal.services import mail
+    from portal.services.mail import outbox as mail
 
     db.init_app(app)
     database.init_app(app)

@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from portal.database import writing
 from portal.extensions import db
 from portal.models import OutboxMessage
-from portal.services.taxid import COUNTRIES
+from portal.services.accounts.taxid import COUNTRIES
 
 
 def writer(command):
@@ -59,7 +59,7 @@ def demo_command(reset: bool) -> None:
 def create_staff_command(email: str, name: str, role: str, password: str, vendor_name: str | None,
                          country: str | None) -> None:
     """Create a member of the vendor's staff (and, on a new install, the vendor organisation)."""
-    from portal.services import staff
+    from portal.services.accounts import staff
     from portal.services.errors import DomainError
 
     try:
@@ -77,7 +77,7 @@ def create_staff_command(email: str, name: str, role: str, password: str, vendor
 @writer
 def send_outbox_command() -> None:
     """Send every e-mail still pending in the outbox, now."""
-    from portal.services import mail
+    from portal.services.mail import outbox as mail
 
     counts = {"sent": 0, "logged": 0, "pending": 0, "failed": 0}
     for message_id in mail.pending_message_ids(limit=10_000):
@@ -104,7 +104,7 @@ def billing_run_command(moment: str | None, batch_size: int) -> None:
     """Close every subscription period due now: trials, renewals and their invoices, suspensions, cancellations."""
     from datetime import UTC, datetime
 
-    from portal.services import billing_sweep
+    from portal.services.billing import sweep as billing_sweep
 
     now = datetime.now(UTC)
     if moment:

@@ -34,7 +34,7 @@ def send_email(message_id: int) -> None:
     """Send one outbox message. A failure is recorded on the message, which stays pending: the periodic
     job below is the retry, so exactly one path sends each message (and the lock keeps two workers from
     sending the same one at once)."""
-    from portal.services import mail
+    from portal.services.mail import outbox as mail
 
     with app_context(), huey.lock_task(f"send-email-{message_id}"):
         mail.send_outbox_message(message_id)
@@ -44,7 +44,7 @@ def send_email(message_id: int) -> None:
 def resend_pending_email() -> None:
     """The retry and the safety net: every message still pending (a failure, a worker that died) is sent
     again; the ones written in the last two minutes are left to their own job."""
-    from portal.services import mail
+    from portal.services.mail import outbox as mail
 
     with app_context():
         message_ids = mail.pending_message_ids(older_than=timedelta(minutes=2))
@@ -58,7 +58,7 @@ def send_password_reset(email: str, locale: str, address: str | None) -> None:
     from flask import current_app
 
     from portal.extensions import db
-    from portal.services import auth
+    from portal.services.accounts import auth
 
     with app_context():
         auth.request_password_reset(email, locale, address, current_app.config["RESET_TOKEN_HOURS"])
@@ -68,7 +68,7 @@ def send_password_reset(email: str, locale: str, address: str | None) -> None:
 @huey.task(retries=3, retry_delay=60)
 def render_invoice_pdf(invoice_id: int) -> None:
     """Render an issued invoice's PDF once and keep it; a second run finds it kept and does nothing."""
-    from portal.services import invoice_pdf
+    from portal.services.billing import pdf as invoice_pdf
 
     with app_context():
         invoice_pdf.render_and_store(invoice_id)
@@ -78,7 +78,7 @@ def render_invoice_pdf(invoice_id: int) -> None:
 def render_invoice_pdfs(invoice_ids: list[int]) -> None:
     """Render the PDFs of a batch of issued invoices (a billing run's): one failure does not stop the others,
     and a retry skips those already kept."""
-    from portal.services import invoice_pdf
+    from portal.services.billing import pdf as invoice_pdf
 
     with app_context():
         failed = invoice_pdf.render_and_store_many(invoice_ids)
@@ -89,7 +89,7 @@ def render_invoice_pdfs(invoice_ids: list[int]) -> None:
 @huey.periodic_task(crontab(minute="7,37"))
 def render_missing_invoice_pdfs() -> None:
     """Safety net: a recent issued invoice whose PDF job never finished gets it rendered."""
-    from portal.services import invoice_pdf
+    from portal.services.billing import pdf as invoice_pdf
 
     with app_context():
         invoice_ids = invoice_pdf.recent_invoices_without_pdf()
@@ -105,7 +105,7 @@ def run_billing_sweep() -> None:
     import logging
 
     from portal.orm import utcnow
-    from portal.services import billing_sweep
+    from portal.services.billing import sweep as billing_sweep
 
     with app_context():
         result = billing_sweep.run_sweep(utcnow())

@@ -15,8 +15,8 @@ from flask_login import current_user, login_user, logout_user
 from portal.extensions import login_manager
 from portal.htmx import wants_fragment
 from portal.models import User
-from portal.services import auth
-from portal.services.accounts import membership_for
+from portal.services.accounts import auth
+from portal.services.accounts.organisations import membership_for
 
 _TOUCH_EVERY = 60  # seconds: the cookie is rewritten at most once a minute for the idle clock
 SESSION_KEY = "sid"

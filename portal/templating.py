@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf
 from portal.activity import action_label
 from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext
 from portal.labels import KIND_LABELS, TEAM_ADMIN_ROLES, role_label
-from portal.services.taxid import format_tax_id, tax_id_label
+from portal.services.accounts.taxid import format_tax_id, tax_id_label
 
 
 def _context() -> dict:

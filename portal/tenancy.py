@@ -9,7 +9,7 @@ from functools import wraps
 from flask import abort, g, request, session, url_for
 from flask_login import current_user
 
-from portal.services.accounts import membership_for
+from portal.services.accounts.organisations import membership_for
 from portal.sessions import login_redirect
 
 LANDING = {

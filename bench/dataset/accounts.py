@@ -10,7 +10,7 @@ from stdnum.mx import rfc
 
 from bench.dataset import BENCH_PASSWORD, BENCH_USERS, Context, skewed_weights, spread
 from portal.models import AuditEvent, Membership, Organisation, User
-from portal.services.accounts import COUNTRY_DEFAULTS
+from portal.services.accounts.organisations import COUNTRY_DEFAULTS
 
 COUNTRIES = ("CL", "BR", "MX")
 COUNTRY_WEIGHTS = (50, 30, 20)

@@ -17,8 +17,8 @@ from portal.models import (
     SubscriptionEvent,
     SubscriptionItem,
 )
-from portal.services import money
-from portal.services.money import split_installments
+from portal.services.billing import money
+from portal.services.billing.money import split_installments
 
 # Exact fractions are slow; the same few (amount, rate) pairs repeat a million times.
 discounted = functools.lru_cache(maxsize=65_536)(money.discounted)

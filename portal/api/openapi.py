@@ -7,7 +7,7 @@ and validates the answers of the API's tests against these schemas: a new endpoi
 from flask import current_app, request
 
 from portal.models import METRICS
-from portal.services import usage
+from portal.services.billing import usage
 
 KEY_HEADER = "X-Api-Key"
 

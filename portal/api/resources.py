@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Invoice
 from portal.orm import utcnow
-from portal.services.entitlements import Entitlements
+from portal.services.billing.entitlements import Entitlements
 
 # Issued documents only: a draft is the vendor's work in progress.
 ISSUED_STATUSES = ("open", "paid", "void", "uncollectible")

@@ -11,10 +11,10 @@ from portal.api.openapi import openapi_document
 from portal.errors import api_error
 from portal.extensions import csrf, db, limiter
 from portal.orm import utcnow
-from portal.services import usage
-from portal.services.entitlements import entitlements_for
+from portal.services.accounts.integration import key_digest, organisation_for_key
+from portal.services.billing import usage
+from portal.services.billing.entitlements import entitlements_for
 from portal.services.errors import DomainError
-from portal.services.integration import key_digest, organisation_for_key
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -5,7 +5,7 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from portal.forms import FlaskForm
-from portal.services.auth import MIN_PASSWORD_LENGTH
+from portal.services.accounts.auth import MIN_PASSWORD_LENGTH
 
 
 def _new_password_fields():

@@ -19,7 +19,9 @@ from portal.htmx import redirect_to, render
 from portal.i18n import LOCALES, normalise_locale
 from portal.labels import ROLE_LABELS, TEAM_ADMIN_ROLES
 from portal.models import ROLES, Membership
-from portal.services import accounts, audit, auth
+from portal.services import audit
+from portal.services.accounts import auth
+from portal.services.accounts import organisations as accounts
 from portal.services.errors import DomainError
 from portal.sessions import end_session, start_session
 from portal.tenancy import client_address, landing_url

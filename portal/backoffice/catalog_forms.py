@@ -9,7 +9,7 @@ from portal.forms import FlaskForm, Required
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.models import METRICS, PERIODS, PRODUCT_KINDS
 from portal.models.catalog import CURRENCIES
-from portal.services.catalog_search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
+from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
 
 # The catalog's own limits are checked by portal.services.catalog; these only keep the fields sane.
 _SHORT = [Length(max=200)]

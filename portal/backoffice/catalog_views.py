@@ -16,8 +16,9 @@ from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import PRODUCT_KINDS, Category, Product, Software
-from portal.services import catalog, catalog_search
-from portal.services.catalog_search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
+from portal.services.catalog import products as catalog
+from portal.services.catalog import search as catalog_search
+from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError
 from portal.tenancy import client_address, roles
 

@@ -9,7 +9,7 @@ from portal.backoffice.invoice_forms import StaffInvoiceFilterForm
 from portal.backoffice.views import bp
 from portal.customer.invoice_views import pdf_response
 from portal.htmx import render
-from portal.services import invoice_search
+from portal.services.billing import invoice_search
 
 
 def _filter_form() -> StaffInvoiceFilterForm:

@@ -21,8 +21,10 @@ from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.models import Category, Price, Product, Quota, Software
 from portal.models.catalog import CURRENCIES
-from portal.services import amounts, catalog, catalog_search
-from portal.services.catalog_search import METRIC_LABELS, PERIOD_LABELS
+from portal.services.billing import amounts
+from portal.services.catalog import products as catalog
+from portal.services.catalog import search as catalog_search
+from portal.services.catalog.search import METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError
 from portal.tenancy import roles
 

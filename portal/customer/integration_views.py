@@ -8,7 +8,7 @@ from portal.customer.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.models import User
-from portal.services import integration
+from portal.services.accounts import integration
 from portal.tenancy import client_address, roles
 
 TEMPLATE = "customer/integration.html"

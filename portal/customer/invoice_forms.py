@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from portal.forms import FlaskForm
-from portal.services.invoice_search import STATUS_LABELS, InvoiceFilters
+from portal.services.billing.invoice_search import STATUS_LABELS, InvoiceFilters
 
 CUSTOMER_FILTER_STATUSES = ("open", "overdue", "paid", "void", "uncollectible")
 

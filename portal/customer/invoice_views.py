@@ -7,7 +7,8 @@ from flask import Response, abort, g, request, send_file, stream_with_context
 from portal.customer.invoice_forms import InvoiceFilterForm
 from portal.customer.views import bp
 from portal.htmx import render
-from portal.services import invoice_pdf, invoice_search
+from portal.services.billing import invoice_search
+from portal.services.billing import pdf as invoice_pdf
 
 
 def _filter_form() -> InvoiceFilterForm:

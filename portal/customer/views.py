@@ -6,9 +6,9 @@ from flask_babel import format_number
 from portal.activity import recent_activity
 from portal.htmx import render
 from portal.labels import SUBSCRIPTION_STATUS_LABELS
-from portal.services import invoicing
-from portal.services.catalog_search import METRIC_LABELS
-from portal.services.entitlements import entitlements_for
+from portal.services.billing import invoicing
+from portal.services.billing.entitlements import entitlements_for
+from portal.services.catalog.search import METRIC_LABELS
 from portal.tenancy import gate
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")

@@ -5,8 +5,8 @@ from datetime import timedelta
 from portal.extensions import db
 from portal.models import Invoice, Organisation
 from portal.orm import utcnow
-from portal.services import accounts
-from portal.services.billing_rules import add_months
+from portal.services.accounts import organisations as accounts
+from portal.services.billing.rules import add_months
 
 PASSWORD = "vitrine-demo"  # noqa: S105 — printed for people to try the demo
 
@@ -159,7 +159,7 @@ _FAZNOTA_PLAN_QUOTAS = {"faznota-essencial": (2, 1, 200, 25), "faznota-profissio
 
 def load_catalog() -> dict:
     """Create the demo catalog; returns the products by code."""
-    from portal.services import catalog
+    from portal.services.catalog import products as catalog
 
     software = {code: catalog.create_software(code, name, url, description,
                                               {loc: {"name": n} for loc, n in names.items()})
@@ -208,8 +208,9 @@ DEMO_DOCUMENTS_LAST_MONTH = 640
 def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
     """Subscribe the demo customers, report usage and run the billing sweep up to `now`; every invoice but
     each customer's latest is paid. PDFs are drawn when first downloaded."""
-    from portal.services import billing_sweep, invoicing, usage
-    from portal.services import subscriptions as subs
+    from portal.services.billing import invoicing, usage
+    from portal.services.billing import subscriptions as subs
+    from portal.services.billing import sweep as billing_sweep
 
     invoicing.install_defaults()
     day = now - timedelta(days=3)  # each paid subscription started on this day of some earlier month

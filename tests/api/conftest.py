@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from portal.api.openapi import openapi_document
 from portal.extensions import db
-from portal.services import integration
+from portal.services.accounts import integration
 from tests import factories
 
 PREFIX = "/api/v1"

@@ -4,7 +4,7 @@ and an object of one organisation is 404 to another organisation's key."""
 import re
 
 from portal.extensions import db
-from portal.services import integration
+from portal.services.accounts import integration
 from tests import factories
 from tests.isolation import MATRIX
 

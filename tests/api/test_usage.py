@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from portal.extensions import db
 from portal.models import UsageEvent
-from portal.services import integration, usage
+from portal.services.accounts import integration
+from portal.services.billing import usage
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -6,7 +6,8 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Category, Price, Product, Quota, Software, Subscription
-from portal.services import catalog, catalog_search
+from portal.services.catalog import products as catalog
+from portal.services.catalog import search as catalog_search
 from tests import factories
 
 SPANISH = {"Accept-Language": "es"}

@@ -8,7 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import InvoicePdf
-from portal.services import invoice_pdf
+from portal.services.billing import pdf as invoice_pdf
 from tests import factories
 
 
@@ -131,7 +131,7 @@ def test_csv_export_streams_more_than_one_chunk(staff):
     for _ in range(3):
         factories.make_invoice(org)
     db.session.commit()
-    from portal.services import invoice_search
+    from portal.services.billing import invoice_search
 
     with client.application.test_request_context():
         chunks = list(invoice_search.csv_lines(invoice_search.staff_invoices(invoice_search.InvoiceFilters(), "UTC"),

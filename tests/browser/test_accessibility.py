@@ -12,7 +12,8 @@ import pytest
 
 from portal.config import PROJECT_ROOT
 from portal.extensions import db
-from portal.services import accounts, integration
+from portal.services.accounts import integration
+from portal.services.accounts import organisations as accounts
 from tests import factories
 from tests.browser.conftest import log_in
 

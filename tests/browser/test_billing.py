@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from portal.extensions import db
 from portal.i18n import format_money
-from portal.services import integration
+from portal.services.accounts import integration
 from tests import factories
 from tests.browser.conftest import log_in
 from tests.browser.test_look import layout_problems

@@ -6,7 +6,8 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import Category, Price, Product
-from portal.services import catalog, catalog_search
+from portal.services.catalog import products as catalog
+from portal.services.catalog import search as catalog_search
 from tests import factories
 from tests.browser.conftest import log_in
 

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from portal.extensions import db
-from portal.services import accounts
+from portal.services.accounts import organisations as accounts
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, log_in
 

@@ -4,7 +4,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Membership, User
-from portal.services import accounts
+from portal.services.accounts import organisations as accounts
 from tests import factories
 from tests.browser.conftest import log_in
 

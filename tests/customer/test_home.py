@@ -4,8 +4,8 @@ import re
 
 from portal.extensions import db
 from portal.orm import utcnow
-from portal.services import subscriptions as subs
-from portal.services import usage
+from portal.services.billing import subscriptions as subs
+from portal.services.billing import usage
 from tests.services.billing_helpers import make_catalog
 
 

@@ -4,7 +4,7 @@ import re
 
 from portal.extensions import db
 from portal.models import AuditEvent
-from portal.services import integration
+from portal.services.accounts import integration
 
 URL = "/customer/integration"
 

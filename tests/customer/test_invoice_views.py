@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from portal.extensions import db
 from portal.models import InvoicePdf
-from portal.services import invoice_pdf
+from portal.services.billing import pdf as invoice_pdf
 from tests import factories
 
 

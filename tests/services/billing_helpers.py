@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 from portal.extensions import db
 from portal.models import Invoice, InvoiceLine, Product, SubscriptionCharge
-from portal.services import catalog, invoicing
+from portal.services.billing import invoicing
+from portal.services.catalog import products as catalog
 from tests import factories
 
 JAN = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -77,7 +78,7 @@ def due_subscriptions(cat: Catalog, count: int, start=JAN, period: str = "monthl
     from sqlalchemy import insert
 
     from portal.models import Organisation, Subscription, SubscriptionItem
-    from portal.services.billing_rules import first_period
+    from portal.services.billing.rules import first_period
 
     end = first_period(start, period)[1]
     base = next(factories._sequence) * 10_000

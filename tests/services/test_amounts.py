@@ -3,7 +3,7 @@ reason."""
 
 import pytest
 
-from portal.services import amounts
+from portal.services.billing import amounts
 from portal.services.errors import DomainError
 
 

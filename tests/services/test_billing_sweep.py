@@ -15,10 +15,11 @@ from sqlalchemy import create_engine, insert, text
 from portal.database import writing
 from portal.extensions import db
 from portal.models import Invoice, InvoiceLine, Subscription, SubscriptionEvent, UsageEvent
-from portal.services import catalog, invoicing
-from portal.services import subscriptions as subs
-from portal.services.billing_rules import add_months
-from portal.services.billing_sweep import run_sweep
+from portal.services.billing import invoicing
+from portal.services.billing import subscriptions as subs
+from portal.services.billing.rules import add_months
+from portal.services.billing.sweep import run_sweep
+from portal.services.catalog import products as catalog
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of, make_catalog
 

@@ -5,7 +5,8 @@ from sqlalchemy import text
 
 from portal.extensions import db
 from portal.models import AuditEvent, IntegrationKey
-from portal.services import crypto, integration
+from portal.services import crypto
+from portal.services.accounts import integration
 from tests import factories
 
 

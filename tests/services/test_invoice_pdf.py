@@ -13,8 +13,8 @@ from portal import jobs
 from portal.extensions import db
 from portal.i18n import format_money
 from portal.models import BillingSettings, InvoicePdf
-from portal.services import invoice_pdf
-from portal.services.taxid import format_tax_id
+from portal.services.accounts.taxid import format_tax_id
+from portal.services.billing import pdf as invoice_pdf
 from tests import factories
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Invoice, InvoicePdf, InvoiceSeries
-from portal.services import invoicing
-from portal.services.billing_rules import LineSpec
+from portal.services.billing import invoicing
+from portal.services.billing.rules import LineSpec
 from portal.services.errors import DomainError
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, make_catalog

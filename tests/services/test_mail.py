@@ -10,8 +10,8 @@ import time_machine
 from portal import jobs
 from portal.extensions import db
 from portal.models import OutboxMessage
-from portal.services import mail
 from portal.services.errors import DomainError
+from portal.services.mail import outbox as mail
 from tests import factories
 from tests.smtp import SmtpSink, free_port, parts
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.services import money
+from portal.services.billing import money
 
 
 def test_round_half_up_rounds_halves_away_from_zero():

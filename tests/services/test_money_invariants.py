@@ -29,10 +29,10 @@ from hypothesis.stateful import (
 
 from portal.extensions import db
 from portal.models import Invoice, InvoiceLine, SubscriptionCharge
-from portal.services import invoicing, usage
-from portal.services import subscriptions as subs
-from portal.services.billing_rules import add_months
-from portal.services.billing_sweep import run_sweep
+from portal.services.billing import invoicing, usage
+from portal.services.billing import subscriptions as subs
+from portal.services.billing.rules import add_months
+from portal.services.billing.sweep import run_sweep
 from portal.services.errors import DomainError
 from tests import factories
 from tests.services.billing_helpers import JAN, make_catalog

@@ -6,9 +6,9 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Subscription, SubscriptionEvent
-from portal.services import subscriptions as subs
-from portal.services.billing_rules import add_months, next_period
-from portal.services.billing_sweep import run_sweep
+from portal.services.billing import subscriptions as subs
+from portal.services.billing.rules import add_months, next_period
+from portal.services.billing.sweep import run_sweep
 from portal.services.errors import DomainError
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of, make_catalog, pending_of
@@ -211,7 +211,7 @@ def test_bad_quantities_are_refused_and_nothing_changes(cat, quantity, code):
 
 
 def test_a_retired_add_on_cannot_be_bought_more_but_can_be_reduced(cat):
-    from portal.services import catalog
+    from portal.services.catalog import products as catalog
 
     _org, sub = _active(cat, items=[(cat.user, 3)])
     catalog.retire_product(cat.user)

@@ -4,7 +4,7 @@ names what is wrong, in the reader's language."""
 import pytest
 from flask_babel import force_locale
 
-from portal.services.taxid import COUNTRIES, TaxIdError, format_tax_id, normalise_tax_id, tax_id_label
+from portal.services.accounts.taxid import COUNTRIES, TaxIdError, format_tax_id, normalise_tax_id, tax_id_label
 
 VALID = [
     ("CL", "12.345.678-5", "123456785", "12.345.678-5"),

@@ -6,7 +6,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import UsageEvent
-from portal.services import usage
+from portal.services.billing import usage
 from portal.services.errors import DomainError
 from tests import factories
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.extensions import db
 from portal.models import METRICS, Membership, Organisation, Product, Subscription, SubscriptionItem
 from portal.orm import utcnow
-from portal.services.billing_rules import METERED_METRICS, MONTHS
-from portal.services.usage import METERED_STATUSES, Period, current_period, latest_report, usage_totals
+from portal.services.billing.rules import METERED_METRICS, MONTHS
+from portal.services.billing.usage import METERED_STATUSES, Period, current_period, latest_report, usage_totals
 
 IMPLIED_BY_KIND = {"additional_user": "users", "additional_company": "companies"}
 COUNTED = METERED_METRICS  # summed over the period; users and companies are levels

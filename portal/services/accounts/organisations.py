@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import ROLES, Membership, Organisation, User
-from portal.services import auth, taxid
+from portal.services.accounts import auth, taxid
 from portal.services.errors import DomainError
 
 COUNTRY_DEFAULTS = {
@@ -85,7 +85,8 @@ def invite(organisation: Organisation, inviter: User, email: str, name: str, rol
     their name and password; someone who already has an account just finds the organisation in their
     switcher at the next login. Recorded in the audit log.
     """
-    from portal.services import audit, mail
+    from portal.services import audit
+    from portal.services.mail import outbox as mail
 
     user = auth.find_user(email)
     if user is None:

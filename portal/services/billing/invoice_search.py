@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.i18n import to_major
 from portal.models import Invoice, InvoicePdf, Organisation
 from portal.orm import utcnow
-from portal.services.invoice_pdf import local_date, taxes_by_rate
+from portal.services.billing.pdf import local_date, taxes_by_rate
 
 PER_PAGE = 25
 # Customers see issued documents only: a draft is the vendor's work in progress.

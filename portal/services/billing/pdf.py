@@ -36,11 +36,11 @@ from portal.database import writing
 from portal.extensions import db
 from portal.models import BillingSettings, Invoice, InvoicePdf
 from portal.orm import utcnow
-from portal.services.taxid import format_tax_id, tax_id_label
+from portal.services.accounts.taxid import format_tax_id, tax_id_label
 
 log = logging.getLogger(__name__)
 
-FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONTS_DIR = Path(__file__).resolve().parents[2] / "fonts"
 FONT_REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 TEMPLATE = "pdf/invoice.html"

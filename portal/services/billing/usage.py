@@ -15,7 +15,7 @@ from sqlalchemy.dialects import sqlite
 
 from portal.extensions import db
 from portal.models import METRICS, Organisation, Subscription, UsageEvent
-from portal.services.billing_rules import LIVE_STATUSES, MONTHS, add_months
+from portal.services.billing.rules import LIVE_STATUSES, MONTHS, add_months
 from portal.services.errors import DomainError
 
 MAX_EVENTS = 1_000

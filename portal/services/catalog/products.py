@@ -20,8 +20,8 @@ from portal.models import METRICS, PERIODS, PRODUCT_KINDS, Category, Organisatio
 from portal.models.catalog import CURRENCIES
 from portal.orm import utcnow
 from portal.services import audit
-from portal.services.amounts import MAX_UNITS, minor_units
-from portal.services.catalog_search import list_categories, live_subscriptions, price_uses
+from portal.services.billing.amounts import MAX_UNITS, minor_units
+from portal.services.catalog.search import list_categories, live_subscriptions, price_uses
 from portal.services.errors import DomainError
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Price, Product, Quota, Software
-from portal.services import money
+from portal.services.billing import money
 
 MONTHS = {"monthly": 1, "annual": 12}
 RESELLER_DISCOUNT_BP = 5000

@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Organisation, User
-from portal.services import accounts, auth
+from portal.services.accounts import auth
+from portal.services.accounts import organisations as accounts
 from portal.services.errors import DomainError
 
 

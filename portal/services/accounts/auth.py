@@ -211,7 +211,8 @@ def request_password_reset(email: str, locale: str, address: str | None, hours: 
     Runs as a job, never in the request, so the answer to the person asking takes the same time whether
     or not the e-mail belongs to someone.
     """
-    from portal.services import audit, mail
+    from portal.services import audit
+    from portal.services.mail import outbox as mail
 
     user = find_user(email)
     if user is None or not user.is_active:

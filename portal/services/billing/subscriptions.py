@@ -28,8 +28,8 @@ from portal.extensions import db
 from portal.models import Invoice, Organisation, Product, Subscription, SubscriptionCharge, SubscriptionEvent
 from portal.models.catalog import CURRENCIES
 from portal.models.subscriptions import BILLING_PERIODS, SubscriptionItem
-from portal.services import invoicing, money
-from portal.services.billing_rules import (
+from portal.services.billing import invoicing, money
+from portal.services.billing.rules import (
     LIVE_STATUSES,
     MONTHS,
     RESELLER_DISCOUNT_BP,
@@ -141,7 +141,7 @@ def _lock(sub: Subscription, now: datetime, book: PriceBook) -> None:
     db.session.flush()
     db.session.refresh(sub, with_for_update=True)
     if sub.status in LIVE_STATUSES and sub.current_period_end <= now:
-        from portal.services.billing_sweep import bring_up_to_date
+        from portal.services.billing.sweep import bring_up_to_date
 
         bring_up_to_date(sub, now, book)
         db.session.refresh(sub)
@@ -190,7 +190,7 @@ def _invoice_charges(sub: Subscription, charges: list[SubscriptionCharge], now: 
                      lines: list[LineSpec] | None = None, key: str | None = None,
                      period: tuple[datetime, datetime] | None = None) -> Invoice | None:
     """Invoice `lines` and the given charges at once to the subscription's payer; None when there is nothing."""
-    from portal.services.billing_sweep import charge_line
+    from portal.services.billing.sweep import charge_line
 
     payer = _payer(sub)
     charges = [charge for charge in charges if charge is not None]
@@ -523,7 +523,7 @@ def _refund_lines(sub: Subscription, now: datetime, book: PriceBook, unused: int
 
 
 def _suspension_plan(sub: Subscription, now: datetime, book: PriceBook) -> _SuspensionPlan:
-    from portal.services.billing_sweep import charge_line
+    from portal.services.billing.sweep import charge_line
 
     unused = MONTHS[sub.period] - _months_used(sub, now)
     cut = min(add_months(sub.current_period_start, MONTHS[sub.period] - unused, day=sub.current_period_start.day),

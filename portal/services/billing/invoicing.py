@@ -33,10 +33,11 @@ from portal.extensions import db
 from portal.models import BillingSettings, Installment, Invoice, InvoiceLine, InvoiceSeries, Organisation, TaxRate
 from portal.models.catalog import CURRENCIES
 from portal.models.invoices import LINE_KINDS
-from portal.services import audit, money
-from portal.services.billing_rules import LineSpec, add_months, describe
+from portal.services import audit
+from portal.services.accounts.taxid import format_tax_id, tax_id_label
+from portal.services.billing import money
+from portal.services.billing.rules import LineSpec, add_months, describe
 from portal.services.errors import DomainError
-from portal.services.taxid import format_tax_id, tax_id_label
 
 log = logging.getLogger(__name__)
 

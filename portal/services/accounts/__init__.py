@@ -1,0 +1,1 @@
+"""Organisations, memberships, logins, staff, integration keys and tax ids."""

@@ -1,0 +1,1 @@
+"""Billing: its rules, subscriptions, invoicing, the billing run (sweep), usage, entitlements and invoice PDFs."""

@@ -1,0 +1,1 @@
+"""E-mail: messages queued in the outbox and their delivery."""
