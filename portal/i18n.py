@@ -1,9 +1,12 @@
 """Languages, time zones and money: how every user-visible value is put into words."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
 
 import flask_babel
+from babel import Locale, UnknownLocaleError
+from babel.dates import get_timezone_location
 from babel.numbers import format_currency, get_currency_precision
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations
@@ -134,12 +137,62 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     return int((Decimal(amount).scaleb(digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def format_money(amount_minor: int, currency: str, locale: str | None = None) -> str:
-    """Format integer minor units of a currency for the reader's locale (CLP has no decimals)."""
-    return _format_money(amount_minor, currency, locale or str(get_locale() or "en"))
+def format_money(amount_minor: int, currency: str, locale: str | None = None, country: str | None = None,
+                 code: bool = False) -> str:
+    """Format integer minor units of a currency for the reader (CLP has no decimals).
+
+    `country` is the organisation's country, taken as the locale's territory: es + MX reads "$899.00",
+    es + CL "$83.597", pt_BR "R$ 141,55" (a language Babel has no such territory for keeps its own
+    conventions). `code` shows the ISO code instead of the symbol ("MXN 899,00"), for screens where
+    currencies mix and a bare "$" could be any of them."""
+    return _format_money(amount_minor, currency, regional_locale(locale or str(get_locale() or "en"), country),
+                         code)
+
+
+@lru_cache(maxsize=256)
+def regional_locale(language: str, country: str | None) -> str:
+    """`language` with `country` as its territory where Babel knows that pair ("es", "MX" → "es_MX")."""
+    if not country:
+        return language
+    regional = f"{Locale.parse(language).language}_{country.upper()}"
+    try:
+        Locale.parse(regional)
+    except (UnknownLocaleError, ValueError):
+        return language
+    return regional
 
 
 @lru_cache(maxsize=8192)
-def _format_money(amount_minor: int, currency: str, locale: str) -> str:
+def _format_money(amount_minor: int, currency: str, locale: str, code: bool = False) -> str:
     """Babel's formatting costs ~50 µs a call and pages repeat the same amounts: kept per value and locale."""
-    return format_currency(to_major(amount_minor, currency), currency, locale=locale)
+    amount = to_major(amount_minor, currency)
+    if not code:
+        return format_currency(amount, currency, locale=locale)
+    return format_currency(amount, currency, format=_code_pattern(locale), locale=locale)
+
+
+@lru_cache(maxsize=64)
+def _code_pattern(locale: str) -> str:
+    """The locale's currency pattern with the ISO code ("¤¤") for the sign, a no-break space between code
+    and digits as CLDR's currency spacing asks (Babel leaves it out: "CLP83.597")."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern.replace("¤", "¤¤")
+    pattern = re.sub(r"¤¤(?=-?[#0-9])", "¤¤\u00a0", pattern)
+    return re.sub(r"(?<=[#0-9])¤¤", "\u00a0¤¤", pattern)
+
+
+def timezone_name(zone: str | None, locale: str | None = None) -> str:
+    """A time zone as people name it, in the reader's language: "America/Sao_Paulo" → "hora de Brasil
+    (São Paulo)"; an id Babel does not know is shown as it is."""
+    if not zone:
+        return ""
+    return _timezone_name(zone, locale or str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=512)
+def _timezone_name(zone: str, locale: str) -> str:
+    if zone.upper() in ("UTC", "ETC/UTC", "GMT", "ETC/GMT"):
+        return "UTC"
+    try:
+        return get_timezone_location(zone, locale=locale)
+    except LookupError:
+        return zone

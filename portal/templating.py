@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from portal.activity import action_label
-from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext
+from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext, timezone_name
 from portal.labels import KIND_LABELS, TEAM_ADMIN_ROLES, role_label
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 
@@ -51,10 +51,20 @@ def country_name(code: str | None) -> str:
     return get_locale().territories.get(code.upper(), code)
 
 
+def money(amount: int, currency: str, country: str | None = None, code: bool = False) -> str:
+    """An amount for the reader: the locale's territory is `country`, else the current organisation's;
+    `code=True` on screens where currencies mix (the ISO code instead of a symbol)."""
+    if country is None:
+        organisation = g.get("organisation")
+        country = organisation.country if organisation is not None else None
+    return format_money(amount, currency, country=country, code=code)
+
+
 def init_app(app) -> None:
     app.context_processor(_context)
     app.jinja_env.filters.update(
-        money=lambda amount, currency: format_money(amount, currency),
+        money=money,
+        timezone_name=timezone_name,
         datetime=lambda value, fmt="medium": _formatted(format_datetime, value, fmt) if value else "",
         date=lambda value, fmt="medium": _formatted(format_date, value, fmt) if value else "",
         tax_id=lambda value, country: format_tax_id(country, value),

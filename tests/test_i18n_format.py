@@ -1,15 +1,18 @@
 """Money and dates in the reader's words: amounts by locale (CLP without decimals), times in the
 organisation's time zone."""
 
+import io
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from pypdf import PdfReader
 
 from portal.extensions import db
 from portal.i18n import format_money, normalise_locale, to_major, to_minor
+from portal.services.billing import pdf as invoice_pdf
 from tests import factories
 
 NBSP = "\xa0"
@@ -96,3 +99,69 @@ def test_templates_translate_as_jinjas_newstyle_gettext(app):
         with force_locale("pt_BR"):
             assert render_template_string("{{ _('Invoices') }}") == "Faturas" == gettext("Invoices")
         assert render_template_string("{{ _('Invoices') }}") == "Facturas" == gettext("Invoices")
+
+
+@pytest.mark.parametrize(("amount", "currency", "locale", "country", "code", "shown"), [
+    (89_900, "MXN", "es", "MX", False, "$899.00"),
+    (83_597, "CLP", "es", "CL", False, "$83.597"),
+    (14_155, "BRL", "pt_BR", "BR", False, "R$ 141,55"),
+    (14_155, "BRL", "en", "BR", False, "R$141.55"),  # Babel has no en_BR: English keeps its own conventions
+    (89_900, "MXN", "es", "CL", False, "MXN899,00"),  # a Chilean reader's "$" is the peso: CLDR writes the code
+    (83_597, "CLP", "es", "CL", True, "CLP 83.597"),
+    (89_900, "MXN", "es", "CL", True, "MXN 899,00"),
+    (89_900, "MXN", "es", "MX", True, "MXN 899.00"),
+    (14_155, "BRL", "pt_BR", "BR", True, "BRL 141,55"),
+    (83_597, "CLP", "es", None, True, "83.597 CLP"),
+    (-83_597, "CLP", "en", "CL", True, "-CLP 83,597"),
+])
+def test_money_reads_as_in_the_organisations_country(app, amount, currency, locale, country, code, shown):
+    assert format_money(amount, currency, locale, country=country, code=code).replace(NBSP, " ") == shown
+
+
+def _visible(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).replace(NBSP, " ")
+
+
+@pytest.mark.parametrize(("country", "locale", "lines", "shown"), [
+    ("MX", "es", [("Plan Pyme mensual", 1, 77_500)], "$899.00"),  # 775.00 + 16 % IVA
+    ("CL", "es", [("Plan Pyme mensual", 1, 83_597, 0)], "$83.597"),
+    ("BR", "pt_BR", [("Plano Pyme mensal", 1, 14_155)], "R$ 141,55"),
+])
+def test_customers_read_their_money_as_in_their_country(app, login_as, country, locale, lines, shown):
+    client = login_as("customer", "admin", organisation=factories.make_org("customer", country), locale=locale)
+    invoice = factories.make_invoice(client.organisation, lines=lines)
+    db.session.commit()
+    for url in ("/customer/invoices", f"/customer/invoices/{invoice.id}"):
+        page = _visible(client.get(url))
+        assert shown in page, (url, page)
+
+
+def test_staff_lists_mixing_currencies_keep_each_amounts_code(app, login_as):
+    staff = login_as("vendor", "billing", locale="es")  # the vendor is Chilean
+    for country, lines in (("CL", [("Plan", 1, 83_597, 0)]), ("MX", [("Plan", 1, 77_500)]),
+                           ("BR", [("Plano", 1, 14_155)])):
+        factories.make_invoice(factories.make_org("customer", country), lines=lines, tax_rate_bp=None)
+    db.session.commit()
+    page = _visible(staff.get("/backoffice/invoices"))
+    assert "CLP 83.597" in page and "MXN 899,00" in page and "BRL 141,55" in page, page
+    assert "$83.597" not in page and "83.597 CLP" not in page
+
+
+def test_pdf_amounts_read_as_in_the_customers_country(app):
+    invoice = factories.make_invoice(factories.make_org("customer", "MX"), lines=[("Plan Pyme mensual", 1, 77_500)],
+                                     locale="es")
+    pdf = PdfReader(io.BytesIO(invoice_pdf.render_invoice_pdf(invoice)))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "$899.00" in text.replace(NBSP, " ") and "899,00" not in text
+
+
+@pytest.mark.parametrize(("country", "locale", "shown"), [
+    ("BR", "pt_BR", "Horário Brasil (São Paulo)"),
+    ("MX", "es", "hora de México (Ciudad de México)"),
+    ("CL", "en", "Chile (Santiago) Time"),
+])
+def test_the_organisation_card_names_its_time_zone_in_the_readers_language(app, login_as, country, locale, shown):
+    client = login_as("customer", "admin", organisation=factories.make_org("customer", country), locale=locale)
+    page = _visible(client.get("/customer/"))
+    assert shown in page, page
+    assert "America/" not in page
