@@ -29,11 +29,12 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from portal import database, diagnostics, htmx, security, sessions, templating
+    from portal import database, diagnostics, htmx, routing, security, sessions, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
     from portal.services.mail import outbox as mail
 
+    routing.init_app(app)
     db.init_app(app)
     database.init_app(app)
     diagnostics.init_app(app)

@@ -10,8 +10,12 @@ import flask_wtf
 from babel import support
 from flask import current_app, has_request_context
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired
+
+from portal.routing import fits
 
 
 @lru_cache(maxsize=16)
@@ -38,3 +42,25 @@ class Required(DataRequired):
     def __init__(self, message):
         super().__init__(message)
         self.field_flags = {}
+
+
+class IdSelectField(SelectField):
+    """A choice of a row by its id. Empty (or not a number) is None, and the service says what to choose; a
+    number no id column can hold is refused here, before it reaches a query (portal/routing.py)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, coerce=_id_or_none, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = _id_or_none(valuelist[0])
+            if self.data is not None and not fits(self.data):
+                self.data = None
+                raise ValueError(_l("Choose one of the offered options."))
+
+
+def _id_or_none(value):
+    try:
+        return int(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None

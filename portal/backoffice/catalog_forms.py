@@ -5,7 +5,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from portal.forms import FlaskForm, Required
+from portal.forms import FlaskForm, IdSelectField, Required
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.models import METRICS, PERIODS, PRODUCT_KINDS
 from portal.models.catalog import CURRENCIES
@@ -17,14 +17,6 @@ _LONG = [Length(max=4000)]
 # Said at once for every empty field, rather than one at a time by the service.
 _CODE = [Required(_l("Enter a code.")), *_SHORT]
 _NAME = [Required(_l("Enter a name.")), *_SHORT]
-
-
-def _id_or_none(value):
-    """Coerce a select's value to an id; anything else becomes None and the service says what to choose."""
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
 
 
 class TranslatedForm(FlaskForm):
@@ -81,8 +73,8 @@ class ProductForm(TranslatedForm):
     name = StringField(_l("Name"), validators=_NAME)
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in PRODUCT_KINDS],
                        validate_choice=False)
-    software_id = SelectField(_l("Software"), coerce=_id_or_none, validate_choice=False)
-    category_id = SelectField(_l("Store category"), coerce=_id_or_none, validate_choice=False)
+    software_id = IdSelectField(_l("Software"))
+    category_id = IdSelectField(_l("Store category"))
     description = TextAreaField(_l("Description"), validators=_LONG)
     is_free = BooleanField(_l("Free product"))
     pay_upfront = BooleanField(_l("Paid at activation"))

@@ -16,6 +16,7 @@ from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import PRODUCT_KINDS, Category, Product, Software
+from portal.routing import id_arg, page_arg
 from portal.services.catalog import products as catalog
 from portal.services.catalog import search as catalog_search
 from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
@@ -77,8 +78,8 @@ def _filters() -> dict:
     args = request.args
     kind = args.get("kind", "")
     return {
-        "software": args.get("software", type=int),
-        "category": args.get("category", type=int),
+        "software": id_arg("software"),
+        "category": id_arg("category"),
         "kind": kind if kind in PRODUCT_KINDS else "",
         "q": args.get("q", "").strip()[:100],
         "retired": args.get("retired") == "1",
@@ -90,8 +91,7 @@ def _catalog_page(status: int = 200, block: str | None = None, software_form=Non
     filters = _filters()
     query = catalog_search.find_products(filters["software"], filters["category"], filters["kind"] or None,
                                   filters["q"], filters["retired"])
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1), per_page=PER_PAGE,
-                       error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render(
         CATALOG, block or target("products", "software_form", "categories", "category_form"), status=status,
         filters=filters, products=page, software=catalog_search.list_software(),

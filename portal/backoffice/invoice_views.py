@@ -9,6 +9,7 @@ from portal.backoffice.invoice_forms import StaffInvoiceFilterForm
 from portal.backoffice.views import bp
 from portal.customer.invoice_views import pdf_response
 from portal.htmx import render
+from portal.routing import page_arg
 from portal.services.billing import invoice_search
 
 
@@ -24,7 +25,7 @@ def _list(form: StaffInvoiceFilterForm):
     filters = form.filters()
     query = invoice_search.staff_invoices(filters, _timezone())
     # No count: over a million invoices it costs more than "next page" tells.
-    page = invoice_search.page_of(query, request.args.get("page", 1, type=int), count=False)
+    page = invoice_search.page_of(query, page_arg(), count=False)
     return render("backoffice/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
                   filters=filters, page=page, **invoice_search.template_helpers())
 

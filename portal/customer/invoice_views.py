@@ -7,6 +7,7 @@ from flask import Response, abort, g, request, send_file, stream_with_context
 from portal.customer.invoice_forms import InvoiceFilterForm
 from portal.customer.views import bp
 from portal.htmx import render
+from portal.routing import page_arg
 from portal.services.billing import invoice_search
 from portal.services.billing import pdf as invoice_pdf
 
@@ -18,7 +19,7 @@ def _filter_form() -> InvoiceFilterForm:
 def _list(form: InvoiceFilterForm):
     filters = form.filters()
     query = invoice_search.customer_invoices(g.organisation, filters)
-    page = invoice_search.page_of(query, request.args.get("page", 1, type=int))
+    page = invoice_search.page_of(query, page_arg())
     return render("customer/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
                   filters=filters, page=page, **invoice_search.template_helpers())
 
