@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from portal.extensions import db
 from portal.models import UsageEvent
@@ -196,3 +197,53 @@ def test_usage_totals_are_scoped_to_the_period_and_organisation(app):
     november = datetime(2026, 11, 1, tzinfo=UTC)
     assert usage.usage_totals(org.id, november, november + timedelta(days=30)) == {"documents": 5}
     assert usage.usage_totals(org.id, EARLIEST, november) == {"documents": 1}
+
+
+def test_repeats_spread_over_many_batches_count_once(app):
+    org = factories.make_org("customer")
+    sent: list[dict] = []
+    totals = []
+    for number in range(6):
+        fresh = [event(number * 100 + i) for i in range(50)]
+        repeated = sent[::7]  # copies of events of every earlier batch, a client retrying
+        result = usage.record_events(org, parse(repeated + fresh), NOW)
+        db.session.commit()
+        totals.append((result.accepted, result.duplicates))
+        sent.extend(fresh)
+    assert totals == [(50, len(sent[:50 * n:7])) for n in range(6)]
+    assert stored(org) == 300 and usage.usage_totals(org.id, EARLIEST, NOW) == {"documents": 300}
+    with pytest.raises(usage.EventError) as caught:
+        usage.record_events(org, parse([event(999), event(3, quantity=2)]), NOW)
+    assert (caught.value.code, caught.value.index) == ("event_id_conflict", 1)
+
+
+def test_the_duplicate_check_looks_up_each_id_in_the_unique_index(app):
+    """Each id reported again is read through the (organisation, event id) index, not by reading every event of
+    the organisation, also in a table that grew since its statistics were taken (QUALITY.md P6)."""
+    org = factories.make_org("customer")
+    usage.record_events(org, parse([event(n) for n in range(1_000)]), NOW)
+    db.session.commit()
+    with db.engine.begin() as connection:  # a table many times the size its statistics (none yet) say
+        if connection.dialect.name == "postgresql":
+            connection.execute(db.text(
+                "INSERT INTO usage_event (organisation_id, event_id, metric, quantity, occurred_at, received_at) "
+                "SELECT :org, 'bulk-' || n, 'documents', 1, :at, :at FROM generate_series(1, 60000) AS n"),
+                {"org": org.id, "at": NOW})
+    plans = []
+
+    def explain(connection, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT") and "usage_event" in statement:
+            prefix = "EXPLAIN " if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+            rows = connection.exec_driver_sql(prefix + statement, parameters).all()
+            plans.append("\n".join(str(row[-1]) for row in rows))
+
+    sa_event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        result = usage.record_events(org, parse([event(n) for n in range(0, 1_000, 10)] + [event(5_000)]), NOW)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", explain)
+    assert (result.accepted, result.duplicates) == (1, 100)
+    assert len(plans) == 1, plans
+    assert "ix_usage_event_org_metric_time" not in plans[0]
+    assert ("uq_usage_event_organisation_id_event_id" in plans[0]
+            or "USING INDEX sqlite_autoindex_usage_event_1" in plans[0]), plans[0]
