@@ -1,6 +1,6 @@
 """P6: usage ingestion through the API — batches of 1,000 events, 10 % of them repeated, from concurrent clients.
 
-    python -m bench.usage [--quick] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    python -m bench.usage [--quick] [--batches 300] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 The portal runs under gunicorn (bench/server.py) on a fresh database: on the PostgreSQL server of
 --database-url, else on the local one when it answers (QUALITY.md's bar is for PostgreSQL), else on SQLite
@@ -8,14 +8,18 @@ The portal runs under gunicorn (bench/server.py) on a fresh database: on the Pos
 starts, then CLIENTS threads post them as fast as the server answers. Each repeated event is an exact copy
 of one sent earlier (a client retrying), so it must be counted once: the run checks that the answers'
 `accepted` add up to the unique events, their `duplicates` to the repeats, and that the database holds
-exactly the unique events. The full run also measures the embedded SQLite default, for comparison.
+exactly the unique events.
+
+Every run, quick or not, posts 300 batches into the growing table (QUALITY.md P6): a cost that grows with the
+table only shows after a few hundred batches, so the first and the last WINDOW batches are reported apart
+(events/s from the first one's send to the last one's answer), and the last must stay within 20% of the
+first. The full run also measures the embedded SQLite default, for comparison.
 """
 
 import argparse
 import json
 import random
 import secrets
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -30,8 +34,11 @@ from bench.server import HarnessError, bench_environment, fetch, gunicorn
 BATCH = 1_000
 DUPLICATE_SHARE = 0.10
 CLIENTS = 4
-QUICK_BATCHES, FULL_BATCHES = 30, 300
-BAR_EVENTS_PER_SECOND = 10_000
+BATCHES = 300
+WINDOW = 30  # batches at the start and at the end of the run, reported apart
+WARM_UP = 2  # batches sent first, one per worker, outside the measure
+BAR_EVENTS_PER_SECOND = 20_000
+BAR_LAST_SHARE = 0.8  # the last WINDOW batches' rate at least this share of the first's
 METRICS = (("documents", 85), ("api_calls", 10), ("users", 3), ("companies", 2))
 
 
@@ -88,48 +95,60 @@ def stored_events(url: str) -> int:
         engine.dispose()
 
 
-def post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, list[dict], list[float]]:
-    """Post every body from `clients` threads; (seconds from first send to last answer, answers, latencies)."""
+def post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, list[dict], list[tuple]]:
+    """Post every body from `clients` threads, in order; (seconds from first send to last answer, answers,
+    (sent, answered) clock readings of each body, in the bodies' order)."""
     headers = {"X-Api-Key": key, "Content-Type": "application/json"}
-    latencies: list[float] = []
-    lock = threading.Lock()
 
-    def send(body: bytes) -> dict:
+    def send(body: bytes) -> tuple[dict, tuple[float, float]]:
         started = time.perf_counter()
         response = fetch(base, "/api/v1/usage", "POST", headers, body, timeout=120)
-        elapsed = time.perf_counter() - started
+        answered = time.perf_counter()
         if response.status != 200:
             raise HarnessError(f"the usage API answered {response.status}: {response.text[:300]}")
-        with lock:
-            latencies.append(elapsed)
-        return json.loads(response.body)
+        return json.loads(response.body), (started, answered)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        answers = list(pool.map(send, bodies))
-    return time.perf_counter() - started, answers, latencies
+        results = list(pool.map(send, bodies))
+    return time.perf_counter() - started, [answer for answer, _t in results], [times for _a, times in results]
+
+
+def window_rate(times: list[tuple[float, float]]) -> int:
+    """Events per second of consecutive batches: their events over the time from the first send to the last
+    answer among them."""
+    return round(BATCH * len(times) / (max(end for _s, end in times) - min(start for start, _e in times)))
 
 
 def measure(label: str, url: str, options, batches: int) -> dict:
     instance = Path(options.results_dir) / f"usage-instance-{label}-{secrets.token_hex(3)}"
     key = prepare_database(url, instance)
-    bodies, unique, repeats = make_batches(batches, options.seed, datetime.now(UTC))
+    bodies, unique, repeats = make_batches(WARM_UP + batches, options.seed, datetime.now(UTC))
     env = bench_environment(url, instance, sql_count=False)
     with gunicorn(f"usage-{label}", "wsgi:app", env, Path(options.results_dir) / "logs",
                   probe="/api/v1/openapi.json") as server:
-        _seconds, warm_up, _latencies = post_all(server.base, key, bodies[:2], 2)  # both workers' first request
-        seconds, answers, latencies = post_all(server.base, key, bodies[2:], CLIENTS)
+        # Both workers' first request, outside the measure.
+        _seconds, warm_up, _times = post_all(server.base, key, bodies[:WARM_UP], WARM_UP)
+        seconds, answers, times = post_all(server.base, key, bodies[WARM_UP:], CLIENTS)
     accepted = sum(a["accepted"] for a in warm_up + answers)
     duplicates = sum(a["duplicates"] for a in warm_up + answers)
     stored = stored_events(url)
-    latencies.sort()
-    sent = BATCH * (batches - 2)
+    latencies = sorted(end - start for start, end in times)
+    sent = BATCH * batches
+    window = min(WINDOW, batches)
+    first, last = window_rate(times[:window]), window_rate(times[-window:])
     return {
         "database": label,
-        "batches": batches - 2,
+        "batches": batches,
         "events_sent": sent,
         "seconds": round(seconds, 3),
         "events_per_second": round(sent / seconds),
+        "window": window,
+        "first_window_events_per_second": first,
+        "last_window_events_per_second": last,
+        "last_to_first": round(last / first, 2),
+        # Every run of WINDOW batches in turn: where a fall happens, and whether it stays.
+        "windows_events_per_second": [window_rate(times[at:at + window]) for at in range(0, batches, window)],
         "unique_events": unique,
         "repeated_events": repeats,
         "accepted": accepted,
@@ -142,12 +161,11 @@ def measure(label: str, url: str, options, batches: int) -> dict:
     }
 
 
-
 def run(options) -> dict:
     """P6 on PostgreSQL (and, in a full run, on SQLite too); see the module's docstring."""
     from bench.databases import scratch_database
 
-    batches = QUICK_BATCHES if options.quick else FULL_BATCHES
+    batches = getattr(options, "batches", BATCHES)  # bench.run does not set it
     runs = []
     server = postgres_server(options.database_url)
     targets = ([("PostgreSQL", server)] if server else []) + ([] if server and options.quick else [("SQLite", None)])
@@ -159,9 +177,22 @@ def run(options) -> dict:
     figures = []
     for found in runs:
         on_postgres = found["database"] == "PostgreSQL"
-        figures.append({"name": f"P6 usage ingestion, {found['database']}", "value": found["events_per_second"],
+        figures.append({"name": f"P6 usage ingestion, {found['database']}, {found['batches']} batches",
+                        "value": found["events_per_second"],
                         "unit": "events/s", "bar": f"≥ {BAR_EVENTS_PER_SECOND:,}" if on_postgres else "",
                         "ok": found["events_per_second"] >= BAR_EVENTS_PER_SECOND if on_postgres else None})
+        window, batches = found["window"], found["batches"]
+        figures.append({"name": f"P6 batches 1–{window}, {found['database']}",
+                        "value": found["first_window_events_per_second"], "unit": "events/s",
+                        "bar": f"≥ {BAR_EVENTS_PER_SECOND:,}" if on_postgres else "",
+                        "ok": found["first_window_events_per_second"] >= BAR_EVENTS_PER_SECOND
+                        if on_postgres else None})
+        figures.append({"name": f"P6 batches {batches - window + 1}–{batches}, {found['database']}",
+                        "value": found["last_window_events_per_second"], "unit": "events/s",
+                        "bar": f"≥ {BAR_LAST_SHARE:.0%} of batches 1–{window}"
+                               + (f" and ≥ {BAR_EVENTS_PER_SECOND:,}" if on_postgres else ""),
+                        "ok": found["last_to_first"] >= BAR_LAST_SHARE and (
+                            found["last_window_events_per_second"] >= BAR_EVENTS_PER_SECOND or not on_postgres)})
         figures.append({"name": f"P6 each event counted once, {found['database']}",
                         "value": f"{found['stored']:,} stored of {found['unique_events']:,} unique",
                         "unit": "", "bar": "equal", "ok": found["counted_once"]})
@@ -175,11 +206,15 @@ def main(argv=None) -> None:
     from bench.report import print_suite
 
     parser = argparse.ArgumentParser(prog="python -m bench.usage", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="PostgreSQL only (when a server answers)")
+    parser.add_argument("--batches", type=int, default=BATCHES,
+                        help=f"batches of {BATCH} events (default {BATCHES}, QUALITY.md P6's length)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--results-dir", type=Path, default=bench.RESULTS_DIR)
     options = parser.parse_args(argv)
+    if options.batches < 1:
+        parser.error("--batches must be at least 1")
     options.scale, options.data_url = 0.01, None
     result = run(options)
     print_suite("usage", result)
