@@ -1,5 +1,9 @@
 """Fixtures: a fresh database per run (SQLite, or PostgreSQL when PORTAL_TEST_DATABASE_URL is set),
-an app and client per test with empty tables, clients logged in as any role, and a query counter."""
+an app and client per test with empty tables, clients logged in as any role, and a query counter.
+
+Under pytest-xdist (`-n auto` in pyproject's addopts) each worker is its own process: it imports this
+module, so it has its own temporary folder (SQLite files, instance folder) and its own databases, named
+with the worker's id (gw0, gw1, …)."""
 
 import os
 import re
@@ -14,7 +18,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-_TMP = Path(tempfile.mkdtemp(prefix="vitrine-tests-"))
+# "gw0", "gw1", … under pytest-xdist; "main" when the suite runs in one process (`-n 0`).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_TMP = Path(tempfile.mkdtemp(prefix=f"vitrine-tests-{WORKER}-"))
 os.environ["PORTAL_INSTANCE_PATH"] = str(_TMP / "instance")
 os.environ.pop("PORTAL_REDIS_URL", None)
 
@@ -31,8 +37,8 @@ def fresh_database_url(label: str = "test") -> tuple[str, callable]:
     """A database no other run uses, and how to drop it afterwards."""
     server = os.environ.get("PORTAL_TEST_DATABASE_URL")
     if not server:
-        return f"sqlite:///{_TMP / (label + '.db')}", lambda: None
-    name = f"vitrine_{label}_{os.getpid()}_{secrets.token_hex(4)}"
+        return f"sqlite:///{_TMP / f'{label}-{WORKER}.db'}", lambda: None
+    name = f"vitrine_{label}_{WORKER}_{os.getpid()}_{secrets.token_hex(4)}"
     admin_url = make_url(server).set(database="postgres")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -3,16 +3,19 @@
 Every test here is marked `browser` (`pytest -m "not browser"` leaves them out) and is skipped, with the
 reason, only when /usr/bin/chromium is missing. Fixtures:
 
-- `live_url`: the portal of the test's `app` (same test database, tables emptied) on 127.0.0.1, free port;
+- `live_url`: the portal of the test's `app` (same test database, tables emptied) on 127.0.0.1, free port
+  (under pytest-xdist each worker serves its own, on its own database, and drives its own Chromium);
 - `page`: a fresh Chromium tab (1280×800, English) that fails the test on any JavaScript error, CSP
   violation or 5xx response seen while it was open;
 - `browser_login(kind, role)`: a new member of a new organisation, logged in through the login form;
-- `screenshot(page, name)`: a full-page PNG under screenshots/ (git-ignored), for people to look at.
+- `screenshot(page, name)`: a full-page PNG under screenshots/ (git-ignored), for people to look at; each
+  test names its own, and the file is replaced whole, so parallel workers never leave a half-written one.
 
 The test's own database session keeps a snapshot open on SQLite: call `db.session.rollback()` before
 reading what the browser's requests wrote.
 """
 
+import os
 import threading
 from pathlib import Path
 
@@ -147,7 +150,9 @@ def screenshot():
     def save(page, name: str) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        partial = path.with_name(f".{name}.{os.getpid()}.png")
+        page.screenshot(path=str(partial), full_page=True)
+        os.replace(partial, path)
         return path
 
     return save
