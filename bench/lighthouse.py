@@ -1,6 +1,7 @@
 """P2: Lighthouse (mobile default: slow 4G, 4× CPU) and axe-core on every main page of every role.
 
-Lighthouse and axe-core come from npm into bench/node_modules (git-ignored), installed only when absent.
+Lighthouse comes from npm into bench/node_modules (git-ignored), installed only when absent; axe-core is the
+test suite's vendored copy (tests/browser/vendor/axe-core/).
 Lighthouse drives Debian's Chromium (CHROME_PATH) headless, logged in through `--extra-headers`
 (the session cookie); axe-core is injected by Playwright into the same pages at 1280 px and 390 px.
 """
@@ -18,8 +19,8 @@ from bench.server import HarnessError, run_bounded
 BENCH_DIR = Path(__file__).resolve().parent
 NODE_MODULES = BENCH_DIR / "node_modules"
 LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
-AXE = NODE_MODULES / "axe-core" / "axe.min.js"
-NPM_PACKAGES = ("lighthouse@12.8.2", "axe-core@4.14.1")  # lighthouse 13 needs Node 22; Debian has 20
+AXE = BENCH_DIR.parent / "tests" / "browser" / "vendor" / "axe-core" / "axe.min.js"
+NPM_PACKAGES = ("lighthouse@12.8.2",)  # lighthouse 13 needs Node 22; Debian has 20
 CHROMIUM = "/usr/bin/chromium"
 CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -30,8 +31,8 @@ ATTEMPTS = 3
 
 
 def ensure_tools() -> None:
-    """Install Lighthouse and axe-core from npm into bench/node_modules unless they are there."""
-    if LIGHTHOUSE.exists() and AXE.exists():
+    """Install Lighthouse from npm into bench/node_modules unless it is there."""
+    if LIGHTHOUSE.exists():
         return
     npm = shutil.which("npm")
     if npm is None:
