@@ -211,12 +211,14 @@ def bench_environment(database_url: str, instance_path: Path, sql_count: bool) -
 
 @contextmanager
 def gunicorn(name: str, app_spec: str, env: dict[str, str], log_dir: Path, probe: str = "/"):
-    """Serve `app_spec` with gunicorn (2 sync workers, loopback, a free port) for the `with` block."""
+    """Serve `app_spec` with the project's gunicorn.conf.py (its garbage-collector freezes; 2 sync workers,
+    loopback, a free port) for the `with` block."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(GUNICORN_WORKERS), "--worker-class", "sync",
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
+           "--workers", str(GUNICORN_WORKERS), "--worker-class", "sync",
            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "3", app_spec]
     with open(log_path, "w") as log:
         process = start_group(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
