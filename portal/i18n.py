@@ -83,9 +83,20 @@ class Babel(flask_babel.Babel):
         return Domain(domain=self.domain)
 
 
+def one_full_stop(translated: str, variables: dict) -> str:
+    """`translated` without the full stop that follows a value already ending in one: "the clients of
+    %(org)s." with "Contadores del Sur Ltda." reads "…Ltda.", not "…Ltda..", the name's stop ending the sentence."""
+    for key, value in variables.items():
+        if isinstance(value, str) and value.endswith("."):
+            translated = re.sub(rf"(%\({re.escape(key)}\)s)\.(?!\.)", r"\1", translated)
+    return translated
+
+
 def _formatted(eval_ctx, translated: str, variables: dict):
     """A translation as Jinja's newstyle gettext gives it: our catalog's text is trusted as markup where the
     template escapes, and the variables put into it are escaped by Markup's % operator."""
+    if variables:
+        translated = one_full_stop(translated, variables)
     result = Markup(translated) if eval_ctx.autoescape else translated  # noqa: S704
     return result % variables if variables or "%" in translated else result  # "%" alone: nothing to fill
 
