@@ -21,6 +21,10 @@ SCHEMES = {
     "UY": [("RUT", uy_rut)],
 }
 COUNTRIES = tuple(SCHEMES)
+# Printed as one word where that is how the country's tax office writes them: the SAT prints an RFC as
+# "ALE120315KT1" (on the Constancia de Situación Fiscal and in every CFDI); python-stdnum's spaced
+# "ALE 120315 KT1" is its own presentation, and people copy the RFC from the screen into other systems.
+PRINTED_COMPACT = frozenset({"MX"})
 
 
 class TaxIdError(ValueError):
@@ -70,7 +74,8 @@ def normalise_tax_id(country: str, value: str) -> str:
 
 
 def format_tax_id(country: str, value: str | None) -> str:
-    """The usual printed form (12.345.678-5, 11.222.333/0001-81); the compact form where there is none."""
+    """The usual printed form (12.345.678-5, 11.222.333/0001-81, ALE120315KT1); the compact form where
+    there is none. Only separators are ever added: the characters stay those stored."""
     if not value:
         return ""
     for _name, module in SCHEMES.get(country, []):
@@ -78,6 +83,6 @@ def format_tax_id(country: str, value: str | None) -> str:
             compact = module.validate(value)
         except exceptions.ValidationError:
             continue
-        formatter = getattr(module, "format", None)
+        formatter = None if country in PRINTED_COMPACT else getattr(module, "format", None)
         return formatter(compact) if formatter else compact
     return value
