@@ -18,7 +18,7 @@ from portal.extensions import db, limiter
 from portal.htmx import redirect_to, render
 from portal.i18n import LOCALES, normalise_locale
 from portal.labels import ROLE_LABELS, TEAM_ADMIN_ROLES
-from portal.models import ROLES, Membership
+from portal.models import LEAST_PRIVILEGED_ROLE, ROLES, Membership
 from portal.services import audit
 from portal.services.accounts import auth
 from portal.services.accounts import organisations as accounts
@@ -210,6 +210,8 @@ def _invite_form() -> InviteForm:
     form = InviteForm()
     kind = g.membership.kind
     form.role.choices = [(role, str(ROLE_LABELS[(kind, role)])) for role in ROLES[kind]]
+    if not form.is_submitted():
+        form.role.data = LEAST_PRIVILEGED_ROLE[kind]
     return form
 
 

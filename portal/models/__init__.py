@@ -1,6 +1,14 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
-from portal.models.accounts import ORG_KINDS, ROLES, AuthToken, Membership, Organisation, User
+from portal.models.accounts import (
+    LEAST_PRIVILEGED_ROLE,
+    ORG_KINDS,
+    ROLES,
+    AuthToken,
+    Membership,
+    Organisation,
+    User,
+)
 from portal.models.audit import AuditEvent
 from portal.models.catalog import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
 from portal.models.integration import IntegrationKey
@@ -19,6 +27,7 @@ from portal.models.subscriptions import Subscription, SubscriptionCharge, Subscr
 from portal.models.usage import UsageEvent
 
 __all__ = [
+    "LEAST_PRIVILEGED_ROLE",
     "METRICS",
     "ORG_KINDS",
     "PERIODS",

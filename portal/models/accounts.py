@@ -15,6 +15,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "reseller": ("manager", "accountant"),
     "partner": ("admin", "seller"),
 }
+# What an invitation offers first: the role that can do least (a higher one is a deliberate choice).
+LEAST_PRIVILEGED_ROLE = {"vendor": "advisor", "customer": "member", "reseller": "accountant", "partner": "seller"}
 ORG_STATUSES = ("active", "blocked")
 
 

@@ -1,6 +1,7 @@
 """Inviting people: new people choose their name and password from an e-mailed link; people who already
 have an account find the new organisation in their switcher. Only administrators invite."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -140,3 +141,13 @@ def test_invitations_are_audited(app, login_as, smtp):
     accepted = db.session.scalar(db.select(AuditEvent).filter_by(action="invitation_accepted"))
     assert accepted.actor.email == "new.staff@example.com" and accepted.address == "192.0.2.45"
     assert accepted.organisation_id == admin.organisation.id
+
+
+@pytest.mark.parametrize(("kind", "admin_role", "least"), [
+    ("customer", "admin", "member"), ("reseller", "manager", "accountant"),
+    ("partner", "admin", "seller"), ("vendor", "admin", "advisor"),
+])
+def test_the_invitation_form_offers_the_least_privileged_role_first(login_as, kind, admin_role, least):
+    page = login_as(kind, admin_role).get("/team").get_data(as_text=True)
+    selected = re.findall(r'<option[^>]*selected[^>]*value="([^"]+)"|<option[^>]*value="([^"]+)"[^>]*selected', page)
+    assert [value for pair in selected for value in pair if value] == [least], selected
