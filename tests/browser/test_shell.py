@@ -127,3 +127,21 @@ def test_the_invite_form_swaps_only_its_block_and_shows_the_errors(page, browser
             Membership.user_id == invited.id, Membership.organisation_id == membership.organisation_id
         )
     ) == "member"
+
+
+@pytest.mark.parametrize("width", [390, 800, 1024, 1280])
+def test_the_advisor_in_the_top_bar_is_named_as_such_at_every_width(app, new_page, screenshot, width):
+    advisor = factories.make_member("vendor", "advisor", name="Camila Soto")
+    shop = factories.make_org("customer", name="Panadería Los Aromos SpA", advisor_id=advisor.user_id)
+    membership = factories.make_member("customer", "admin", organisation=shop, name="Javiera Muñoz", locale="es")
+    db.session.commit()
+    page = new_page(width=width, height=844, locale="es-CL")
+    log_in(page, membership.user.email)
+    advisor_box = page.locator(".topbar .advisor")
+    label, link = advisor_box.locator(".advisor-label"), advisor_box.get_by_role("link", name="Camila Soto")
+    assert label.is_visible() and label.inner_text() == "Tu asesor comercial"
+    assert link.is_visible() and link.get_attribute("href") == f"mailto:{advisor.user.email}"
+    for element in (label, link):
+        box = element.bounding_box()
+        assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    screenshot(page, f"advisor-es-{width}")
