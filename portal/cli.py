@@ -74,7 +74,6 @@ def create_staff_command(email: str, name: str, role: str, password: str, vendor
 
 @click.command("send-outbox")
 @with_appcontext
-@writer
 def send_outbox_command() -> None:
     """Send every e-mail still pending in the outbox, now."""
     from portal.services.mail import outbox as mail

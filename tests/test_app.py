@@ -1,18 +1,16 @@
 """The application as a whole: settings from the environment, error pages in every language (whole, as
 htmx fragments, as API JSON), the role gates, and the SQLite rules."""
 
-import fcntl
 import os
 import stat
 import threading
 
 import pytest
 from flask import abort
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from portal import config, create_app
-from portal.database import writing
 from portal.extensions import db
 from portal.models import Membership
 from portal.services.errors import DomainError
@@ -241,66 +239,3 @@ def test_sqlite_runs_in_wal_with_a_busy_timeout_and_foreign_keys(sqlite):
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
-
-
-def _begins(app):
-    statements = []
-
-    def capture(_conn, _cursor, statement, *_args):
-        if statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    return statements, lambda: event.remove(db.engine, "before_cursor_execute", capture)
-
-
-def test_writes_begin_immediate_and_reads_begin_deferred(sqlite, login_as):
-    client = login_as("customer", "admin")
-    token = client.csrf_token()
-    statements, stop = _begins(sqlite)
-    try:
-        client.get("/customer/")
-        reads = list(statements)
-        statements.clear()
-        client.post("/locale", data={"locale": "es", "csrf_token": token})
-        writes = list(statements)
-        statements.clear()
-        with writing():
-            db.session.execute(text("SELECT 1"))
-            db.session.commit()
-    finally:
-        stop()
-    assert reads and set(reads) == {"BEGIN"}
-    assert writes and set(writes) == {"BEGIN IMMEDIATE"}
-    assert statements == ["BEGIN IMMEDIATE"]
-
-
-def test_writers_take_turns_and_the_next_one_starts_once_the_first_ends(sqlite):
-    """Two writers at once: the second queues on the lock file beside the database (not in SQLite's ever
-    longer sleeps), begins only after the first has ended, and the turn is free again afterwards."""
-    order = []
-
-    def second_writer():
-        with sqlite.app_context(), writing(), db.engine.connect() as connection:
-            connection.begin()
-            order.append("second began")
-            connection.exec_driver_sql("SELECT 1")
-            connection.rollback()
-
-    with writing(), db.engine.connect() as first:
-        first.begin()
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        thread.join(0.3)
-        assert thread.is_alive() and order == []  # waiting for its turn
-        order.append("first ended")
-        first.rollback()
-    thread.join(10)
-    assert order == ["first ended", "second began"]
-
-    lock_file = db.engine.url.database + "-writers"
-    fd = os.open(lock_file, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds the turn any more
-    finally:
-        os.close(fd)

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, func
 
+from portal.database import end_reading
 from portal.extensions import db
 from portal.models import AuthToken, LoginSession, Membership, Organisation, User
 from portal.orm import utcnow
@@ -67,11 +68,12 @@ def authenticate(email: str, password: str) -> User | None:
     hasher, dummy = _hasher()
     user = find_user(email)
     stored = user.password_hash if user is not None and user.password_hash else dummy
+    end_reading()  # the slow check keeps no snapshot open, so the login's writes after it rarely conflict
     try:
         hasher.verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or not user.is_active or not user.password_hash:
+    if user is None or not user.is_active or user.password_hash != stored:
         return None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -80,8 +82,10 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def check_password(user: User, password: str) -> bool:
+    stored = user.password_hash
+    end_reading()  # see authenticate
     try:
-        return bool(user.password_hash) and _hasher()[0].verify(user.password_hash, password or "")
+        return bool(stored) and _hasher()[0].verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         return False
 
@@ -89,6 +93,7 @@ def check_password(user: User, password: str) -> bool:
 def set_password(user: User, password: str) -> None:
     """Set a new password and end every session of the user (the browser that changed it starts a new
     one) and every reset link still unused."""
+    end_reading()  # see authenticate
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
     now = utcnow()
