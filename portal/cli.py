@@ -79,12 +79,16 @@ def send_outbox_command() -> None:
     from portal.services.mail import outbox as mail
 
     counts = {"sent": 0, "logged": 0, "pending": 0, "failed": 0}
-    for message_id in mail.pending_message_ids(limit=10_000):
-        status = mail.send_outbox_message(message_id)
+    message_ids = mail.pending_message_ids(limit=10_000)
+    db.session.rollback()  # a read: each message is then sent in short writing transactions of its own
+    for message_id in message_ids:
+        with writing():
+            status = mail.send_outbox_message(message_id)
         counts[status] = counts.get(status, 0) + 1
         if status in ("pending", "failed"):
             message = db.session.get(OutboxMessage, message_id)
             click.echo(f"message {message_id} to {message.recipient} not sent: {message.last_error}", err=True)
+            db.session.rollback()
     not_sent = counts["pending"] + counts["failed"]
     click.echo(f"{counts['sent']} sent, {counts['logged']} written to the log, "
                f"{not_sent} not sent (kept in the outbox)")

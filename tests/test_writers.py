@@ -4,6 +4,7 @@ never make anybody wait."""
 
 import multiprocessing
 import re
+import socket
 import threading
 from pathlib import Path
 
@@ -261,6 +262,22 @@ def test_send_outbox_sends_what_is_pending_with_no_server_running(sqlite, runner
     assert "1 written to the log" in result.output
     db.session.rollback()  # end the snapshot the command read in
     assert db.session.scalars(db.select(OutboxMessage.status)).all() == ["logged"]
+
+
+def test_send_outbox_says_why_a_message_was_not_sent(app, runner):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    db.session.add(OutboxMessage(recipient="ana@example.test", subject="Invitation", text_body="Hello",
+                                 html_body="<p>Hello</p>", locale="es", template="invitation"))
+    db.session.commit()
+    result = runner.invoke(args=["send-outbox"])
+    assert result.exit_code == 1
+    assert "to ana@example.test not sent: ConnectionRefusedError" in result.output
+    assert "1 not sent (kept in the outbox)" in result.output
+    db.session.rollback()
+    assert db.session.scalars(db.select(OutboxMessage.status)).all() == ["pending"]
 
 
 # Two processes at once
