@@ -1,13 +1,16 @@
 """Hostile input on the web side (QUALITY.md R8): numbers the database cannot hold, text fields sent as files,
 control characters. Each gets a clear, translated 4xx, never a 500, and nothing is written."""
 
+import io
 import re
+from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
 from portal.extensions import db
 from portal.models import Product
-from portal.services.accounts import integration
+from portal.services.accounts import auth, integration
 from tests import factories
 from tests.isolation import MATRIX
 
@@ -113,3 +116,112 @@ def test_switching_to_a_membership_beyond_what_the_database_holds_is_not_found(l
     client = login_as("customer", "admin")
     for number in TOO_BIG:
         assert client.form_post("/switch", {"membership_id": str(number)}).status_code == 404
+
+
+NEW_PASSWORD = "a new password 2026"
+
+
+@pytest.fixture
+def forms(app, login_as):
+    """Every form of the portal that takes text: (who posts it, its address, values that would pass)."""
+    app.config["LOGIN_LIMIT"] = "1000 per minute"  # these tests refuse hundreds of logins on purpose
+    customer = login_as("customer", "admin")
+    staff = login_as("vendor", "admin")
+    product = factories.make_product()
+    reset_user = factories.make_user()
+    invited = factories.make_user(password=None)
+    reset = auth.issue_token(reset_user, "reset", timedelta(hours=1))
+    invitation = auth.issue_token(invited, "invite", timedelta(days=1))
+    db.session.commit()
+    visitor = app.test_client()
+    passwords = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    return [
+        (visitor, "/login", {"email": customer.user.email, "password": factories.PASSWORD, "next": "/customer/"}),
+        (visitor, "/password/forgot", {"email": customer.user.email}),
+        (visitor, f"/password/reset/{reset}", passwords),
+        (visitor, f"/invitation/{invitation}", {"name": "Ana Pérez", **passwords}),
+        (customer, "/team", {"name": "Ana Pérez", "email": "ana@example.test", "role": "member"}),
+        (customer, "/account/password", {"current": factories.PASSWORD, **passwords}),
+        (staff, "/backoffice/catalog/software", {"code": "erp-2", "name": "ERP 2", "launch_url": "https://erp.test/",
+                                                 "description": "Una línea\nY otra", "name_es": "ERP dos"}),
+        (staff, "/backoffice/catalog/categories", {"code": "row-2", "name": "Fila 2", "name_pt_BR": "Linha 2"}),
+        (staff, "/backoffice/catalog/products/new", {"code": "plan-2", "name": "Plan 2", "kind": "plan",
+                                                      "software_id": str(product.software_id), "category_id": ""}),
+        (staff, f"/backoffice/catalog/products/{product.id}/edit", {"name": "Plan 3", "kind": "plan",
+                                                                     "software_id": str(product.software_id)}),
+        (staff, f"/backoffice/catalog/products/{product.id}/prices", {"currency": "CLP", "period": "yearly",
+                                                                       "amount": "199.990", "setup_fee": ""}),
+        (staff, f"/backoffice/catalog/products/{product.id}/quotas", {"metric": "users", "included": "3",
+                                                                       "overage_CLP": "990"}),
+    ]
+
+
+def _counts() -> dict[str, int]:
+    db.session.rollback()
+    return {t.name: db.session.scalar(db.select(db.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+
+
+def _with_nul(value: str) -> str:
+    return value[:1] + "\x00" + value[1:]
+
+
+CONTROL_MESSAGE = "This field contains invisible control characters. Type it again without them."
+CONTROL = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
+
+
+def test_a_control_character_in_any_text_field_of_any_form_is_refused_and_nothing_is_written(forms):
+    before = _counts()
+    for client, path, values in forms:
+        for name, value in values.items():
+            if name in ("kind", "currency", "period", "metric", "role", "software_id", "category_id"):
+                continue  # choices, checked by their own field types
+            for control in CONTROL:
+                sent = {**values, name: value[:1] + control + value[1:]}
+                response = client.form_post(path, sent)
+                assert response.status_code == 422, (path, name, repr(control), response.status_code)
+                assert CONTROL_MESSAGE in _text(response), (path, name)
+        assert _counts() == before, path
+
+
+def test_tab_and_line_breaks_are_text(forms):
+    client, path, values = forms[6]  # the software form: its description has paragraphs
+    response = client.form_post(path, {**values, "description": "Primera línea\r\n\tsegunda línea"})
+    assert response.status_code == 303
+
+
+def test_a_control_character_message_is_translated(app, forms):
+    client, path, values = forms[0]
+    response = client.form_post(path, {**values, "email": _with_nul(values["email"])},
+                                headers={"Accept-Language": "pt-BR"})
+    assert response.status_code == 422 and "Este campo contém caracteres de controle invisíveis" in _text(response)
+
+
+def test_a_text_field_sent_as_a_file_is_refused_with_a_message(forms):
+    before = _counts()
+    for client, path, values in forms:
+        for name, value in values.items():
+            if name == "next":
+                continue
+            data = {**values, name: (io.BytesIO(value.encode()), "value.txt"), "csrf_token": client.csrf_token()}
+            response = client.post(path, data=data, content_type="multipart/form-data")
+            assert response.status_code == 422, (path, name, response.status_code)
+            assert "Send this field as text, not as a file." in _text(response), (path, name)
+        assert _counts() == before, path
+
+
+def test_a_form_sent_as_json_is_not_read_as_the_form(forms):
+    client, path, values = forms[0]
+    for body in ({"email": 5, "password": ["a"]}, ["email"], "email", {"email": {"a": 1}}):
+        response = client.post(path, json=body, headers={"X-CSRFToken": client.csrf_token()})
+        assert response.status_code == 422, (body, response.status_code)
+        assert "This field is required." in _text(response)
+
+
+@pytest.mark.parametrize("search", ["a\x00b", "\x00", "plan\x1b", "\x7f"])
+def test_a_catalog_search_with_a_control_character_finds_nothing(vendor_admin, search):
+    factories.make_product(name="Plan a b")
+    db.session.commit()
+    page = vendor_admin.get("/backoffice/catalog?q=" + quote(search))
+    assert page.status_code == 200 and "No product matches" in _text(page)
+    csv_export = vendor_admin.get("/backoffice/catalog.csv?q=" + quote(search))
+    assert csv_export.status_code == 200 and "Plan a b" not in _text(csv_export)

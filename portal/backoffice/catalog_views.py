@@ -14,6 +14,7 @@ from flask_login import current_user
 from portal.backoffice.catalog_forms import CategoryForm, SoftwareForm
 from portal.backoffice.views import bp
 from portal.extensions import db
+from portal.forms import has_control_characters
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import PRODUCT_KINDS, Category, Product, Software
 from portal.routing import id_arg, page_arg
@@ -86,11 +87,18 @@ def _filters() -> dict:
     }
 
 
+def _products(filters: dict):
+    """The products the filters find. A search with a control character finds none: no name or code holds one
+    (forms refuse them), and PostgreSQL would refuse a NUL in the query."""
+    query = catalog_search.find_products(filters["software"], filters["category"], filters["kind"] or None,
+                                         filters["q"], filters["retired"])
+    return query.where(db.false()) if has_control_characters(filters["q"]) else query
+
+
 def _catalog_page(status: int = 200, block: str | None = None, software_form=None, editing_software=None,
                   category_form=None, editing_category=None):
     filters = _filters()
-    query = catalog_search.find_products(filters["software"], filters["category"], filters["kind"] or None,
-                                  filters["q"], filters["retired"])
+    query = _products(filters)
     page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render(
         CATALOG, block or target("products", "software_form", "categories", "category_form"), status=status,
@@ -111,9 +119,7 @@ def catalog_index():
 @bp.get("/catalog.csv")
 def catalog_csv():
     """Download the products that match the filters as CSV, one line per price."""
-    filters = _filters()
-    query = catalog_search.find_products(filters["software"], filters["category"], filters["kind"] or None,
-                                         filters["q"], filters["retired"])
+    query = _products(_filters())
     response = Response(catalog_search.csv_text(query, reader_locale()), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=catalog.csv"
     return response
