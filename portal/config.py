@@ -31,7 +31,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_SESSION_IDLE_MINUTES": ("30", "A session ends after this many minutes without a request."),
     "PORTAL_SESSION_MAX_HOURS": ("12", "A session ends this many hours after login, whatever happens."),
     "PORTAL_MAX_UPLOAD_MB": ("10", "Largest request body accepted."),
-    "PORTAL_LOGIN_LIMIT": ("10 per 15 minutes", "Login attempts allowed per account and per address."),
+    "PORTAL_LOGIN_LIMIT": ("10 per 15 minutes", "Failed logins allowed per account and per address; a browser that "
+                           "logged in to the account before is counted on its own instead."),
     "PORTAL_BRAND_NAME": ("Vitrine", "Name shown in the top bar, e-mails and invoices."),
     "PORTAL_BASE_URL": ("http://localhost:5000", "External address used in e-mailed links."),
 }

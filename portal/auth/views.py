@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import jobs
+from portal.auth import devices
 from portal.auth.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -40,7 +41,7 @@ def _login_limit() -> str:
 
 
 def _account_key() -> str:
-    return "login-account:" + request.form.get("email", "").strip().lower()[:254]
+    return "login-account:" + devices.login_email()
 
 
 def _reset_account_key() -> str:
@@ -78,8 +79,13 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
+# Failed logins are counted per address and per account, but a browser that logged in to the account before
+# is counted on its own (portal/auth/devices.py): someone guessing cannot lock the owner out.
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed, exempt_when=devices.trusted)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed,
+               exempt_when=devices.trusted)
+@limiter.limit(_login_limit, methods=["POST"], key_func=devices.device_key, deduct_when=_failed,
+               exempt_when=devices.untrusted)
 def login():
     """Log in with e-mail and password."""
     if current_user.is_authenticated and request.method != "POST":
@@ -92,7 +98,7 @@ def login():
             start_session(user)
             audit_here("login", obj=user)
             db.session.commit()
-            return redirect_to(target or landing_url())
+            return devices.remember(redirect_to(target or landing_url()), user.email)
         audit.record("login_failed", obj=auth.find_user(form.email.data),
                      details={"email": form.email.data.strip().lower()[:254]}, address=client_address())
         db.session.commit()

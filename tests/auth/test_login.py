@@ -11,6 +11,7 @@ from portal.models import AuditEvent, LoginSession
 from tests import factories
 
 COOKIE = "vitrine_session"
+DEVICE_COOKIE = "vitrine_device"
 WRONG = "The e-mail or the password is not correct."
 
 
@@ -127,6 +128,72 @@ def test_login_is_limited_per_address_whatever_the_account(limited, client):
     assert _login(client, emails[3]).status_code == 429
     client.environ_base["REMOTE_ADDR"] = "192.0.2.11"
     assert _login(client, emails[3]).status_code == 303
+
+
+def _owner_browser(app, email):
+    """The owner's own browser: it logged in to the account once, then logged out."""
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert _login(owner, email).status_code == 303
+    assert owner.form_post("/logout").status_code == 303
+    return owner
+
+
+def test_guessing_an_account_locks_out_the_guesser_but_not_the_owners_browser(limited, app):
+    email, _org = _member()
+    owner = _owner_browser(app, email)
+    attacker = app.test_client()
+    for n in range(3):
+        attacker.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 1}"
+        assert _login(attacker, email, f"guess number {n}").status_code == 422
+    for n, password in enumerate(["guess number 4", factories.PASSWORD]):
+        attacker.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 10}"
+        assert _login(attacker, email, password).status_code == 429  # even the right guess tells nothing now
+    assert _login(app.test_client(), email).status_code == 429  # nor does any other new browser
+    assert _login(owner, email).status_code == 303  # the owner's browser is let through
+    assert _actions().count("login") == 2
+
+
+def test_the_owners_browser_is_let_through_behind_an_address_that_is_guessing(limited, app):
+    email, _org = _member()
+    owner = _owner_browser(app, email)
+    neighbour = app.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = owner.environ_base["REMOTE_ADDR"]
+    for other in [_member()[0] for _n in range(3)]:
+        assert _login(neighbour, other, "wrong password!").status_code == 422
+    assert _login(neighbour, email).status_code == 429
+    assert _login(owner, email).status_code == 303
+
+
+def test_a_remembered_browser_has_its_own_allowance_of_wrong_passwords(limited, app):
+    email, _org = _member()
+    owner = _owner_browser(app, email)
+    for n in range(3):
+        assert _login(owner, email, f"forgot it {n}").status_code == 422
+    assert _login(owner, email).status_code == 429  # a copied cookie guesses no faster than anyone
+    assert _login(app.test_client(), email).status_code == 303  # and used none of the account's allowance
+
+
+def test_a_browser_remembered_for_one_account_or_a_forged_cookie_is_a_stranger_to_another(limited, app):
+    email, _org = _member()
+    other_email, _org = _member()
+    browser = _owner_browser(app, other_email)
+    for n in range(3):
+        browser.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 1}"
+        assert _login(browser, email, f"guess number {n}").status_code == 422
+    assert _login(browser, email).status_code == 429
+    forged = app.test_client()
+    forged.set_cookie(DEVICE_COOKIE, browser.get_cookie(DEVICE_COOKIE, path="/login").value[:-4] + "AAAA",
+                      path="/login")
+    assert _login(forged, email).status_code == 429
+
+
+def test_the_remembered_browser_cookie_is_sent_only_to_the_login_and_names_no_one(app, client):
+    email, _org = _member()
+    _login(client, email)
+    cookie = client.get_cookie(DEVICE_COOKIE, path="/login")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax" and cookie.path == "/login"
+    assert email not in cookie.value and email.split("@")[0] not in cookie.value
 
 
 def test_successful_logins_do_not_use_up_the_limit(limited, app):
