@@ -2,16 +2,16 @@
 
     python -m bench.pdf [--quick] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-In a portal app on a fresh database (SQLite, or one on the PostgreSQL server of --database-url), a vendor
-and a Chilean customer with accents in its name get two invoices issued by the invoicing service: one of a
-few lines, one of 52 lines in 3 installments (three pages). Each is drawn by portal/services/invoice_pdf.py
+In a portal app on a fresh database (SQLite, or one on the PostgreSQL server of --database-url), a vendor and
+a Chilean customer with accents in its name get two invoices issued by the invoicing service: one of a few
+lines, one of 52 lines in 3 installments (three pages). Each is drawn by portal/services/billing/pdf.py
 (`render_invoice_pdf`, what the PDF job does between reading the invoice and keeping the file): the first
 drawing in the process (fonts registered, template compiled), then the median of several. The 1-page PDF is
-kept (`render_and_store`) and downloaded through the customer's route by a logged-in user, as a browser
-does, many times: the median is the stored-PDF figure. The text of each PDF is read back with pypdf to check
-its page count and that ç, ã, ñ, € and → are printed, not dropped. Last, one process per CPU (as many as a
-deployment's PDF job workers) draws the 1-page invoice over and over for a few seconds at once: their PDFs/s
-together say how long a month of 100,000 invoices takes on this machine.
+kept (portal/workflows/invoice_pdfs.py's `render_and_store`) and downloaded through the customer's route by a
+logged-in user, as a browser does, many times: the median is the stored-PDF figure. The text of each PDF is
+read back with pypdf to check its page count and that ç, ã, ñ, € and → are printed, not dropped. Last, one
+process per CPU (as many as a deployment's PDF job workers) draws the 1-page invoice over and over for a few
+seconds at once: their PDFs/s together say how long a month of 100,000 invoices takes on this machine.
 """
 
 import argparse
@@ -156,9 +156,10 @@ def time_downloads(app, invoice_id: int, downloads: int) -> dict:
 
     from portal.extensions import db
     from portal.services.billing import pdf as invoice_pdf
+    from portal.workflows import invoice_pdfs
 
     with app.app_context():
-        stored = invoice_pdf.render_and_store(invoice_id)
+        stored = invoice_pdfs.render_and_store(invoice_id)
         service, found_sha256 = [], None
         for _ in range(downloads):
             started = time.perf_counter()

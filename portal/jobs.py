@@ -68,20 +68,20 @@ def send_password_reset(email: str, locale: str, address: str | None) -> None:
 @huey.task(retries=3, retry_delay=60)
 def render_invoice_pdf(invoice_id: int) -> None:
     """Render an issued invoice's PDF once and keep it; a second run finds it kept and does nothing."""
-    from portal.services.billing import pdf as invoice_pdf
+    from portal.workflows import invoice_pdfs
 
     with app_context():
-        invoice_pdf.render_and_store(invoice_id)
+        invoice_pdfs.render_and_store(invoice_id)
 
 
 @huey.task(retries=3, retry_delay=60)
 def render_invoice_pdfs(invoice_ids: list[int]) -> None:
     """Render the PDFs of a batch of issued invoices (a billing run's): one failure does not stop the others,
     and a retry skips those already kept."""
-    from portal.services.billing import pdf as invoice_pdf
+    from portal.workflows import invoice_pdfs
 
     with app_context():
-        failed = invoice_pdf.render_and_store_many(invoice_ids)
+        failed = invoice_pdfs.render_and_store_many(invoice_ids)
     if failed:
         raise RuntimeError(f"{len(failed)} invoice PDF(s) not rendered: {failed[:20]}")
 

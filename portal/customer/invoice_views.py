@@ -10,6 +10,7 @@ from portal.htmx import render
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
 from portal.services.billing import pdf as invoice_pdf
+from portal.workflows import invoice_pdfs
 
 
 def _filter_form() -> InvoiceFilterForm:
@@ -61,7 +62,7 @@ def invoice_pdf_download(invoice_id: int):
 
 def pdf_response(invoice, inline: bool = False):
     """The kept PDF of `invoice` as a download (or shown in the browser, `inline`), cached by its sha256."""
-    pdf = invoice_pdf.stored_pdf(invoice.id) or invoice_pdf.render_and_store(invoice.id) or abort(404)
+    pdf = invoice_pdf.stored_pdf(invoice.id) or invoice_pdfs.render_and_store(invoice.id) or abort(404)
     response = send_file(io.BytesIO(pdf.content), mimetype="application/pdf", as_attachment=not inline,
                          download_name=invoice_pdf.pdf_filename(invoice), etag=pdf.sha256,
                          last_modified=pdf.created_at, max_age=0, conditional=True)

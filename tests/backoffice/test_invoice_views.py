@@ -9,6 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import InvoicePdf
 from portal.services.billing import pdf as invoice_pdf
+from portal.workflows import invoice_pdfs
 from tests import factories
 
 
@@ -172,7 +173,7 @@ def test_stored_pdf_is_served_as_kept(staff, monkeypatch):
     client = staff()
     invoice = factories.make_invoice(factories.make_org("customer"))
     db.session.commit()
-    stored = invoice_pdf.render_and_store(invoice.id)
+    stored = invoice_pdfs.render_and_store(invoice.id)
     monkeypatch.setattr(invoice_pdf, "render_invoice_pdf", lambda *a: pytest.fail("rendered again"))
     response = client.get(f"/backoffice/invoices/{invoice.id}/pdf")
     assert response.get_data() == stored.content

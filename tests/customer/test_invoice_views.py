@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from portal.extensions import db
 from portal.models import InvoicePdf
 from portal.services.billing import pdf as invoice_pdf
+from portal.workflows import invoice_pdfs
 from tests import factories
 
 
@@ -177,7 +178,7 @@ def test_another_customers_invoice_is_not_found(customer):
 def test_download_serves_the_stored_pdf(customer):
     invoice = factories.make_invoice(customer.organisation)
     db.session.commit()
-    stored = invoice_pdf.render_and_store(invoice.id)
+    stored = invoice_pdfs.render_and_store(invoice.id)
 
     response = customer.get(f"/customer/invoices/{invoice.id}/pdf")
     assert response.status_code == 200

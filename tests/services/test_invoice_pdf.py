@@ -15,6 +15,7 @@ from portal.i18n import format_money
 from portal.models import BillingSettings, InvoicePdf
 from portal.services.accounts.taxid import format_tax_id
 from portal.services.billing import pdf as invoice_pdf
+from portal.workflows import invoice_pdfs
 from tests import factories
 
 
@@ -153,8 +154,8 @@ def test_render_and_store_keeps_one_pdf_and_never_renders_it_again(app, customer
     real_render = invoice_pdf.render_invoice_pdf
     monkeypatch.setattr(invoice_pdf, "render_invoice_pdf", lambda *a: renders.append(1) or real_render(*a))
 
-    first = invoice_pdf.render_and_store(invoice.id)
-    second = invoice_pdf.render_and_store(invoice.id)
+    first = invoice_pdfs.render_and_store(invoice.id)
+    second = invoice_pdfs.render_and_store(invoice.id)
 
     assert len(renders) == 1
     assert first.content.startswith(b"%PDF-") and first.sha256 == hashlib.sha256(first.content).hexdigest()
@@ -166,8 +167,8 @@ def test_render_and_store_keeps_one_pdf_and_never_renders_it_again(app, customer
 def test_drafts_and_unknown_invoices_get_no_pdf(app, customer):
     draft = factories.make_invoice(customer, status="draft")
     db.session.commit()
-    assert invoice_pdf.render_and_store(draft.id) is None
-    assert invoice_pdf.render_and_store(draft.id + 1000) is None
+    assert invoice_pdfs.render_and_store(draft.id) is None
+    assert invoice_pdfs.render_and_store(draft.id + 1000) is None
     assert db.session.scalar(db.select(db.func.count()).select_from(InvoicePdf)) == 0
 
 
@@ -186,7 +187,7 @@ def test_the_safety_net_finds_recent_invoices_without_a_pdf(app, customer):
     missing = factories.make_invoice(customer)
     factories.make_invoice(customer, status="draft")
     db.session.commit()
-    invoice_pdf.render_and_store(kept.id)
+    invoice_pdfs.render_and_store(kept.id)
     db.session.rollback()
     assert invoice_pdf.recent_invoices_without_pdf() == [missing.id]
 
@@ -213,6 +214,6 @@ def test_the_batch_job_renders_each_invoice_and_reports_failures(app, customer, 
     db.session.execute(db.delete(InvoicePdf))
     db.session.commit()
     monkeypatch.setattr(invoice_pdf, "render_invoice_pdf", broken_for_second)
-    assert invoice_pdf.render_and_store_many(ids) == [second.id]
+    assert invoice_pdfs.render_and_store_many(ids) == [second.id]
     db.session.rollback()
     assert {pdf.invoice_id for pdf in db.session.scalars(db.select(InvoicePdf))} == {first.id, third.id}

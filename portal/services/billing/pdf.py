@@ -1,15 +1,12 @@
 """Invoice PDFs: rendered once from the issued data with xhtml2pdf, kept in the database, served as stored.
 
 A PDF is drawn in the invoice's own language, with dates in the customer's time zone, and with the
-DejaVu fonts embedded so that every accented letter and symbol prints. Rendering reads everything it
-needs first and ends that transaction before drawing, so a 100 ms render never holds SQLite's write
-lock; only the insert of the finished file writes.
+DejaVu fonts embedded so that every accented letter and symbol prints. Drawing reads only what is loaded
+on the invoice; portal/workflows/invoice_pdfs.py reads, draws and keeps the file in its own session.
 """
 
 import functools
-import hashlib
 import io
-import logging
 import math
 import re
 import unicodedata
@@ -26,19 +23,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from portal.database import writing
 from portal.extensions import db
 from portal.models import BillingSettings, Invoice, InvoicePdf
-from portal.orm import utcnow
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
-
-log = logging.getLogger(__name__)
 
 FONTS_DIR = Path(__file__).resolve().parents[2] / "fonts"
 FONT_REGULAR = FONTS_DIR / "DejaVuSans.ttf"
@@ -263,53 +255,6 @@ def load_for_pdf(invoice_id: int, session=None) -> Invoice | None:
 
 def stored_pdf(invoice_id: int, session=None) -> InvoicePdf | None:
     return (session or db.session).get(InvoicePdf, invoice_id)
-
-
-def render_and_store(invoice_id: int) -> InvoicePdf | None:
-    """Render the invoice's PDF and keep it, unless it is already kept; return the kept one (None: no invoice).
-
-    Runs in its own session so that it can be called after a commit (the job) or from a read-only request
-    (a download that finds no PDF): reading and drawing happen outside any write transaction, and the
-    insert is short. If another worker stored the PDF meanwhile, theirs is kept and returned.
-    """
-    with Session(db.engine, expire_on_commit=False) as session:
-        existing = stored_pdf(invoice_id, session)
-        if existing is not None:
-            return existing
-        invoice = load_for_pdf(invoice_id, session)
-        if invoice is None or invoice.status == "draft" or invoice.number is None:
-            return None
-        instructions = payment_instructions(invoice, session)
-        session.commit()  # end the read: drawing must not hold a transaction open
-        content = render_invoice_pdf(invoice, instructions)
-        with writing():
-            existing = stored_pdf(invoice_id, session)
-            if existing is not None:
-                session.commit()
-                return existing
-            pdf = InvoicePdf(invoice_id=invoice_id, content=content, sha256=hashlib.sha256(content).hexdigest(),
-                             created_at=utcnow())
-            session.add(pdf)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                log.info("PDF of invoice %s was stored by another worker first", invoice_id)
-                return stored_pdf(invoice_id, session)
-        log.info("stored the PDF of invoice %s (%d bytes)", invoice_id, len(content))
-        return pdf
-
-
-def render_and_store_many(invoice_ids: list[int]) -> list[int]:
-    """Render and keep the PDFs of several invoices; returns the ids that failed (each failure is logged)."""
-    failed = []
-    for invoice_id in invoice_ids:
-        try:
-            render_and_store(invoice_id)
-        except Exception:
-            log.exception("could not render the PDF of invoice %s", invoice_id)
-            failed.append(invoice_id)
-    return failed
 
 
 def recent_invoices_without_pdf(window: int = 5_000, limit: int = 500) -> list[int]:
