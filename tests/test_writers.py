@@ -6,6 +6,7 @@ import multiprocessing
 import re
 import socket
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,38 @@ def test_a_login_checks_the_password_with_no_snapshot_open(sqlite, client):
         app.extensions["vitrine.password_hasher"] = (hasher, dummy)
     assert response.status_code == 303
     assert checks == [True] and "BEGIN IMMEDIATE" not in seen, seen
+
+
+@pytest.mark.parametrize("purpose", ["reset", "invite"])
+def test_a_new_password_is_hashed_before_the_link_is_used_up_with_nobody_waiting(sqlite, client, purpose):
+    """Using the link up is the first write: the slow Argon2 hash of the new password comes before it, so the
+    writers' turn is never held through it."""
+    user = factories.make_member("customer", "admin", password=None if purpose == "invite" else
+                                 factories.PASSWORD).user
+    raw = auth.issue_token(user, purpose, timedelta(hours=1))
+    db.session.commit()
+    url = f"/password/reset/{raw}" if purpose == "reset" else f"/invitation/{raw}"
+    data = {"password": "a long new secret", "confirm": "a long new secret", "name": "Ana Pérez"}
+    hasher, dummy = auth._hasher()
+    turn_taken_while_hashing = []
+
+    class RecordingHasher:
+        def hash(self, password):
+            turn_taken_while_hashing.append(_turn_is_taken())
+            return hasher.hash(password)
+
+        def __getattr__(self, name):
+            return getattr(hasher, name)
+
+    sqlite.extensions["vitrine.password_hasher"] = (RecordingHasher(), dummy)
+    try:
+        response = client.form_post(url, data)
+    finally:
+        sqlite.extensions["vitrine.password_hasher"] = (hasher, dummy)
+    assert response.status_code == 303
+    assert turn_taken_while_hashing == [False]
+    db.session.rollback()
+    assert auth.authenticate(user.email, "a long new secret") is not None
 
 
 def test_a_conflict_outside_a_request_says_what_happened(sqlite):

@@ -147,12 +147,13 @@ def password_reset(token: str):
         return _token_error(error.reason)
     form = ResetPasswordForm()
     if form.validate_on_submit():
+        password_hash = auth.new_password_hash(form.password.data)  # slow: before the token's write
         try:
             user = auth.consume_token(token, "reset")
         except auth.TokenError as error:
             db.session.rollback()
             return _token_error(error.reason)
-        auth.set_password(user, form.password.data)
+        auth.set_password(user, password_hash=password_hash)
         audit.record("password_reset", actor=user, obj=user, address=client_address())
         db.session.commit()
         flash(_("Your password has been changed. Log in with the new one."), "success")
@@ -170,13 +171,14 @@ def invitation_accept(token: str):
         return _token_error(error.reason)
     form = AcceptInvitationForm(name=invitation.user.name)
     if form.validate_on_submit():
+        password_hash = auth.new_password_hash(form.password.data)  # slow: before the token's write
         try:
             user = auth.consume_token(token, "invite")
         except auth.TokenError as error:
             db.session.rollback()
             return _token_error(error.reason)
         user.name = form.name.data.strip()
-        auth.set_password(user, form.password.data)
+        auth.set_password(user, password_hash=password_hash)
         start_session(user)
         audit_here("invitation_accepted", obj=user)
         db.session.commit()

@@ -90,11 +90,17 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
-def set_password(user: User, password: str) -> None:
-    """Set a new password and end every session of the user (the browser that changed it starts a new
-    one) and every reset link still unused."""
-    end_reading()  # see authenticate
-    user.password_hash = hash_password(password)
+def new_password_hash(password: str) -> str:
+    """The hash of a new password, made with no transaction open: call it before the first write (a token
+    used up), so that no writer waits through Argon2 (see portal/database.py)."""
+    end_reading()
+    return hash_password(password)
+
+
+def set_password(user: User, password: str | None = None, *, password_hash: str | None = None) -> None:
+    """Set a new password (or the hash `new_password_hash` made of it) and end every session of the user
+    (the browser that changed it starts a new one) and every reset link still unused."""
+    user.password_hash = password_hash or new_password_hash(password)
     user.session_token = new_session_token()
     now = utcnow()
     db.session.execute(
