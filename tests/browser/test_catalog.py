@@ -53,7 +53,7 @@ def test_a_price_is_refused_then_saved_with_only_the_prices_table_swapped(app, n
     page.locator("#prices button[type=submit]", has_text="Save price").click()
     page.wait_for_selector("#prices .flash-success")
     assert "The annual price in CLP is saved." in page.locator("#prices").inner_text()
-    assert "CLP399,900" in page.locator("#prices table").inner_text()
+    assert "CLP\u00a0399,900" in page.locator("#prices table").inner_text()
     assert page.evaluate("window.untouched") is True
     assert _prices() == [("CLP", "annual", 399_900), ("CLP", "monthly", 39_990)]
 
@@ -97,7 +97,7 @@ def test_without_javascript_a_price_and_a_quota_are_saved_with_plain_forms(app, 
     page.fill("#included", "1,000")
     page.fill("#overage_CLP", "45")
     page.locator("#quotas button[type=submit]", has_text="Save quota").click()
-    assert "CLP45" in page.locator("#quotas table").inner_text()
+    assert "CLP\u00a045" in page.locator("#quotas table").inner_text()
     assert _prices() == [("BRL", "monthly", 11_990), ("CLP", "monthly", 39_990)]
 
 
