@@ -120,7 +120,7 @@ def make_invoice(org: Organisation, lines=None, status: str = "open", installmen
 
 
 def make_software(code: str | None = None, name: str | None = None, **fields):
-    from portal.services.catalog import products as catalog
+    from portal.services import catalog
 
     n = next(_sequence)
     return catalog.create_software(code or f"software-{n}", name or f"Software {n}",
@@ -128,7 +128,7 @@ def make_software(code: str | None = None, name: str | None = None, **fields):
 
 
 def make_category(code: str | None = None, name: str | None = None, **fields):
-    from portal.services.catalog import products as catalog
+    from portal.services import catalog
 
     n = next(_sequence)
     return catalog.create_category(code or f"category-{n}", name or f"Category {n}", **fields)
@@ -137,7 +137,7 @@ def make_category(code: str | None = None, name: str | None = None, **fields):
 def make_product(kind: str = "plan", software=None, category=None, code: str | None = None, name: str | None = None,
                  prices=(("CLP", "monthly", 19_990, 0),), **fields):
     """A product of the catalog with its prices: (currency, period, amount, setup fee) in minor units."""
-    from portal.services.catalog import products as catalog
+    from portal.services import catalog
 
     n = next(_sequence)
     product = catalog.create_product(code or f"product-{n}", kind, software or make_software(), name or f"Plan {n}",
@@ -152,8 +152,8 @@ def make_subscription(org: Organisation, plan=None, items=(), status: str = "act
     """A subscription of `org` to `plan` (a new plan with `quotas` {metric: included} when none is given), with
     add-ons `items` as (product, quantity) pairs; its current period starts at `start` (today, midnight UTC)."""
     from portal.models import Subscription, SubscriptionItem
+    from portal.services import catalog
     from portal.services.billing.rules import MONTHS, add_months
-    from portal.services.catalog import products as catalog
 
     if plan is None:
         plan = make_product("plan", prices=((org.currency, period, 19_990, 0),))

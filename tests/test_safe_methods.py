@@ -19,8 +19,8 @@ from sqlalchemy import event
 
 from portal.extensions import db
 from portal.models import ROLES, AuditEvent, IntegrationKey, InvoicePdf
+from portal.services import catalog
 from portal.services.accounts import auth, integration
-from portal.services.catalog import products as catalog
 from tests import factories
 
 SAFE = ("GET", "HEAD", "OPTIONS")

@@ -18,7 +18,7 @@ from portal.forms import has_control_characters
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import PRODUCT_KINDS, Category, Product, Software
 from portal.routing import id_arg, page_arg
-from portal.services.catalog import products as catalog
+from portal.services import catalog
 from portal.services.catalog import search as catalog_search
 from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError

@@ -21,8 +21,8 @@ from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.models import Category, Price, Product, Quota, Software
 from portal.models.catalog import CURRENCIES
+from portal.services import catalog
 from portal.services.billing import amounts
-from portal.services.catalog import products as catalog
 from portal.services.catalog import search as catalog_search
 from portal.services.catalog.search import METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError

@@ -6,7 +6,7 @@ from flask_babel import format_number
 from portal.activity import recent_activity
 from portal.htmx import render
 from portal.labels import SUBSCRIPTION_STATUS_LABELS
-from portal.services.billing import invoicing
+from portal.services.billing import credit_notes
 from portal.services.billing.entitlements import entitlements_for
 from portal.services.catalog.search import METRIC_LABELS
 from portal.tenancy import gate
@@ -24,4 +24,4 @@ def home():
     members = plan.metrics["users"].used  # the organisation's memberships, counted once for both
     return render("customer/home.html", members=members, activity=recent_activity(org.id),
                   plan=plan, metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
-                  amounts_due=invoicing.amounts_due(org.id), format_number=format_number)
+                  amounts_due=credit_notes.amounts_due(org.id), format_number=format_number)

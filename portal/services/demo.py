@@ -159,7 +159,7 @@ _FAZNOTA_PLAN_QUOTAS = {"faznota-essencial": (2, 1, 200, 25), "faznota-profissio
 
 def load_catalog() -> dict:
     """Create the demo catalog; returns the products by code."""
-    from portal.services.catalog import products as catalog
+    from portal.services import catalog
 
     software = {code: catalog.create_software(code, name, url, description,
                                               {loc: {"name": n} for loc, n in names.items()})

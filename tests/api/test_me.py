@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from portal.extensions import db
+from portal.services import catalog
 from portal.services.billing import usage
-from portal.services.catalog import products as catalog
 from tests import factories
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Category, Price, Product, Quota, Software, Subscription
-from portal.services.catalog import products as catalog
+from portal.services import catalog
 from portal.services.catalog import search as catalog_search
 from tests import factories
 

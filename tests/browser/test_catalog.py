@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import Category, Price, Product
-from portal.services.catalog import products as catalog
+from portal.services import catalog
 from portal.services.catalog import search as catalog_search
 from tests import factories
 from tests.browser.conftest import log_in

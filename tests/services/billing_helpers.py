@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from portal.extensions import db
 from portal.models import Invoice, InvoiceLine, Product, SubscriptionCharge
+from portal.services import catalog
 from portal.services.billing import invoicing
-from portal.services.catalog import products as catalog
 from tests import factories
 
 JAN = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)

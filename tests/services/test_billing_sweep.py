@@ -14,12 +14,12 @@ from sqlalchemy import create_engine, insert, text
 
 from portal.database import writing
 from portal.extensions import db
-from portal.models import Invoice, InvoiceLine, Subscription, SubscriptionEvent, UsageEvent
-from portal.services.billing import invoicing
+from portal.models import Invoice, InvoiceLine, Price, Subscription, SubscriptionEvent, UsageEvent
+from portal.services import catalog
+from portal.services.billing import credit_notes
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
 from portal.services.billing.sweep import run_sweep
-from portal.services.catalog import products as catalog
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of, make_catalog
 
@@ -168,8 +168,7 @@ def test_a_subscription_that_cannot_be_priced_is_reported_and_the_others_renew(c
     org, other = _customer(), _customer()
     broken = subs.start_subscription(org, cat.pro, "CLP", "monthly", JAN, trial_days=0)
     subs.start_subscription(other, cat.basic, "CLP", "monthly", JAN, trial_days=0)
-    db.session.execute(db.delete(catalog.Price).where(catalog.Price.product_id == cat.pro.id,
-                                                      catalog.Price.period == "monthly"))
+    db.session.execute(db.delete(Price).where(Price.product_id == cat.pro.id, Price.period == "monthly"))
     result = _sweep(add_months(JAN, 1))
     assert result.renewed == 1 and list(result.skipped) == [broken.id]
     assert "no monthly price in CLP" in result.skipped[broken.id]
@@ -314,4 +313,4 @@ def test_the_hourly_job_sweeps_up_to_now_and_hands_the_invoices_to_the_pdf_job(c
     renewal = invoices_of(org)[-1]
     assert len(invoices_of(org)) == 2 and renewal.period_start == add_months(start, 1)
     assert rendered == [renewal.id]
-    assert invoicing.amount_due(renewal) == renewal.total
+    assert credit_notes.amount_due(renewal) == renewal.total

@@ -8,8 +8,7 @@ import pytest
 from portal.extensions import db
 from portal.models import AuditEvent, Invoice, InvoiceLine, Price, Product, Software, Subscription, SubscriptionItem
 from portal.models.catalog import CURRENCIES
-from portal.services import demo
-from portal.services.catalog import products as catalog
+from portal.services import catalog, demo
 from portal.services.catalog import search as catalog_search
 from portal.services.errors import DomainError
 from tests import factories

@@ -7,7 +7,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Invoice, InvoicePdf, InvoiceSeries
-from portal.services.billing import invoicing
+from portal.services.billing import credit_notes, invoicing
 from portal.services.billing.rules import LineSpec
 from portal.services.errors import DomainError
 from tests import factories
@@ -155,7 +155,7 @@ def test_a_credit_note_for_a_paid_invoice_is_a_refund_in_its_own_series(cat):
     org = factories.make_org("customer", "CL")
     invoice = invoicing.issue_invoice(org, "CLP", [PLAN], JAN)
     invoicing.mark_paid(invoice, JAN)
-    note = invoicing.issue_credit_note(invoice, JAN + timedelta(days=3), amount=11_900, reason="Cobro duplicado")
+    note = credit_notes.issue_credit_note(invoice, JAN + timedelta(days=3), amount=11_900, reason="Cobro duplicado")
     assert (note.kind, note.display_number, note.credit_for_id, note.status) == ("credit_note", "NC000001",
                                                                                  invoice.id, "open")
     assert (note.subtotal, note.tax_total, note.total) == (10_000, 1_900, 11_900)
@@ -166,36 +166,36 @@ def test_a_credit_note_for_a_paid_invoice_is_a_refund_in_its_own_series(cat):
 def test_credit_notes_never_exceed_the_invoice(cat):
     org = factories.make_org("customer", "CL")
     invoice = invoicing.issue_invoice(org, "CLP", [PLAN], JAN)  # 35,688 with tax
-    invoicing.issue_credit_note(invoice, JAN, amount=30_000)
-    error = _refused("credit_exceeds_invoice", invoicing.issue_credit_note, invoice, JAN, amount=5_689)
+    credit_notes.issue_credit_note(invoice, JAN, amount=30_000)
+    error = _refused("credit_exceeds_invoice", credit_notes.issue_credit_note, invoice, JAN, amount=5_689)
     assert "5.688" in str(error.message) or "5,688" in str(error.message)
-    invoicing.issue_credit_note(invoice, JAN, amount=5_688)
-    assert invoicing.credited_total(invoice) == invoice.total
+    credit_notes.issue_credit_note(invoice, JAN, amount=5_688)
+    assert credit_notes.credited_total(invoice) == invoice.total
 
 
 def test_crediting_an_open_invoice_lowers_what_is_due_and_settles_it_when_whole(cat):
     org = factories.make_org("customer", "CL")
     invoice = invoicing.issue_invoice(org, "CLP", [PLAN], JAN)
-    note = invoicing.issue_credit_note(invoice, JAN, amount=10_000)
-    assert note.status == "paid" and invoicing.amount_due(invoice) == invoice.total - 10_000
-    invoicing.issue_credit_note(invoice, JAN, amount=invoice.total - 10_000)
-    assert invoice.status == "paid" and invoicing.amount_due(invoice) == 0
+    note = credit_notes.issue_credit_note(invoice, JAN, amount=10_000)
+    assert note.status == "paid" and credit_notes.amount_due(invoice) == invoice.total - 10_000
+    credit_notes.issue_credit_note(invoice, JAN, amount=invoice.total - 10_000)
+    assert invoice.status == "paid" and credit_notes.amount_due(invoice) == 0
 
 
 def test_void_or_draft_invoices_cannot_be_credited(cat):
     org = factories.make_org("customer", "CL")
     invoice = invoicing.issue_invoice(org, "CLP", [PLAN], JAN)
     invoicing.void_invoice(invoice, JAN)
-    _refused("not_creditable", invoicing.issue_credit_note, invoice, JAN, amount=100)
+    _refused("not_creditable", credit_notes.issue_credit_note, invoice, JAN, amount=100)
     draft = invoicing.issue_invoice(org, "CLP", [PLAN], JAN, draft=True)
-    _refused("not_creditable", invoicing.issue_credit_note, draft, JAN, amount=100)
+    _refused("not_creditable", credit_notes.issue_credit_note, draft, JAN, amount=100)
 
 
 @pytest.mark.parametrize("amount", [0, -5, None, "100", True])
 def test_a_credit_note_needs_a_positive_amount(cat, amount):
     org = factories.make_org("customer", "CL")
     invoice = invoicing.issue_invoice(org, "CLP", [PLAN], JAN)
-    _refused("invalid_amount", invoicing.issue_credit_note, invoice, JAN, amount=amount)
+    _refused("invalid_amount", credit_notes.issue_credit_note, invoice, JAN, amount=amount)
     assert invoices_of(org, "credit_note") == []
 
 

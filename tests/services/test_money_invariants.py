@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from portal.extensions import db
 from portal.models import Invoice, InvoiceLine, SubscriptionCharge
-from portal.services.billing import invoicing, usage
+from portal.services.billing import credit_notes, invoicing, usage
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
 from portal.services.billing.sweep import run_sweep
@@ -176,16 +176,16 @@ class Billing(RuleBasedStateMachine):
     def the_ledger_balances(self):
         invoices = [invoice for invoice in self._documents("invoice") if invoice.status != "void"]
         notes = [note for note in self._documents("credit_note") if note.status != "void"]
-        credited = {invoice.id: invoicing.credited_total(invoice) for invoice in invoices}
+        credited = {invoice.id: credit_notes.credited_total(invoice) for invoice in invoices}
         assert all(note.credit_for_id in credited for note in notes)
         assert sum(credited.values()) == sum(note.total for note in notes)
         for invoice in invoices:
             assert 0 <= credited[invoice.id] <= invoice.total
-            assert invoicing.amount_due(invoice) >= 0
+            assert credit_notes.amount_due(invoice) >= 0
         invoiced = sum(invoice.total for invoice in invoices)
         paid = sum(invoice.total for invoice in invoices if invoice.status == "paid")
         credits_on_open = sum(credited[invoice.id] for invoice in invoices if invoice.status == "open")
-        due = sum(invoicing.amount_due(invoice) for invoice in invoices)
+        due = sum(credit_notes.amount_due(invoice) for invoice in invoices)
         assert invoiced - paid - credits_on_open == due
 
     @invariant()

@@ -211,7 +211,7 @@ def test_bad_quantities_are_refused_and_nothing_changes(cat, quantity, code):
 
 
 def test_a_retired_add_on_cannot_be_bought_more_but_can_be_reduced(cat):
-    from portal.services.catalog import products as catalog
+    from portal.services import catalog
 
     _org, sub = _active(cat, items=[(cat.user, 3)])
     catalog.retire_product(cat.user)

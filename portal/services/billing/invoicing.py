@@ -9,10 +9,8 @@ rolled-back transaction gives it back with the rest: numbers are never reused no
 reserves one block of numbers per series and batch the same way (`reserve_numbers`).
 
 States. draft → open → paid | void | uncollectible. Only an open invoice is paid; a paid invoice is never
-voided — a credit note corrects it. A document of 0 is paid when issued. A credit note for a paid invoice is
-issued open (the money is owed back: wallet or original method; `mark_paid` once refunded); one for an open
-invoice settles that much of it at once (paid), the invoice staying due for the rest (`amount_due`) and paid
-when nothing is left.
+voided — a credit note corrects it (`portal.services.billing.credit_notes`). A document of 0 is paid when
+issued.
 
 PDFs. The id of each issued document is kept in the session; once the transaction commits it is handed to
 the render job (as e-mails are), so nothing is rendered for a rolled-back invoice and nothing committed waits.
@@ -21,11 +19,9 @@ the render job (as e-mails are), so nothing is rendered for a rolled-back invoic
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from fractions import Fraction
-from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, event, update
+from sqlalchemy import event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +32,7 @@ from portal.models.invoices import LINE_KINDS
 from portal.services import audit
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing import money
-from portal.services.billing.rules import LineSpec, add_months, describe
+from portal.services.billing.rules import LineSpec, add_months
 from portal.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -161,7 +157,7 @@ def reserve_numbers(series_id: int, count: int = 1) -> int:
     return after - count
 
 
-def _check_lines(lines: list[LineSpec], credit_note: bool) -> None:
+def check_lines(lines: list[LineSpec], credit_note: bool) -> None:
     if not lines:
         raise DomainError(_l("Add at least one line."), code="no_lines", field="lines")
     if len(lines) > MAX_LINES:
@@ -185,8 +181,8 @@ def _check_lines(lines: list[LineSpec], credit_note: bool) -> None:
                               field="amount")
 
 
-def _new_document(org: Organisation, currency: str, lines: list[LineSpec], now: datetime, ctx: BillingContext,
-                  kind: str, rate_bp: int) -> Invoice:
+def new_document(org: Organisation, currency: str, lines: list[LineSpec], now: datetime, ctx: BillingContext,
+                 kind: str, rate_bp: int) -> Invoice:
     invoice = Invoice(organisation_id=org.id, kind=kind, currency=currency, locale=org.locale, status="draft",
                       vendor_snapshot=dict(ctx.vendor_snapshot), customer_snapshot=customer_snapshot(org),
                       created_at=now)
@@ -199,7 +195,7 @@ def _new_document(org: Organisation, currency: str, lines: list[LineSpec], now: 
     return invoice
 
 
-def _open(invoice: Invoice, now: datetime, ctx: BillingContext, installments: int = 1) -> None:
+def open_document(invoice: Invoice, now: datetime, ctx: BillingContext, installments: int = 1) -> None:
     """Number an invoice in its series and make it due (or paid, when there is nothing to pay)."""
     country = (invoice.customer_snapshot or {}).get("country")
     invoice.series_id = series_for(ctx, country, invoice.kind)
@@ -231,13 +227,13 @@ def issue_invoice(org: Organisation, currency: str, lines: list[LineSpec], now: 
         raise DomainError(_l("Invoices are issued to customers, resellers and partners."), code="invalid_customer")
     if currency not in CURRENCIES:
         raise DomainError(_l("Choose one of the offered currencies."), code="invalid_currency", field="currency")
-    _check_lines(lines, credit_note=False)
+    check_lines(lines, credit_note=False)
     if isinstance(installments, bool) or not isinstance(installments, int) \
             or not 1 <= installments <= MAX_INSTALLMENTS:
         raise DomainError(_l("Choose between 1 and %(max)d installments.", max=MAX_INSTALLMENTS),
                           code="invalid_installments", field="installments")
     ctx = ctx or load_context()
-    invoice = _new_document(org, currency, lines, now, ctx, "invoice", ctx.tax_rate(org.country))
+    invoice = new_document(org, currency, lines, now, ctx, "invoice", ctx.tax_rate(org.country))
     if invoice.total < 0:
         raise DomainError(_l("An invoice cannot add up to less than zero: issue a credit note instead."),
                           code="negative_total", field="lines")
@@ -254,7 +250,7 @@ def issue_invoice(org: Organisation, currency: str, lines: list[LineSpec], now: 
     except IntegrityError as error:
         raise DomainError(_l("This period is already invoiced."), code="already_invoiced") from error
     if not draft:
-        _open(invoice, now, ctx, installments)
+        open_document(invoice, now, ctx, installments)
     audit.record("invoice_drafted" if draft else "invoice_issued", actor=actor, organisation=org, obj=invoice,
                  details={"total": invoice.total, "currency": currency, "period_key": period_key})
     return invoice
@@ -264,135 +260,16 @@ def finalize_invoice(invoice: Invoice, now: datetime, installments: int = 1, act
     """Issue a draft: it takes its number and its due date now."""
     if invoice.status != "draft":
         raise DomainError(_l("Only a draft can be issued."), code="not_draft")
-    _open(invoice, now, load_context(), installments)
+    open_document(invoice, now, load_context(), installments)
     audit.record("invoice_issued", actor=actor, organisation=invoice.organisation, obj=invoice,
                  details={"total": invoice.total, "currency": invoice.currency})
     return invoice
 
 
-# Credit notes
-
-
-def credited_total(invoice: Invoice) -> int:
-    """What the credit notes issued for `invoice` (not voided) add up to."""
-    return db.session.scalar(
-        db.select(db.func.coalesce(db.func.sum(Invoice.total), 0))
-        .where(Invoice.credit_for_id == invoice.id, Invoice.kind == "credit_note", Invoice.status != "void")
-    ) or 0
-
-
-def amount_due(invoice: Invoice) -> int:
-    """What is still to pay on an open invoice: its total less the credit notes that settle part of it."""
-    if invoice.status != "open" or invoice.kind != "invoice":
-        return 0
-    return max(invoice.total - credited_total(invoice), 0)
-
-
-def amounts_due(organisation_id: int) -> list[tuple[str, int, int]]:
-    """What an organisation still has to pay, per currency: (currency, amount due, open invoices), in one query
-    (each open invoice's total less its credit notes, as amount_due does)."""
-    rows = db.session.execute(_amounts_due_query(), {"organisation_id": organisation_id})
-    return [(currency, max(int(amount or 0), 0), count) for currency, amount, count in rows]
-
-
-@cache
-def _amounts_due_query():
-    """The statement of amounts_due, built once (building it cost more than running it); the organisation is
-    bound per call."""
-    credit = db.aliased(Invoice)
-    credited = (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
-                .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
-                .correlate(Invoice).scalar_subquery())
-    return (
-        db.select(Invoice.currency, db.func.sum(Invoice.total - credited), db.func.count(Invoice.id))
-        .where(Invoice.organisation_id == bindparam("organisation_id"), Invoice.kind == "invoice",
-               Invoice.status == "open")
-        .group_by(Invoice.currency).order_by(Invoice.currency))
-
-
-def _usual_rate(invoice: Invoice) -> int:
-    rates = [line.tax_rate_bp for line in invoice.lines if line.amount > 0]
-    return max(set(rates), key=rates.count) if rates else 0
-
-
-def net_for_gross(gross: int, rate_bp: int) -> int:
-    """The net amount whose tax, rounded once, brings it closest to `gross` without passing it."""
-    guess = money.round_half_up(Fraction(gross * 10_000, 10_000 + rate_bp))
-    candidates = [n for n in (guess + 1, guess, guess - 1, guess - 2) if n + money.tax_for(n, rate_bp) <= gross]
-    return candidates[0]
-
-
-def _lines_for_gross(invoice: Invoice, gross: int, rate: int, reason: str) -> list[LineSpec]:
-    """One credit line whose amount plus its tax make `gross`; when no whole amount does (tax is rounded), a
-    second line of one minor unit, too small to bear tax, makes up the difference."""
-    net = net_for_gross(gross, rate)
-    key, values = ("credit_note", {"reason": reason}) if reason else ("credit_note_plain", {})
-    lines = [LineSpec("credit", describe(key, invoice.locale, number=invoice.display_number, **values), net,
-                      tax_rate_bp=rate)]
-    rest = gross - net - money.tax_for(net, rate)
-    if rest:
-        lines.append(LineSpec("credit", describe("rounding", invoice.locale), rest, tax_rate_bp=0))
-    return lines
-
-
-def issue_credit_note(invoice: Invoice, now: datetime, lines: list[LineSpec] | None = None,
-                      amount: int | None = None, reason: str = "", actor=None,
-                      ctx: BillingContext | None = None) -> Invoice:
-    """Correct or refund an issued invoice with a credit note numbered in its own series.
-
-    Give `lines` (positive amounts, net of tax) or `amount` (the total to credit, tax included). Together the
-    invoice's credit notes never exceed its total."""
-    if invoice.kind != "invoice" or invoice.status not in CREDITABLE_STATUSES:
-        raise DomainError(_l("Only an issued invoice that is pending or paid can be credited."),
-                          code="not_creditable")
-    reason = (reason or "").strip()[:200]
-    org = db.session.get(Organisation, invoice.organisation_id)
-    rate = _usual_rate(invoice)
-    if lines is None:
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise DomainError(_l("Enter the amount to credit, more than zero."), code="invalid_amount",
-                              field="amount")
-        if amount > MAX_AMOUNT:
-            raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
-                              field="amount")
-        lines = _lines_for_gross(invoice, amount, rate, reason)
-    _check_lines(lines, credit_note=True)
-    ctx = ctx or load_context()
-    note = _new_document(org, invoice.currency, lines, now, ctx, "credit_note", rate)
-    note.locale = invoice.locale
-    note.customer_snapshot = dict(invoice.customer_snapshot or note.customer_snapshot)
-    note.credit_for_id, note.subscription_id = invoice.id, invoice.subscription_id
-    note.period_start, note.period_end = invoice.period_start, invoice.period_end
-    already = credited_total(invoice)
-    if note.total <= 0:
-        raise DomainError(_l("A credit note must credit more than zero."), code="invalid_amount", field="amount")
-    if already + note.total > invoice.total:
-        raise DomainError(
-            _l("This would credit more than the invoice's total. At most %(left)s can still be credited.",
-               left=_money(invoice.total - already, invoice.currency, invoice.locale)),
-            code="credit_exceeds_invoice", field="amount")
-    db.session.add(note)
-    _open(note, now, ctx)
-    if invoice.status == "open":
-        note.status, note.paid_at = "paid", now
-        if already + note.total == invoice.total:
-            _settle(invoice, now)
-    db.session.flush()
-    audit.record("credit_note_issued", actor=actor, organisation=org, obj=note,
-                 details={"invoice_id": invoice.id, "total": note.total, "reason": reason})
-    return note
-
-
-def _money(amount: int, currency: str, locale: str) -> str:
-    from portal.i18n import format_money
-
-    return format_money(amount, currency, locale)
-
-
 # States
 
 
-def _settle(invoice: Invoice, now: datetime) -> None:
+def settle(invoice: Invoice, now: datetime) -> None:
     invoice.status, invoice.paid_at = "paid", now
     for installment in invoice.installments:
         if installment.paid_at is None:
@@ -403,7 +280,7 @@ def mark_paid(invoice: Invoice, now: datetime, actor=None) -> Invoice:
     """Record that an open invoice was paid in full (a credit note: refunded)."""
     if invoice.status != "open":
         raise DomainError(_l("Only a pending document can be marked as paid."), code="not_open")
-    _settle(invoice, now)
+    settle(invoice, now)
     db.session.flush()
     audit.record("invoice_paid", actor=actor, organisation=invoice.organisation, obj=invoice,
                  details={"total": invoice.total})

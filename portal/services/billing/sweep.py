@@ -241,7 +241,7 @@ def _close_batch(rows, now: datetime, book: PriceBook, ctx, result: SweepResult,
     _write_events(closings, invoice_ids, now, raw)
     for closing in closings:
         if closing.leftover_credits:
-            from portal.services.billing.subscriptions import refund_credits
+            from portal.services.billing.refunds import refund_credits
 
             result.credit_notes += refund_credits(closing.sub.id, closing.leftover_credits, now)
     if render_pdfs and invoice_ids:

@@ -1,225 +1,28 @@
-"""Changing the catalog: software, store categories, products, their prices and quotas — created, changed,
-retired.
-
-Nothing that was sold is ever deleted: retiring hides a product (or a whole software or category) from
-new sales, while subscriptions keep it and issued invoices keep their own copy of every line. Every
-change is recorded in the audit log with the `Author` the view passes in. Reading the catalog is in
-catalog_search; amounts typed by people are read by amounts.
+"""Products (plans, add-ons, modules), their prices per currency and period and their usage quotas: created,
+changed, retired and restored. A price or quota that was sold is never deleted (it is zeroed or kept).
 """
-
-import re
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.i18n import LOCALES
-from portal.models import METRICS, PERIODS, PRODUCT_KINDS, Category, Organisation, Price, Product, Quota, Software, User
+from portal.models import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
 from portal.models.catalog import CURRENCIES
 from portal.orm import utcnow
-from portal.services import audit
 from portal.services.billing.amounts import MAX_UNITS, minor_units
-from portal.services.catalog.search import list_categories, live_subscriptions, price_uses
+from portal.services.catalog.fields import (
+    Author,
+    add_unique,
+    apply_changes,
+    check_unique_code,
+    clean_code,
+    clean_description,
+    clean_name,
+    clean_names,
+    record,
+)
+from portal.services.catalog.search import live_subscriptions, price_uses
 from portal.services.errors import DomainError
-
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-MAX_CODE = 40
-MAX_NAME = 120
-MAX_DESCRIPTION = 2000
-MAX_URL = 300
-
-
-@dataclass(frozen=True)
-class Author:
-    """Who makes a change, for the audit log: the staff member, their organisation and their address."""
-
-    actor: User | None = None
-    organisation: Organisation | None = None
-    address: str | None = None
-
-
-SYSTEM = Author()
-
-
-def _record(action: str, obj, by: Author | None, **details) -> None:
-    by = by or SYSTEM
-    audit.record(action, actor=by.actor, organisation=by.organisation, obj=obj, details=details,
-                 address=by.address)
-
-
-def _code(code: str | None) -> str:
-    code = (code or "").strip().lower()
-    if not code:
-        raise DomainError(_l("Enter a code."), code="required", field="code")
-    if len(code) > MAX_CODE or not CODE_RE.match(code):
-        raise DomainError(
-            _l("Use up to %(num)d lowercase letters, digits, hyphens or underscores, e.g. erp-pro.", num=MAX_CODE),
-            code="invalid_code", field="code",
-        )
-    return code
-
-
-def _name(name: str | None, field: str = "name") -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise DomainError(_l("Enter a name."), code="required", field=field)
-    if len(name) > MAX_NAME:
-        raise DomainError(_l("Use at most %(num)d characters.", num=MAX_NAME), code="too_long", field=field)
-    return name
-
-
-def _description(text: str | None, field: str = "description") -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise DomainError(_l("Use at most %(num)d characters.", num=MAX_DESCRIPTION), code="too_long", field=field)
-    return text
-
-
-def _names(names: dict | None) -> dict:
-    """Keep the translations of the offered languages that say something: {"es": {"name": …}, …}."""
-    cleaned = {}
-    for locale in LOCALES:
-        entry = (names or {}).get(locale) or {}
-        name = " ".join((entry.get("name") or "").split())
-        if len(name) > MAX_NAME:
-            raise DomainError(_l("Use at most %(num)d characters.", num=MAX_NAME), code="too_long",
-                              field=f"name_{locale}")
-        description = _description(entry.get("description"), field=f"description_{locale}")
-        kept = {key: value for key, value in (("name", name), ("description", description)) if value}
-        if kept:
-            cleaned[locale] = kept
-    return cleaned
-
-
-def _launch_url(url: str | None) -> str:
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL or " " in url:
-        raise DomainError(_l("Enter the full address, starting with https:// (or http://)."),
-                          code="invalid_url", field="launch_url")
-    return url
-
-
-def _unique_code(model, code: str) -> None:
-    if db.session.scalar(db.select(model.id).where(model.code == code)) is not None:
-        raise DomainError(_l("The code %(code)s is already used. Choose another one.", code=code),
-                          code="duplicate_code", field="code")
-
-
-def _add_unique(obj) -> None:
-    """Add a new row whose code was checked; a concurrent twin still ends as a clear error, not a 500."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(obj)
-    except IntegrityError as error:
-        raise DomainError(_l("The code %(code)s is already used. Choose another one.", code=obj.code),
-                          code="duplicate_code", field="code") from error
-
-
-def _changes(obj, **values) -> dict:
-    """Set the values that differ and return them as {field: [before, after]} for the audit log."""
-    changed = {}
-    for field, value in values.items():
-        before = getattr(obj, field)
-        if before != value:
-            changed[field] = [before, value]
-            setattr(obj, field, value)
-    return changed
-
-
-def create_software(code: str, name: str, launch_url: str, description: str = "", names: dict | None = None,
-                    by: Author | None = None) -> Software:
-    """Add a software product line (ERP, e-invoicing, …) that customers open from the portal."""
-    code = _code(code)
-    software = Software(code=code, name=_name(name), launch_url=_launch_url(launch_url),
-                        description=_description(description), names=_names(names))
-    _unique_code(Software, code)
-    _add_unique(software)
-    _record("software_created", software, by, code=code, name=software.name)
-    return software
-
-
-def update_software(software: Software, name: str, launch_url: str, description: str = "",
-                    names: dict | None = None, by: Author | None = None) -> Software:
-    changed = _changes(software, name=_name(name), launch_url=_launch_url(launch_url),
-                       description=_description(description), names=_names(names))
-    if changed:
-        db.session.flush()
-        _record("software_updated", software, by, code=software.code, changed=changed)
-    return software
-
-
-def retire_software(software: Software, by: Author | None = None) -> Software:
-    """Stop selling everything of this software; what customers already have stays theirs."""
-    if software.retired_at is None:
-        software.retired_at = utcnow()
-        db.session.flush()
-        _record("software_retired", software, by, code=software.code)
-    return software
-
-
-def restore_software(software: Software, by: Author | None = None) -> Software:
-    if software.retired_at is not None:
-        software.retired_at = None
-        db.session.flush()
-        _record("software_restored", software, by, code=software.code)
-    return software
-
-
-def create_category(code: str, name: str, names: dict | None = None, by: Author | None = None) -> Category:
-    """Add a row of the store, after the existing ones."""
-    code = _code(code)
-    last = db.session.scalar(db.select(db.func.max(Category.position)))
-    category = Category(code=code, name=_name(name), names=_names(names), position=(last or 0) + 1)
-    _unique_code(Category, code)
-    _add_unique(category)
-    _record("category_created", category, by, code=code, name=category.name)
-    return category
-
-
-def update_category(category: Category, name: str, names: dict | None = None,
-                    by: Author | None = None) -> Category:
-    changed = _changes(category, name=_name(name), names=_names(names))
-    if changed:
-        db.session.flush()
-        _record("category_updated", category, by, code=category.code, changed=changed)
-    return category
-
-
-def move_category(category: Category, direction: str, by: Author | None = None) -> Category:
-    """Swap a category with its neighbour above or below; positions are renumbered 1…n as a side effect."""
-    if direction not in ("up", "down"):
-        raise DomainError(_l("Choose up or down."), code="invalid_direction", field="direction")
-    ordered = list_categories()
-    index = ordered.index(category)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-        for position, each in enumerate(ordered, start=1):
-            each.position = position
-        db.session.flush()
-        _record("category_moved", category, by, code=category.code, direction=direction,
-                position=category.position)
-    return category
-
-
-def retire_category(category: Category, by: Author | None = None) -> Category:
-    """Hide a row of the store; its products stay on the subscriptions that have them."""
-    if category.retired_at is None:
-        category.retired_at = utcnow()
-        db.session.flush()
-        _record("category_retired", category, by, code=category.code)
-    return category
-
-
-def restore_category(category: Category, by: Author | None = None) -> Category:
-    if category.retired_at is not None:
-        category.retired_at = None
-        db.session.flush()
-        _record("category_restored", category, by, code=category.code)
-    return category
 
 
 def _kind(kind: str | None) -> str:
@@ -255,17 +58,17 @@ def create_product(code: str, kind: str, software: Software | None, name: str, c
                    description: str = "", names: dict | None = None, is_free: bool = False,
                    pay_upfront: bool = False, by: Author | None = None) -> Product:
     """Add a product (plan, module, additional user, …) to the catalog; prices and quotas come next."""
-    code = _code(code)
+    code = clean_code(code)
     product = Product(
         code=code, kind=_kind(kind), software=_software_for_sale(software), category=_category_for_sale(category),
-        name=_name(name), description=_description(description), names=_names(names), is_free=bool(is_free),
-        pay_upfront=bool(pay_upfront) and not is_free, position=_next_position(category),
+        name=clean_name(name), description=clean_description(description), names=clean_names(names),
+        is_free=bool(is_free), pay_upfront=bool(pay_upfront) and not is_free, position=_next_position(category),
     )
-    _unique_code(Product, code)
+    check_unique_code(Product, code)
     if product.is_free:
         _zero_prices(product)
-    _add_unique(product)
-    _record("product_created", product, by, code=code, name=product.name, kind=product.kind)
+    add_unique(product)
+    record("product_created", product, by, code=code, name=product.name, kind=product.kind)
     return product
 
 
@@ -284,7 +87,7 @@ def update_product(product: Product, kind: str, software: Software | None, name:
     values = dict(
         kind=_kind(kind), software_id=_software_for_sale(software, product.software).id,
         category_id=category.id if category is not None else None,
-        name=_name(name), description=_description(description), names=_names(names),
+        name=clean_name(name), description=clean_description(description), names=clean_names(names),
         is_free=bool(is_free), pay_upfront=bool(pay_upfront) and not is_free,
     )
     if is_free and any(p.amount or p.setup_fee for p in product.prices):
@@ -292,12 +95,12 @@ def update_product(product: Product, kind: str, software: Software | None, name:
                              "free."), code="free_product_has_prices", field="is_free")
     if values["category_id"] != product.category_id:
         values["position"] = _next_position(category)
-    changed = _changes(product, **values)
+    changed = apply_changes(product, **values)
     if product.is_free:
         _zero_prices(product)
     if changed:
         db.session.flush()
-        _record("product_updated", product, by, code=product.code, changed=changed)
+        record("product_updated", product, by, code=product.code, changed=changed)
     return product
 
 
@@ -306,7 +109,7 @@ def retire_product(product: Product, by: Author | None = None) -> Product:
     if product.retired_at is None:
         product.retired_at = utcnow()
         db.session.flush()
-        _record("product_retired", product, by, code=product.code, live_subscriptions=live_subscriptions(product))
+        record("product_retired", product, by, code=product.code, live_subscriptions=live_subscriptions(product))
     return product
 
 
@@ -314,7 +117,7 @@ def restore_product(product: Product, by: Author | None = None) -> Product:
     if product.retired_at is not None:
         product.retired_at = None
         db.session.flush()
-        _record("product_restored", product, by, code=product.code)
+        record("product_restored", product, by, code=product.code)
     return product
 
 
@@ -346,14 +149,14 @@ def set_price(product: Product, currency: str, period: str, amount: int, setup_f
         except IntegrityError as error:
             raise DomainError(_l("This price was just added by someone else. Reload the page."),
                               code="price_exists", field="currency") from error
-        _record("price_set", product, by, currency=currency, period=period, amount=amount, setup_fee=setup_fee)
+        record("price_set", product, by, currency=currency, period=period, amount=amount, setup_fee=setup_fee)
         return price
     before = (price.amount, price.setup_fee)
     if before != (amount, setup_fee):
         price.amount, price.setup_fee = amount, setup_fee
         db.session.flush()
-        _record("price_set", product, by, currency=currency, period=period, amount=amount, setup_fee=setup_fee,
-                before={"amount": before[0], "setup_fee": before[1]})
+        record("price_set", product, by, currency=currency, period=period, amount=amount, setup_fee=setup_fee,
+               before={"amount": before[0], "setup_fee": before[1]})
     return price
 
 
@@ -368,8 +171,8 @@ def remove_price(product: Product, price: Price, by: Author | None = None) -> No
                "the product.", num=uses), code="price_in_use", field="currency")
     product.prices.remove(price)
     db.session.flush()
-    _record("price_removed", product, by, currency=price.currency, period=price.period, amount=price.amount,
-            setup_fee=price.setup_fee)
+    record("price_removed", product, by, currency=price.currency, period=price.period, amount=price.amount,
+           setup_fee=price.setup_fee)
 
 
 def set_quota(product: Product, metric: str, included: int, overage_prices: dict[str, int] | None = None,
@@ -398,13 +201,13 @@ def set_quota(product: Product, metric: str, included: int, overage_prices: dict
         except IntegrityError as error:
             raise DomainError(_l("This quota was just added by someone else. Reload the page."),
                               code="quota_exists", field="metric") from error
-        _record("quota_set", product, by, metric=metric, included=included, overage_prices=overage)
+        record("quota_set", product, by, metric=metric, included=included, overage_prices=overage)
         return quota
     before = {"included": quota.included, "overage_prices": dict(quota.overage_prices or {})}
     if before != {"included": included, "overage_prices": overage}:
         quota.included, quota.overage_prices = included, overage
         db.session.flush()
-        _record("quota_set", product, by, metric=metric, included=included, overage_prices=overage, before=before)
+        record("quota_set", product, by, metric=metric, included=included, overage_prices=overage, before=before)
     return quota
 
 
@@ -414,5 +217,5 @@ def remove_quota(product: Product, quota: Quota, by: Author | None = None) -> No
         raise DomainError(_l("This quota belongs to another product."), code="not_found", status=404)
     product.quotas.remove(quota)
     db.session.flush()
-    _record("quota_removed", product, by, metric=quota.metric, included=quota.included,
-            overage_prices=quota.overage_prices)
+    record("quota_removed", product, by, metric=quota.metric, included=quota.included,
+           overage_prices=quota.overage_prices)
