@@ -29,10 +29,9 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from portal import database, diagnostics, htmx, routing, security, sessions, templating
+    from portal import database, diagnostics, htmx, jobs, routing, security, sessions, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
-    from portal.services.mail import outbox as mail
 
     routing.init_app(app)
     db.init_app(app)
@@ -46,7 +45,7 @@ def init_extensions(app: Flask) -> None:
     security.init_app(app)
     htmx.init_app(app)
     templating.init_app(app)
-    mail.init_app(app)
+    jobs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

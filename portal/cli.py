@@ -76,14 +76,15 @@ def create_staff_command(email: str, name: str, role: str, password: str, vendor
 @with_appcontext
 def send_outbox_command() -> None:
     """Send every e-mail still pending in the outbox, now."""
-    from portal.services.mail import outbox as mail
+    from portal.services.mail import outbox
+    from portal.workflows.outbox import send_outbox_message
 
     counts = {"sent": 0, "logged": 0, "pending": 0, "failed": 0}
-    message_ids = mail.pending_message_ids(limit=10_000)
+    message_ids = outbox.pending_message_ids(limit=10_000)
     db.session.rollback()  # a read: each message is then sent in short writing transactions of its own
     for message_id in message_ids:
         with writing():
-            status = mail.send_outbox_message(message_id)
+            status = send_outbox_message(message_id)
         counts[status] = counts.get(status, 0) + 1
         if status in ("pending", "failed"):
             message = db.session.get(OutboxMessage, message_id)

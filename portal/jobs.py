@@ -1,5 +1,10 @@
-"""Huey tasks. A worker runs them with `huey_consumer portal.jobs.huey`; tests run them immediately."""
+"""Huey tasks. A worker runs them with `huey_consumer portal.jobs.huey`; tests run them immediately.
 
+`init_app` subscribes the tasks to the work services hand on after a commit (`portal.services.hooks`):
+jobs call services and workflows, never the reverse.
+"""
+
+import logging
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 
@@ -7,8 +12,33 @@ from flask import has_app_context
 from huey import crontab
 
 from portal.extensions import huey
+from portal.services import hooks
 
+log = logging.getLogger(__name__)
 _app = None
+
+
+def init_app(app) -> None:
+    """Committed outbox messages go to `send_email`, committed invoices to the PDF renderer."""
+    hooks.on_commit("send_email", _send_committed_emails)
+    hooks.on_commit("render_invoice_pdfs", _render_committed_invoices)
+
+
+def _send_committed_emails(message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        try:
+            send_email(message_id)
+        except Exception:
+            # The change is committed and the message is in the outbox: the periodic job will send it.
+            log.exception("could not hand e-mail %s to the job queue; the periodic job will send it", message_id)
+
+
+def _render_committed_invoices(invoice_ids: list[int]) -> None:
+    if len(invoice_ids) > 1:
+        render_invoice_pdfs(invoice_ids)
+        return
+    for invoice_id in invoice_ids:
+        render_invoice_pdf(invoice_id)
 
 
 @contextmanager
@@ -34,20 +64,20 @@ def send_email(message_id: int) -> None:
     """Send one outbox message. A failure is recorded on the message, which stays pending: the periodic
     job below is the retry, so exactly one path sends each message (and the lock keeps two workers from
     sending the same one at once)."""
-    from portal.services.mail import outbox as mail
+    from portal.workflows import outbox
 
     with app_context(), huey.lock_task(f"send-email-{message_id}"):
-        mail.send_outbox_message(message_id)
+        outbox.send_outbox_message(message_id)
 
 
 @huey.periodic_task(crontab(minute="*/10"))
 def resend_pending_email() -> None:
     """The retry and the safety net: every message still pending (a failure, a worker that died) is sent
     again; the ones written in the last two minutes are left to their own job."""
-    from portal.services.mail import outbox as mail
+    from portal.services.mail import outbox
 
     with app_context():
-        message_ids = mail.pending_message_ids(older_than=timedelta(minutes=2))
+        message_ids = outbox.pending_message_ids(older_than=timedelta(minutes=2))
     for message_id in message_ids:
         send_email(message_id)
 

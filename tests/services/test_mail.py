@@ -11,7 +11,7 @@ from portal import jobs
 from portal.extensions import db
 from portal.models import OutboxMessage
 from portal.services.errors import DomainError
-from portal.services.mail import outbox as mail
+from portal.services.mail import composing, outbox
 from tests import factories
 from tests.smtp import SmtpSink, free_port, parts
 
@@ -25,7 +25,8 @@ def smtp(app):
 
 def _queue(recipient="ana@example.com", locale="en", commit=True):
     user = factories.make_user(email=recipient, name="Ana Lima")
-    message = mail.queue_email(recipient, "password_reset", locale, user=user, link="http://portal.test/x", hours=2)
+    message = composing.queue_email(recipient, "password_reset", locale, user=user, link="http://portal.test/x",
+                                    hours=2)
     if commit:
         db.session.commit()
     return message.id
@@ -99,11 +100,11 @@ def test_the_periodic_job_retries_pending_messages_but_not_the_newest(app, smtp)
 def test_a_message_that_keeps_failing_is_marked_failed_and_kept(app, smtp):
     smtp.refusing = True
     message_id = _queue()
-    db.session.get(OutboxMessage, message_id).attempts = mail.MAX_ATTEMPTS - 1
+    db.session.get(OutboxMessage, message_id).attempts = outbox.MAX_ATTEMPTS - 1
     db.session.commit()
     jobs.send_email(message_id)
     message = _message(message_id)
-    assert (message.status, message.attempts) == ("failed", mail.MAX_ATTEMPTS)
+    assert (message.status, message.attempts) == ("failed", outbox.MAX_ATTEMPTS)
     assert message.text_body and message.last_error
 
 
@@ -166,6 +167,6 @@ def test_no_transaction_is_open_while_talking_to_the_smtp_server(app, smtp):
 def test_links_in_emails_use_the_base_url_even_under_a_prefix(app):
     app.config["BASE_URL"] = "https://intranet.example.com/portal"
     with app.test_request_context("/", base_url="http://attacker.example/"):
-        link = mail.external_url("auth.password_reset", token="abc")
+        link = composing.external_url("auth.password_reset", token="abc")
     assert link == "https://intranet.example.com/portal/password/reset/abc"
-    assert mail.external_url("auth.login") == "https://intranet.example.com/portal/login"
+    assert composing.external_url("auth.login") == "https://intranet.example.com/portal/login"

@@ -223,7 +223,7 @@ def request_password_reset(email: str, locale: str, address: str | None, hours: 
     or not the e-mail belongs to someone.
     """
     from portal.services import audit
-    from portal.services.mail import outbox as mail
+    from portal.services.mail import composing as mail
 
     user = find_user(email)
     if user is None or not user.is_active:

@@ -86,7 +86,7 @@ def invite(organisation: Organisation, inviter: User, email: str, name: str, rol
     switcher at the next login. Recorded in the audit log.
     """
     from portal.services import audit
-    from portal.services.mail import outbox as mail
+    from portal.services.mail import composing as mail
 
     user = auth.find_user(email)
     if user is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +29,7 @@ from portal.extensions import db
 from portal.models import BillingSettings, Installment, Invoice, InvoiceLine, InvoiceSeries, Organisation, TaxRate
 from portal.models.catalog import CURRENCIES
 from portal.models.invoices import LINE_KINDS
-from portal.services import audit
+from portal.services import audit, hooks
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing import money
 from portal.services.billing.rules import LineSpec, add_months
@@ -46,7 +46,6 @@ DEFAULT_PAYMENT_TERMS_DAYS = 10
 DEFAULT_SERIES = {"invoice": ("F", "F"), "credit_note": ("NC", "NC")}
 DEFAULT_TAX_RATES = (("CL", "IVA", 1900), ("MX", "IVA", 1600), ("BR", "ISS", 500))
 CREDITABLE_STATUSES = ("open", "paid")
-_PDF_KEY = "invoices_issued"
 
 
 @dataclass
@@ -317,27 +316,4 @@ def mark_uncollectible(invoice: Invoice, now: datetime, actor=None) -> Invoice:
 
 def queue_pdf(invoice_ids: list[int]) -> None:
     """Have these documents' PDFs rendered once the current transaction commits."""
-    if not event.contains(db.session, "after_commit", _render_committed):
-        event.listen(db.session, "after_commit", _render_committed)
-        event.listen(db.session, "after_rollback", _forget_rolled_back)
-    db.session.info.setdefault(_PDF_KEY, []).extend(invoice_ids)
-
-
-def _render_committed(session) -> None:
-    if session.in_nested_transaction():
-        return  # a SAVEPOINT released: the transaction that issued the documents is still open
-    from portal import jobs
-
-    ids = session.info.pop(_PDF_KEY, [])
-    render = getattr(jobs, "render_invoice_pdfs", None)
-    if ids and render is not None and len(ids) > 1:
-        render(ids)
-        return
-    render_one = getattr(jobs, "render_invoice_pdf", None)
-    for invoice_id in ids if render_one is not None else ():
-        render_one(invoice_id)
-
-
-def _forget_rolled_back(session) -> None:
-    if not session.in_nested_transaction():  # a SAVEPOINT rolled back leaves the outer transaction's queue
-        session.info.pop(_PDF_KEY, None)
+    hooks.after_commit("render_invoice_pdfs", invoice_ids)

@@ -1,0 +1,60 @@
+"""E-mail messages: rendered in the recipient's language and stored in the outbox, in the caller's transaction.
+
+Once that transaction commits, the ids of the messages it stored are handed on (`hooks.after_commit`) to the
+job that sends them (`portal.workflows.outbox`), so nothing is sent for a rolled-back change and nothing
+committed is lost (the periodic job picks up anything left pending).
+"""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal.extensions import db
+from portal.models import OutboxMessage
+from portal.services import hooks
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an e-mail, always under PORTAL_BASE_URL (which may end in a URL prefix).
+
+    Never built from the request's Host header: a forged host must not end up in a password reset link.
+    """
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def queue_email(recipient: str, template: str, locale: str, **context) -> OutboxMessage:
+    """Render templates/email/<template>.{subject.txt,txt,html} in `locale` and store the message."""
+    context.setdefault("brand", current_app.config["BRAND_NAME"])
+    with force_locale(locale):
+        subject = render_template(f"email/{template}.subject.txt", **context).strip()
+        text_body = render_template(f"email/{template}.txt", **context)
+        html_body = render_template(f"email/{template}.html", **context)
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=" ".join(subject.split())[:300],
+        text_body=text_body,
+        html_body=html_body,
+        locale=locale,
+        template=template,
+    )
+    db.session.add(message)
+    db.session.flush()
+    hooks.after_commit("send_email", [message.id])
+    return message
+
+
+def compose(message: OutboxMessage, sender: str) -> EmailMessage:
+    """The MIME message: a plain-text part and an HTML alternative."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    return email

@@ -1,0 +1,58 @@
+"""Sending one stored e-mail: its own session and three short transactions (see `send_outbox_message`)."""
+
+import logging
+import smtplib
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import OutboxMessage
+from portal.orm import utcnow
+from portal.services.mail.outbox import MAX_ATTEMPTS, deliver
+
+log = logging.getLogger(__name__)
+
+
+def send_outbox_message(message_id: int) -> str:
+    """Deliver one stored message and return its status afterwards.
+
+    Three short transactions: claim the message (attempts + 1, only if still pending and nobody claimed
+    it since we read it), talk to the SMTP server with no transaction open (so a slow server never holds
+    the database's write lock), then record the outcome. A failure is kept (attempts, last_error) and the
+    message stays pending for the next try.
+    """
+    config = current_app.config
+    with Session(db.engine, expire_on_commit=False) as session:
+        with session.begin():
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != "pending":
+                return message.status if message is not None else "missing"
+            claimed = session.execute(
+                db.update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.attempts == message.attempts,
+                )
+                .values(attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                return "pending"  # another worker is sending it right now
+        attempts = message.attempts + 1
+        try:
+            status, error = deliver(message, config), None
+        except (OSError, smtplib.SMTPException) as failure:
+            error = f"{type(failure).__name__}: {failure}"
+            status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+            log.warning("e-mail %s to %s not sent (attempt %s): %s", message_id, message.recipient, attempts, error)
+        with session.begin():
+            values = {"status": status, "last_error": error}
+            if error is None:
+                values["sent_at"] = utcnow()
+            session.execute(
+                db.update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+                .execution_options(synchronize_session=False)
+            )
+    return status
