@@ -1,8 +1,9 @@
-"""Translated names of the codes stored in the database (kinds, roles, statuses)."""
+"""Translated names of the codes stored in the database (kinds, roles, statuses, periods, metrics): the one home
+of each, imported by the views, forms, templates and the services that write them into CSV files and invoices."""
 
 from flask_babel import lazy_gettext as _l
 
-KIND_LABELS = {
+ORGANISATION_KIND_LABELS = {
     "vendor": _l("Vendor"),
     "customer": _l("Customer"),
     "reseller": _l("Reseller"),
@@ -34,4 +35,31 @@ SUBSCRIPTION_STATUS_LABELS = {
     "past_due": _l("Payment overdue"),
     "suspended": _l("Suspended"),
     "cancelled": _l("Cancelled"),
+}
+
+PRODUCT_KIND_LABELS = {
+    "plan": _l("Plan"),
+    "module": _l("Module"),
+    "additional_user": _l("Additional user"),
+    "additional_company": _l("Additional company"),
+    "exporter": _l("Exporter"),
+    "service": _l("Service"),
+}
+PERIOD_LABELS = {"monthly": _l("Monthly"), "annual": _l("Annual"), "one_time": _l("One-time")}
+METRIC_LABELS = {
+    "documents": _l("Electronic documents"),
+    "users": _l("Users"),
+    "companies": _l("Companies"),
+    "api_calls": _l("API calls"),
+}
+
+INVOICE_KIND_LABELS = {"invoice": _l("Invoice"), "credit_note": _l("Credit note")}
+# The statuses a person reads: the stored ones, and "overdue" for an open invoice past its due date.
+INVOICE_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "open": _l("Pending"),
+    "overdue": _l("Overdue"),
+    "paid": _l("Paid"),
+    "void": _l("Void"),
+    "uncollectible": _l("Uncollectible"),
 }

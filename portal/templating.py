@@ -12,14 +12,14 @@ from markupsafe import Markup, escape
 
 from portal.activity import action_label
 from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext, timezone_name
-from portal.labels import KIND_LABELS, TEAM_ADMIN_ROLES, role_label
+from portal.labels import ORGANISATION_KIND_LABELS, TEAM_ADMIN_ROLES, role_label
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 
 _LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
 
 
 def _helpers() -> dict:
-    return {"kind_label": lambda kind: str(KIND_LABELS.get(kind, kind)), "role_label": role_label}
+    return {"kind_label": lambda kind: str(ORGANISATION_KIND_LABELS.get(kind, kind)), "role_label": role_label}
 
 
 def _context() -> dict:

@@ -14,9 +14,8 @@ from portal.extensions import db
 from portal.models import Invoice
 from portal.orm import utcnow
 from portal.services.billing.entitlements import Entitlements
+from portal.services.billing.invoicing import ISSUED_STATUSES
 
-# Issued documents only: a draft is the vendor's work in progress.
-ISSUED_STATUSES = ("open", "paid", "void", "uncollectible")
 PER_PAGE = 50
 MAX_PER_PAGE = 100
 
@@ -68,7 +67,7 @@ def invoice_body(invoice: Invoice, now: datetime, lines: bool = False) -> dict:
         "number": invoice.display_number,
         "kind": invoice.kind,
         "status": invoice.status,
-        "overdue": invoice.status == "open" and invoice.due_at is not None and invoice.due_at < now,
+        "overdue": invoice.is_overdue(now),
         "currency": invoice.currency,
         "subtotal": invoice.subtotal,
         "tax_total": invoice.tax_total,

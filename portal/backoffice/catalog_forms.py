@@ -7,9 +7,9 @@ from wtforms.validators import Length
 
 from portal.forms import FlaskForm, IdSelectField, Required
 from portal.i18n import LOCALE_NAMES, LOCALES
+from portal.labels import METRIC_LABELS, PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import METRICS, PERIODS, PRODUCT_KINDS
 from portal.models.catalog import CURRENCIES
-from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
 
 # The catalog's own limits are checked by portal.services.catalog; these only keep the fields sane.
 _SHORT = [Length(max=200)]
@@ -71,7 +71,7 @@ class CategoryForm(TranslatedForm):
 class ProductForm(TranslatedForm):
     code = StringField(_l("Code"), validators=_CODE)
     name = StringField(_l("Name"), validators=_NAME)
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in PRODUCT_KINDS],
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, PRODUCT_KIND_LABELS[k]) for k in PRODUCT_KINDS],
                        validate_choice=False)
     software_id = IdSelectField(_l("Software"))
     category_id = IdSelectField(_l("Store category"))

@@ -16,11 +16,11 @@ from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.forms import has_control_characters
 from portal.htmx import redirect_to, render, wants_fragment
+from portal.labels import METRIC_LABELS, PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import PRODUCT_KINDS, Category, Product, Software
 from portal.routing import id_arg, page_arg
 from portal.services import catalog
 from portal.services.catalog import search as catalog_search
-from portal.services.catalog.search import KIND_LABELS, METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError
 from portal.tenancy import client_address, roles
 
@@ -69,7 +69,7 @@ def done(message: str, url: str, template: str, block: str, **context):
 
 def common() -> dict:
     locale = reader_locale()
-    return {"can_edit": g.membership.role in EDITORS, "locale": locale, "kind_labels": KIND_LABELS,
+    return {"can_edit": g.membership.role in EDITORS, "locale": locale, "kind_labels": PRODUCT_KIND_LABELS,
             "period_labels": PERIOD_LABELS, "metric_labels": METRIC_LABELS, "format_number": format_number,
             "amount_example": format_decimal(Decimal("1234.56"), format="#,##0.00", locale=locale),
             "sorted_prices": catalog_search.sorted_prices, "sorted_quotas": catalog_search.sorted_quotas}

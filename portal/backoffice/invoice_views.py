@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, g, request, stream_with_context
 
 from portal.backoffice.invoice_forms import StaffInvoiceFilterForm
 from portal.backoffice.views import bp
-from portal.customer.invoice_views import pdf_response
+from portal.downloads import pdf_response
 from portal.htmx import render
 from portal.routing import page_arg
 from portal.services.billing import invoice_search

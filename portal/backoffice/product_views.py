@@ -19,12 +19,12 @@ from portal.backoffice.catalog_views import (
 from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render
+from portal.labels import METRIC_LABELS, PERIOD_LABELS
 from portal.models import Category, Price, Product, Quota, Software
 from portal.models.catalog import CURRENCIES
 from portal.services import catalog
 from portal.services.billing import amounts
 from portal.services.catalog import search as catalog_search
-from portal.services.catalog.search import METRIC_LABELS, PERIOD_LABELS
 from portal.services.errors import DomainError
 from portal.tenancy import roles
 

@@ -6,7 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from portal.forms import FlaskForm
-from portal.services.billing.invoice_search import STATUS_LABELS, InvoiceFilters
+from portal.labels import INVOICE_STATUS_LABELS
+from portal.services.billing.invoice_search import InvoiceFilters
 
 CUSTOMER_FILTER_STATUSES = ("open", "overdue", "paid", "void", "uncollectible")
 
@@ -18,7 +19,7 @@ class InvoiceFilterForm(FlaskForm):
     status = SelectField(
         _l("Status"),
         choices=[SelectChoice("", _l("All invoices"))]
-        + [SelectChoice(code, STATUS_LABELS[code]) for code in CUSTOMER_FILTER_STATUSES],
+        + [SelectChoice(code, INVOICE_STATUS_LABELS[code]) for code in CUSTOMER_FILTER_STATUSES],
         validators=[Optional()],
         default="",
     )

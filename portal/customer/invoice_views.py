@@ -1,16 +1,14 @@
 """The customer's invoices: the list (filter, pages, CSV), one invoice, and its PDF."""
 
-import io
-
-from flask import Response, abort, g, request, send_file, stream_with_context
+from flask import Response, abort, g, request, stream_with_context
 
 from portal.customer.invoice_forms import InvoiceFilterForm
 from portal.customer.views import bp
+from portal.downloads import pdf_response
 from portal.htmx import render
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
-from portal.services.billing import pdf as invoice_pdf
-from portal.workflows import invoice_pdfs
+from portal.services.billing.invoicing import ISSUED_STATUSES
 
 
 def _filter_form() -> InvoiceFilterForm:
@@ -50,7 +48,7 @@ def invoice(invoice_id: int):
     """Show one invoice: its lines, taxes, totals and installments, to print or download."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
     return render("customer/invoice.html", invoice=found, **invoice_search.template_helpers(),
-                  credit_notes=invoice_search.credit_notes_for(found, invoice_search.CUSTOMER_STATUSES))
+                  credit_notes=invoice_search.credit_notes_for(found, ISSUED_STATUSES))
 
 
 @bp.get("/invoices/<int:invoice_id>/pdf", endpoint="invoice_pdf")
@@ -58,13 +56,3 @@ def invoice_pdf_download(invoice_id: int):
     """Send the invoice's PDF as it was kept at issue (rendered now, once, if it never was)."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id, details=False) or abort(404)
     return pdf_response(found, inline=request.args.get("inline") == "1")
-
-
-def pdf_response(invoice, inline: bool = False):
-    """The kept PDF of `invoice` as a download (or shown in the browser, `inline`), cached by its sha256."""
-    pdf = invoice_pdf.stored_pdf(invoice.id) or invoice_pdfs.render_and_store(invoice.id) or abort(404)
-    response = send_file(io.BytesIO(pdf.content), mimetype="application/pdf", as_attachment=not inline,
-                         download_name=invoice_pdf.pdf_filename(invoice), etag=pdf.sha256,
-                         last_modified=pdf.created_at, max_age=0, conditional=True)
-    response.cache_control.private = True
-    return response

@@ -5,10 +5,9 @@ from flask_babel import format_number
 
 from portal.activity import recent_activity
 from portal.htmx import render
-from portal.labels import SUBSCRIPTION_STATUS_LABELS
+from portal.labels import METRIC_LABELS, SUBSCRIPTION_STATUS_LABELS
 from portal.services.billing import credit_notes
 from portal.services.billing.entitlements import entitlements_for
-from portal.services.catalog.search import METRIC_LABELS
 from portal.tenancy import gate
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")

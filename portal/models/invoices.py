@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -77,6 +78,16 @@ class Invoice(db.Model):
         if self.number is None or self.series is None:
             return "—"
         return f"{self.series.prefix}{self.number:06d}"
+
+    @hybrid_method
+    def is_overdue(self, now: datetime) -> bool:
+        """Open and past its due date (on an invoice, or as a condition of a query on `Invoice`)."""
+        return self.status == "open" and self.due_at is not None and self.due_at < now
+
+    @is_overdue.expression
+    def is_overdue(cls, now: datetime):
+        # Never NULL, so that `~Invoice.is_overdue(now)` keeps the invoices without a due date.
+        return and_(cls.status == "open", cls.due_at.is_not(None), cls.due_at < now)
 
 
 class InvoiceLine(db.Model):

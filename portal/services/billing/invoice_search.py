@@ -19,29 +19,20 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.i18n import to_major
+from portal.labels import INVOICE_KIND_LABELS, INVOICE_STATUS_LABELS
 from portal.models import Invoice, InvoicePdf, Organisation
 from portal.orm import utcnow
+from portal.services.billing.invoicing import ISSUED_STATUSES
 from portal.services.billing.pdf import local_date, taxes_by_rate
 
 PER_PAGE = 25
-# Customers see issued documents only: a draft is the vendor's work in progress.
-CUSTOMER_STATUSES = ("open", "paid", "void", "uncollectible")
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "open": _l("Pending"),
-    "overdue": _l("Overdue"),
-    "paid": _l("Paid"),
-    "void": _l("Void"),
-    "uncollectible": _l("Uncollectible"),
-}
 STATUS_BADGES = {"draft": "", "open": "warn", "overdue": "bad", "paid": "ok", "void": "", "uncollectible": "bad"}
-KIND_LABELS = {"invoice": _l("Invoice"), "credit_note": _l("Credit note")}
 DRAFT_HAS_NO_PDF = _l("A draft has no PDF yet: it is rendered when the invoice is issued.")
 
 
 @dataclass
 class InvoiceFilters:
-    status: str = ""  # one of STATUS_LABELS ("overdue": open and past its due date)
+    status: str = ""  # one of INVOICE_STATUS_LABELS ("overdue": open and past its due date)
     currency: str = ""
     organisation: str = ""  # part of the billed organisation's name or tax id (staff only)
     issued_from: date | None = None  # calendar days in the viewer's time zone, both included
@@ -89,21 +80,18 @@ class Page:
 
 def display_status(invoice: Invoice, now: datetime | None = None) -> str:
     """The status a person reads: an open invoice past its due date is overdue."""
-    now = now or utcnow()
-    if invoice.status == "open" and invoice.due_at is not None and invoice.due_at < now:
-        return "overdue"
-    return invoice.status
+    return "overdue" if invoice.is_overdue(now or utcnow()) else invoice.status
 
 
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return str(INVOICE_STATUS_LABELS.get(status, status))
 
 
 def _filtered(query, filters: InvoiceFilters, timezone: str, now: datetime):
     if filters.status == "overdue":
-        query = query.where(Invoice.status == "open", Invoice.due_at < now)
+        query = query.where(Invoice.is_overdue(now))
     elif filters.status == "open":
-        query = query.where(Invoice.status == "open", db.or_(Invoice.due_at.is_(None), Invoice.due_at >= now))
+        query = query.where(Invoice.status == "open", ~Invoice.is_overdue(now))
     elif filters.status:
         query = query.where(Invoice.status == filters.status)
     if filters.currency:
@@ -120,7 +108,7 @@ def customer_invoices(organisation: Organisation, filters: InvoiceFilters, now: 
     """The issued invoices and credit notes billed to `organisation`, newest first."""
     query = (
         db.select(Invoice)
-        .where(Invoice.organisation_id == organisation.id, Invoice.status.in_(CUSTOMER_STATUSES))
+        .where(Invoice.organisation_id == organisation.id, Invoice.status.in_(ISSUED_STATUSES))
         .options(joinedload(Invoice.series))
         .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
     )
@@ -164,7 +152,7 @@ def customer_invoice(organisation: Organisation, invoice_id: int, details: bool 
         query.where(
             Invoice.id == invoice_id,
             Invoice.organisation_id == organisation.id,
-            Invoice.status.in_(CUSTOMER_STATUSES),
+            Invoice.status.in_(ISSUED_STATUSES),
         )
     )
 
@@ -242,7 +230,7 @@ def csv_row(invoice: Invoice, staff: bool, now: datetime) -> list[str]:
 
     row = [
         invoice.display_number,
-        str(KIND_LABELS.get(invoice.kind, invoice.kind)),
+        str(INVOICE_KIND_LABELS.get(invoice.kind, invoice.kind)),
         status_label(display_status(invoice, now)),
         day(invoice.issued_at),
         day(invoice.due_at),
@@ -282,7 +270,7 @@ def template_helpers(now: datetime | None = None) -> dict:
         "invoice_status": lambda invoice: display_status(invoice, now),
         "status_label": status_label,
         "status_badges": STATUS_BADGES,
-        "kind_labels": KIND_LABELS,
+        "kind_labels": INVOICE_KIND_LABELS,
         "taxes_by_rate": taxes_by_rate,
         "percent": lambda basis_points: format_percent(Decimal(basis_points) / 10_000, "#,##0.##%"),
         "timedelta": timedelta,

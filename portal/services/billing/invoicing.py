@@ -45,6 +45,9 @@ DEFAULT_PAYMENT_TERMS_DAYS = 10
 # (code, prefix) of the series used where no series is set up for the customer's country.
 DEFAULT_SERIES = {"invoice": ("F", "F"), "credit_note": ("NC", "NC")}
 DEFAULT_TAX_RATES = (("CL", "IVA", 1900), ("MX", "IVA", 1600), ("BR", "ISS", 500))
+# Numbered and sent: every status but draft (a draft is the vendor's work in progress, never shown to customers).
+ISSUED_STATUSES = ("open", "paid", "void", "uncollectible")
+# An issued invoice that a credit note can still correct or refund.
 CREDITABLE_STATUSES = ("open", "paid")
 
 

@@ -23,9 +23,9 @@ from functools import lru_cache
 
 from babel.numbers import format_decimal
 from flask_babel import force_locale, gettext
-from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.labels import METRIC_LABELS
 from portal.models import Price, Product, Quota, Software
 from portal.services.billing import money
 
@@ -34,9 +34,12 @@ RESELLER_DISCOUNT_BP = 5000
 TRIAL_DAYS = 30
 # Summed over a period and billed beyond the quota; users and companies are levels, sold as add-ons.
 METERED_METRICS = ("documents", "api_calls")
-METRIC_NAMES = {"documents": _l("Electronic documents"), "api_calls": _l("API calls")}
-# A subscription in one of these states is billed and renewed; the sweep looks at them only.
+# A subscription in one of these states is billed and renewed, can be changed and is metered; the sweep looks at
+# them only.
 LIVE_STATUSES = ("trial", "active", "past_due")
+# Every state but cancelled: the subscription still holds its plan and add-ons (a suspended one is resumed with
+# them), so the organisation cannot take a second plan of the software and its prices are still in use.
+SUBSCRIBED_STATUSES = (*LIVE_STATUSES, "suspended")
 
 
 # Periods
@@ -222,7 +225,7 @@ def describe(key: str, locale: str, **values) -> str:
 
 def metric_name(metric: str, locale: str) -> str:
     with force_locale(locale):
-        return str(METRIC_NAMES.get(metric, metric))
+        return str(METRIC_LABELS.get(metric, metric))
 
 
 def recurring_line(book: PriceBook, product_id: int, quantity: int, currency: str, period: str, discount_bp: int,

@@ -8,25 +8,10 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.i18n import to_major
+from portal.labels import PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import METRICS, PERIODS, Category, Price, Product, Quota, Software, Subscription, SubscriptionItem
 from portal.models.catalog import CURRENCIES
-
-LIVE_STATUSES = ("trial", "active", "past_due", "suspended")
-KIND_LABELS = {
-    "plan": _l("Plan"),
-    "module": _l("Module"),
-    "additional_user": _l("Additional user"),
-    "additional_company": _l("Additional company"),
-    "exporter": _l("Exporter"),
-    "service": _l("Service"),
-}
-PERIOD_LABELS = {"monthly": _l("Monthly"), "annual": _l("Annual"), "one_time": _l("One-time")}
-METRIC_LABELS = {
-    "documents": _l("Electronic documents"),
-    "users": _l("Users"),
-    "companies": _l("Companies"),
-    "api_calls": _l("API calls"),
-}
+from portal.services.billing.rules import SUBSCRIBED_STATUSES
 
 
 def list_software() -> list[Software]:
@@ -43,7 +28,7 @@ def live_subscriptions(product: Product) -> int:
     with_item = db.select(SubscriptionItem.subscription_id).where(SubscriptionItem.product_id == product.id)
     return db.session.scalar(
         db.select(db.func.count(Subscription.id)).where(
-            Subscription.status.in_(LIVE_STATUSES),
+            Subscription.status.in_(SUBSCRIBED_STATUSES),
             db.or_(Subscription.plan_id == product.id, Subscription.pending_plan_id == product.id,
                    Subscription.id.in_(with_item)),
         )
@@ -105,7 +90,7 @@ def price_uses(product: Product, price: Price) -> int:
     with_item = db.select(SubscriptionItem.subscription_id).where(SubscriptionItem.product_id == product.id)
     return db.session.scalar(
         db.select(db.func.count(Subscription.id)).where(
-            Subscription.status.in_(LIVE_STATUSES),
+            Subscription.status.in_(SUBSCRIBED_STATUSES),
             Subscription.currency == price.currency,
             Subscription.period == price.period,
             db.or_(Subscription.plan_id == product.id, Subscription.pending_plan_id == product.id,
@@ -130,7 +115,7 @@ def csv_text(query, locale: str) -> str:
         _l("Code"), _l("Product"), _l("Kind"), _l("Software"), _l("Store category"), _l("Status"), _l("Currency"),
         _l("Period"), _l("Price"), _l("Setup fee"))])
     for product in db.session.scalars(query).unique():
-        head = [product.code, _cell(product.display_name(locale)), str(KIND_LABELS[product.kind]),
+        head = [product.code, _cell(product.display_name(locale)), str(PRODUCT_KIND_LABELS[product.kind]),
                 _cell(product.software.display_name(locale)),
                 _cell(product.category.display_name(locale)) if product.category else "",
                 str(_l("Retired") if product.retired_at else _l("On sale"))]

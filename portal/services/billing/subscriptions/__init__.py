@@ -29,7 +29,7 @@ from portal.services.billing.subscriptions.changes import (
     change_quantity,
     remove_addon,
 )
-from portal.services.billing.subscriptions.common import MAX_QUANTITY, SUBSCRIBED_STATUSES
+from portal.services.billing.subscriptions.common import MAX_QUANTITY
 from portal.services.billing.subscriptions.lifecycle import (
     MAX_TRIAL_DAYS,
     cancel,
@@ -40,7 +40,7 @@ from portal.services.billing.subscriptions.lifecycle import (
 from portal.services.billing.subscriptions.suspension import SuspensionPreview, preview_suspension, suspend
 
 __all__ = [
-    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "SUBSCRIBED_STATUSES", "SuspensionPreview", "add_addon", "cancel", "change_payer",
+    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "SuspensionPreview", "add_addon", "cancel", "change_payer",
     "change_plan", "change_quantity", "pending_charges", "preview_suspension", "refund_credits", "remove_addon",
     "resume", "start_subscription", "suspend",
 ]

@@ -21,7 +21,6 @@ from portal.services.billing.sweep import bring_up_to_date, charge_line
 from portal.services.errors import DomainError
 
 MAX_QUANTITY = 10_000
-SUBSCRIBED_STATUSES = ("trial", "active", "past_due", "suspended")
 
 
 # Checks

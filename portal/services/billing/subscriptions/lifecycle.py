@@ -13,13 +13,13 @@ from portal.services.billing.refunds import refund
 from portal.services.billing.rules import (
     LIVE_STATUSES,
     RESELLER_DISCOUNT_BP,
+    SUBSCRIBED_STATUSES,
     TRIAL_DAYS,
     PriceBook,
     first_period,
     period_key,
 )
 from portal.services.billing.subscriptions.common import (
-    SUBSCRIBED_STATUSES,
     check_for_sale,
     check_plan,
     check_quantity,
