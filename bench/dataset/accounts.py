@@ -11,6 +11,7 @@ from stdnum.mx import rfc
 from bench.dataset import BENCH_PASSWORD, BENCH_USERS, Context, skewed_weights, spread
 from portal.models import AuditEvent, Membership, Organisation, User
 from portal.services.accounts.organisations import COUNTRY_DEFAULTS
+from portal.text import search_text
 
 COUNTRIES = ("CL", "BR", "MX")
 COUNTRY_WEIGHTS = (50, 30, 20)
@@ -143,6 +144,8 @@ def generate_accounts(ctx: Context) -> None:
             person(org["id"], role, BENCH_USERS[(kind, role)] if bench and j == 0 else None)
 
     ctx.insert(User, users)
+    for org in organisations:
+        org["search_name"] = search_text(org["name"], org["trade_name"])
     # Resellers before the customers that point at them: foreign keys are checked row by row.
     ctx.insert(Organisation, sorted(organisations, key=lambda o: o["kind"] == "customer"))
     ctx.insert(Membership, memberships)

@@ -5,6 +5,7 @@ The catalog does not grow with the scale: a vendor sells tens of products to ten
 
 from bench.dataset import Context
 from portal.models import BillingSettings, Category, InvoiceSeries, Price, Product, Quota, Software, TaxRate
+from portal.text import search_text
 
 SOFTWARE = (("erp", "Vitrine ERP"), ("dte", "Facturación Electrónica"), ("pos", "Punto de Venta"))
 CATEGORIES = (("my_plan", "My plan"), ("erp", "ERP"), ("einvoicing", "E-invoicing"), ("pos", "Point of sale"),
@@ -43,7 +44,8 @@ def generate_catalog(ctx: Context) -> None:
         products.append({"id": product_id, "code": f"{sw['code']}-{code}", "software_id": sw["id"],
                          "category_id": category, "kind": kind, "name": f"{sw['name']} {name}", "names": {},
                          "description": "", "is_free": monthly_clp == 0, "pay_upfront": False,
-                         "position": product_id, "retired_at": None, "created_at": ctx.today})
+                         "position": product_id, "retired_at": None, "created_at": ctx.today,
+                         "search_name": search_text(f"{sw['name']} {name}", f"{sw['code']}-{code}")})
         for currency in RATES:
             for period, months in (("monthly", 1), ("annual", 10)):
                 amount = _price(monthly_clp * months, currency)

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
 from portal.orm import utcnow
+from portal.text import search_text
 
 ORG_KINDS = ("vendor", "customer", "reseller", "partner")
 ROLES: dict[str, tuple[str, ...]] = {
@@ -47,10 +48,18 @@ class Organisation(db.Model):
     reseller_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Legal and trade name without accents or case, for searches by name (kept by _keep_search_name).
+    search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="organisation")
     reseller: Mapped["Organisation | None"] = relationship(remote_side=[id])
     advisor: Mapped["User | None"] = relationship(foreign_keys=[advisor_id])
+
+    @validates("name", "trade_name")
+    def _keep_search_name(self, key: str, value: str | None) -> str | None:
+        names = {"name": self.name, "trade_name": self.trade_name, key: value}
+        self.search_name = search_text(names["name"], names["trade_name"])
+        return value
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.kind} {self.name!r}>"

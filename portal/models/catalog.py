@@ -3,11 +3,12 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
 from portal.models.accounts import _in
 from portal.orm import utcnow
+from portal.text import search_text
 
 PRODUCT_KINDS = ("plan", "module", "additional_user", "additional_company", "exporter", "service")
 PERIODS = ("monthly", "annual", "one_time")
@@ -72,11 +73,20 @@ class Product(db.Model, Localised):
     position: Mapped[int] = mapped_column(default=0)
     retired_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Name, code and translated names without accents or case, for searches (kept by _keep_search_name).
+    search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     software: Mapped[Software] = relationship()
     category: Mapped[Category | None] = relationship()
     prices: Mapped[list["Price"]] = relationship(back_populates="product", cascade="all, delete-orphan")
     quotas: Mapped[list["Quota"]] = relationship(back_populates="product", cascade="all, delete-orphan")
+
+    @validates("name", "code", "names")
+    def _keep_search_name(self, key: str, value):
+        fields = {"name": self.name, "code": self.code, "names": self.names, key: value}
+        translated = [entry.get("name") for entry in (fields["names"] or {}).values()]
+        self.search_name = search_text(fields["name"], fields["code"], *translated)
+        return value
 
     @property
     def is_retired(self) -> bool:

@@ -68,12 +68,42 @@ def test_filters_by_status_currency_organisation_and_dates(staff):
     assert f"Draft #{draft.id}" in text_of(client.get("/backoffice/invoices?status=draft"))
 
 
+@pytest.mark.parametrize("typed", ["Pao Dourado", "pão dourado", "PÃO DOURADO", "PAO", "dourado ltda",
+                                   "Horizonte Contabil"])
+def test_a_name_search_ignores_accents_and_case(staff, typed):
+    client = staff()
+    dourado = factories.make_org("customer", "BR", name="Padaria Pão Dourado Ltda", trade_name="Horizonte Contábil")
+    roble = factories.make_org("customer", name="Ferretería El Roble Ltda.")
+    found, other = factories.make_invoice(dourado), factories.make_invoice(roble)
+    db.session.commit()
+    page = text_of(client.get("/backoffice/invoices", query_string={"organisation": typed}))
+    assert found.display_number in page and other.display_number not in page, typed
+
+
+def test_a_renamed_organisation_is_found_by_its_new_name(staff):
+    from portal.services.billing import invoice_search
+
+    org = factories.make_org("customer", name="Panadería Los Aromos SpA")
+    invoice = factories.make_invoice(org)
+    org.name, org.trade_name = "Pastelería Ñandú SpA", "Ñandú"
+    db.session.commit()
+
+    def found(typed):
+        query = invoice_search.staff_invoices(invoice_search.InvoiceFilters(organisation=typed), "UTC")
+        return [row.id for row in db.session.scalars(query).unique()]
+
+    assert found("pasteleria nandu") == [invoice.id] and found("NANDU") == [invoice.id] and found("aromos") == []
+
+
 def test_search_text_is_not_a_pattern(staff):
     client = staff()
     factories.make_invoice(factories.make_org("customer", name="Ferretería El Roble Ltda."))
     db.session.commit()
     page = text_of(client.get("/backoffice/invoices?organisation=%25"))
     assert "No invoice matches these filters" in page
+    for typed in ("_", "Ferreter_a", "El%Roble", "Roble\\"):
+        page = text_of(client.get("/backoffice/invoices", query_string={"organisation": typed}))
+        assert "No invoice matches these filters" in page, typed
 
 
 @pytest.mark.parametrize("query, field", [

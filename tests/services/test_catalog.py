@@ -187,6 +187,29 @@ def test_retiring_a_product_keeps_it_on_subscriptions_and_invoices(app):
         "erp-pro", "usuario-adicional"}
 
 
+@pytest.mark.parametrize("typed", ["facturacion electronica", "FACTURACIÓN", "faturacao", "modulo-fe", "eletronica"])
+def test_finding_products_ignores_accents_and_case(app, typed):
+    wanted = factories.make_product("module", code="modulo-fe", name="Módulo Facturación Electrónica",
+                                    names={"pt_BR": {"name": "Módulo Faturação Eletrônica"}})
+    factories.make_product("plan", code="plan-pyme", name="Plan Pyme")
+    found = [p.code for p in db.session.scalars(catalog_search.find_products(search=typed)).unique()]
+    assert found == [wanted.code], typed
+
+
+def test_a_renamed_product_is_found_by_its_new_name_only(app):
+    product = factories.make_product("plan", code="plan-pro", name="Plan Pro")
+    catalog.update_product(product, "plan", product.software, "Plan Ñandú")
+    db.session.flush()
+    search = lambda typed: [p.code for p in db.session.scalars(catalog_search.find_products(search=typed)).unique()]  # noqa: E731
+    assert search("nandu") == ["plan-pro"] and search("pro") == ["plan-pro"] and search("Plan Pro") == []
+
+
+def test_product_search_text_is_not_a_pattern(app):
+    factories.make_product("plan", code="plan-pyme", name="Plan Pyme")
+    for typed in ("%", "_", "Plan_Pyme", "Plan%"):
+        assert db.session.scalars(catalog_search.find_products(search=typed)).unique().all() == [], typed
+
+
 def test_retiring_twice_records_once_and_restoring_offers_it_again(app):
     product = factories.make_product()
     catalog.retire_product(product)

@@ -24,6 +24,7 @@ from portal.models import Invoice, InvoicePdf, Organisation
 from portal.orm import utcnow
 from portal.services.billing.invoicing import ISSUED_STATUSES
 from portal.services.billing.pdf import local_date, taxes_by_rate
+from portal.text import folded
 
 PER_PAGE = 25
 STATUS_BADGES = {"draft": "", "open": "warn", "overdue": "bad", "paid": "ok", "void": "", "uncollectible": "bad"}
@@ -124,12 +125,10 @@ def staff_invoices(filters: InvoiceFilters, timezone: str, now: datetime | None 
     )
     if filters.organisation:
         needle = filters.organisation.strip()
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         compact = "".join(ch for ch in needle if ch.isalnum())
         matches = db.or_(
-            Organisation.name.ilike(pattern, escape="\\"),
-            Organisation.trade_name.ilike(pattern, escape="\\"),
-            *([Organisation.tax_id.ilike(f"%{compact}%")] if compact else []),
+            Organisation.search_name.contains(folded(needle), autoescape=True),
+            *([Organisation.tax_id.icontains(compact, autoescape=True)] if compact else []),
         )
         query = query.where(Invoice.organisation_id.in_(db.select(Organisation.id).where(matches)))
     return _filtered(query, filters, timezone, now or utcnow())

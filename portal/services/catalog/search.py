@@ -12,6 +12,7 @@ from portal.labels import PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import METRICS, PERIODS, Category, Price, Product, Quota, Software, Subscription, SubscriptionItem
 from portal.models.catalog import CURRENCIES
 from portal.services.billing.rules import SUBSCRIBED_STATUSES
+from portal.text import folded
 
 
 def list_software() -> list[Software]:
@@ -78,8 +79,7 @@ def find_products(software_id: int | None = None, category_id: int | None = None
         query = query.where(Product.kind == kind)
     if search and search.strip():
         term = search.strip()[:100]
-        query = query.where(db.or_(Product.name.icontains(term, autoescape=True),
-                                   Product.code.icontains(term, autoescape=True)))
+        query = query.where(Product.search_name.contains(folded(term), autoescape=True))
     if not include_retired:
         query = query.where(Product.retired_at.is_(None))
     return query
