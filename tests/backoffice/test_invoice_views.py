@@ -182,6 +182,7 @@ def test_detail_shows_the_invoice_its_pdf_state_and_downloads_it(staff):
 
     response = client.get(f"/backoffice/invoices/{invoice.id}/pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
     db.session.rollback()
     kept = db.session.get(InvoicePdf, invoice.id)
     assert kept.content == response.get_data()

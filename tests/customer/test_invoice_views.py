@@ -195,6 +195,15 @@ def test_download_serves_the_stored_pdf(customer):
     assert again.status_code == 304
 
 
+def test_an_invoice_pdf_is_never_stored_by_the_browser_or_a_proxy(customer):
+    """no-cache would still keep the customer's invoice on a shared computer's disk after logout."""
+    invoice = factories.make_invoice(customer.organisation)
+    db.session.commit()
+    for url in (f"/customer/invoices/{invoice.id}/pdf", f"/customer/invoices/{invoice.id}/pdf?inline=1"):
+        response = customer.get(url)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", url
+
+
 def test_missing_pdf_is_rendered_once_at_first_download(customer, monkeypatch):
     invoice = factories.make_invoice(customer.organisation)
     db.session.commit()
