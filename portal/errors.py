@@ -1,8 +1,9 @@
 """Error pages in the reader's language (whole pages, or fragments for htmx), JSON errors for the API."""
 
 import logging
+import time
 
-from flask import jsonify, request, url_for
+from flask import jsonify, make_response, request, url_for
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
@@ -10,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.htmx import render
 from portal.services.errors import DomainError
 
@@ -68,6 +69,15 @@ def _error_page(status: int, title: str, explanation: str):
     return response
 
 
+def _protocol_headers(error: HTTPException) -> dict[str, str]:
+    """What the status promises to tell the client: the methods a 405's address accepts (Allow), and when a
+    429's limit lets the next request through (Retry-After, in seconds)."""
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    if isinstance(error, RateLimitExceeded) and limiter.current_limit is not None:
+        headers["Retry-After"] = str(max(1, int(limiter.current_limit.reset_at - time.time())))
+    return headers
+
+
 def handle_http_error(error: HTTPException):
     status = error.code or 500
     title, default = _titles().get(status, (error.name, error.description))
@@ -76,12 +86,15 @@ def handle_http_error(error: HTTPException):
     explanation = _explanation(error, default)
     if _is_api():
         code = "csrf" if isinstance(error, CSRFError) else error.name.lower().replace(" ", "_")
-        return api_error(status, code, explanation)
-    if request_ctx.url_adapter is None:
+        response = api_error(status, code, explanation)
+    elif request_ctx.url_adapter is None:
         # The Host header names no host that can be written (a label over 63 characters, an empty one): no
         # address of the portal can be built for this request, so the page has no links and no styles.
-        return _bare_page(status, title, explanation)
-    return _error_page(status, title, explanation)
+        response = make_response(_bare_page(status, title, explanation))
+    else:
+        response = _error_page(status, title, explanation)
+    response.headers.update(_protocol_headers(error))
+    return response
 
 
 def handle_domain_error(error: DomainError):

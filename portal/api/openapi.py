@@ -4,9 +4,13 @@ tests/api/test_openapi.py checks that every documented path is a route and every
 and validates the answers of the API's tests against these schemas: a new endpoint documents itself here.
 """
 
+from datetime import datetime, timedelta
+
 from flask import current_app, request
 
 from portal.models import METRICS
+from portal.orm import utcnow
+from portal.routing import MAX_ID
 from portal.services.billing import usage
 
 KEY_HEADER = "X-Api-Key"
@@ -27,9 +31,15 @@ ERROR_CODES = {
     "method_not_allowed": "405: the path does not accept this HTTP method.",
     "request_entity_too_large": "413: the request body is larger than the portal accepts.",
     "too_many_requests": "429: too many requests for this key in a short time; wait and retry.",
+    "unsupported_media_type": "415: the body is not sent as `Content-Type: application/json`.",
     "bad_request": "400: the request could not be understood.",
     "internal_server_error": "500: an unexpected error on our side; it is logged. Retry later.",
 }
+
+
+# At least one character that is not a space, and no control character (C0, DEL, C1).
+_TEXT = r"[^\u0000-\u001f\u007f-\u009f]"
+EVENT_ID_PATTERN = rf"^{_TEXT}*[^\s\u0000-\u001f\u007f-\u009f]{_TEXT}*$"
 
 
 def _ref(name: str) -> dict:
@@ -79,13 +89,14 @@ SCHEMAS = {
         "required": ["id", "metric", "occurred_at"],
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": usage.MAX_ID_LENGTH,
-                   "description": "Your own unique id for the event: an id already received is counted once."},
+            "id": {"type": "string", "minLength": 1, "maxLength": usage.MAX_ID_LENGTH, "pattern": EVENT_ID_PATTERN,
+                   "description": "Your own unique id for the event: an id already received is counted once. "
+                                  "Visible characters and spaces, no control characters."},
             "metric": {"type": "string", "enum": list(METRICS)},
-            "quantity": {"type": "integer", "minimum": 1, "maximum": usage.MAX_QUANTITY, "default": 1},
-            "occurred_at": {"type": "string", "format": "date-time",
-                            "description": "When it happened, with its time zone. Accepted from the start of the "
-                                           "previous billing period to 5 minutes ahead of now."},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": usage.MAX_QUANTITY, "default": 1,
+                         "description": "A whole number written without a decimal point: 2, not 2.0."},
+            # Filled in when the document is served: see usage_event_schema().
+            "occurred_at": {},
         },
     },
     "UsageBatch": {
@@ -221,6 +232,40 @@ SCHEMAS = {
     },
 }
 
+# Every organisation's previous billing period starts at least this long ago (a monthly period that began
+# on 1 March reaches back to 1 February): events this recent are accepted whatever the subscription.
+ALWAYS_ACCEPTED = timedelta(days=27)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_event_schema(now: datetime) -> dict:
+    """UsageEvent with its accepted time window as of `now`: stated in words, as bounds of the date-time
+    (`formatMinimum`/`formatMaximum`, the JSON Schema keywords validators such as Ajv apply to formats), and
+    as an example that is accepted when the document is read."""
+    earliest, latest = now - ALWAYS_ACCEPTED, now + usage.FUTURE_TOLERANCE
+    example = _stamp(now.replace(second=0, microsecond=0) - timedelta(minutes=1))
+    occurred_at = {
+        "type": "string",
+        "format": "date-time",
+        "formatMinimum": _stamp(earliest),
+        "formatMaximum": _stamp(latest),
+        "examples": [example],
+        "description": (
+            "When it happened, with its time zone. Accepted from the start of your previous billing period "
+            f"(that is at least the last {ALWAYS_ACCEPTED.days} days, `formatMinimum` when this document was "
+            f"served) up to {usage.FUTURE_TOLERANCE.seconds // 60} minutes ahead of the server's clock "
+            "(`formatMaximum`); "
+            "an older event is refused with `event_too_old`, a later one with `event_in_future`."
+        ),
+    }
+    schema = SCHEMAS["UsageEvent"]
+    return {**schema, "properties": {**schema["properties"], "occurred_at": occurred_at},
+            "examples": [{"id": "evt-0001", "metric": METRICS[0], "quantity": 1, "occurred_at": example}]}
+
+
 COMMON_ERRORS = {
     "401": _error("No valid integration key (`unauthorized`)."),
     "429": _error("Too many requests for this key (`too_many_requests`)."),
@@ -265,6 +310,7 @@ PATHS = {
                 "400": _error("The body is not JSON (`invalid_json`)."),
                 "409": _error("An id was reported before with other values (`event_id_conflict`)."),
                 "413": _error("Too many events or too large a body (`batch_too_large`)."),
+                "415": _error("The body is not sent as `application/json` (`unsupported_media_type`)."),
                 "422": _error("An event or the body is not valid (`invalid_payload`, `invalid_event`, "
                               "`event_in_future`, `event_too_old`)."),
                 **COMMON_ERRORS,
@@ -290,7 +336,8 @@ PATHS = {
         "get": {
             "operationId": "getInvoice",
             "summary": "One issued invoice with its lines and installments.",
-            "parameters": [{"name": "invoice_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [{"name": "invoice_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}],
             "responses": {
                 "200": _json(_ref("InvoiceDetail"), "The invoice."),
                 "404": _error("No such invoice for your organisation (`not_found`)."),
@@ -324,6 +371,6 @@ def openapi_document() -> dict:
                 "integrationKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER,
                                    "description": "Your organisation's integration key (vk_live_…)."},
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, "UsageEvent": usage_event_schema(utcnow())},
         },
     }

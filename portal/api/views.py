@@ -31,16 +31,35 @@ def _rate_limit() -> str:
     return current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
 
 
+def _failed_key_limit() -> str:
+    return current_app.config.get("API_FAILED_KEY_LIMIT", FAILED_KEY_LIMIT)
+
+
 def _key_bucket() -> str:
     """Requests are counted per integration key (hashed: the key itself never reaches the limiter's storage)."""
     key = request.headers.get(KEY_HEADER, "")
     return "api-key:" + key_digest(key) if key else "api-address:" + (request.remote_addr or "")
 
 
+def _key_organisation():
+    """The organisation of the request's X-Api-Key (None without a valid one), looked up once a request."""
+    if "api_organisation" not in g:
+        key = request.headers.get(KEY_HEADER, "")
+        g.api_organisation = organisation_for_key(key) if key else None
+    return g.api_organisation
+
+
+def _wrong_keys_do_not_apply() -> bool:
+    """Only wrong keys count against an address, and only they are refused once it has sent too many: a valid
+    key from the same address (an office behind one NAT, a shared proxy) goes on working. Limit failures,
+    not successes, as OWASP's credential-stuffing guidance puts it."""
+    return request.endpoint in PUBLIC_ENDPOINTS or _key_organisation() is not None
+
+
 limiter.limit(_rate_limit, key_func=_key_bucket)(bp)
-# Guessing keys is hopeless, but answering guesses costs a query each: an address gets few wrong ones.
-limiter.limit(FAILED_KEY_LIMIT, key_func=lambda: "api-refused:" + (request.remote_addr or ""),
-              deduct_when=lambda response: response.status_code == 401)(bp)
+# Guessing a 256-bit key is hopeless; an address still gets few wrong ones, so that guessing costs its time.
+limiter.limit(_failed_key_limit, key_func=lambda: "api-refused:" + (request.remote_addr or ""),
+              deduct_when=lambda response: response.status_code == 401, exempt_when=_wrong_keys_do_not_apply)(bp)
 
 
 @bp.before_request
@@ -48,11 +67,8 @@ def authenticate():
     """Every call but the OpenAPI document needs an integration key in the X-Api-Key header."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    key = request.headers.get(KEY_HEADER, "")
-    organisation = organisation_for_key(key) if key else None
-    if organisation is None:
+    if _key_organisation() is None:
         return api_error(401, "unauthorized", _("Send a valid integration key in the X-Api-Key header."))
-    g.api_organisation = organisation
     return None
 
 
@@ -61,10 +77,22 @@ def authenticate_unknown_paths():
     """An address under /api/v1 that names no endpoint needs a key too: without one the answer is the same
     401 as anywhere in the API (blueprint hooks do not run for a path that matched no route). With one,
     the 404 follows without looking the key up, so these paths are no way around the limit on wrong keys."""
-    unrouted = request.url_rule is None and (request.path + "/").startswith(bp.url_prefix + "/")
+    unrouted = request.url_rule is None and _is_api_path()
     if unrouted and not request.headers.get(KEY_HEADER):
         return api_error(401, "unauthorized", _("Send a valid integration key in the X-Api-Key header."))
     return None
+
+
+def _is_api_path() -> bool:
+    return (request.path + "/").startswith(bp.url_prefix + "/")
+
+
+@bp.after_app_request
+def never_stored(response):
+    """An API answer is one organisation's data (or an error about its key): no browser or proxy keeps it."""
+    if _is_api_path():
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _refused(error: DomainError):
@@ -100,13 +128,22 @@ def me():
 @bp.post("/usage")
 def usage_create():
     """Record a batch of up to 1,000 usage events; an id already reported is counted once."""
+    if request.mimetype != "application/json":
+        return api_error(415, "unsupported_media_type", _("Send the batch as JSON, with the header Content-Type: "
+                                                          "application/json."))
     if (request.content_length or 0) > MAX_USAGE_BODY:
         return _too_large()
-    request.max_content_length = MAX_USAGE_BODY
+    # A body without a length (chunked) is read up to one byte past the limit: a longer one is too large,
+    # not JSON cut short.
+    request.max_content_length = MAX_USAGE_BODY + 1
     try:
-        payload = json.loads(request.get_data(cache=False))
+        body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return _too_large()
+    if len(body) > MAX_USAGE_BODY:
+        return _too_large()
+    try:
+        payload = json.loads(body)
     except (ValueError, RecursionError):
         return api_error(400, "invalid_json", _("The body is not valid JSON. Send a JSON object with an "
                                                 '"events" list.'))

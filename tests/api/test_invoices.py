@@ -100,3 +100,19 @@ def test_listing_costs_a_constant_number_of_queries(api_client, count_queries):
     with count_queries() as many:
         api_client.get("/invoices")
     assert many["n"] == few["n"]
+
+
+@pytest.mark.parametrize("invoice_id", ["0", "2147483648", "9223372036854775808", "99999999999999999999",
+                                        "1" + "0" * 5000, "１", "-1"])
+def test_an_id_no_invoice_can_have_is_404(api_client, invoice_id):
+    """Beyond what the id column holds (2^31 on PostgreSQL, 2^63 on SQLite) there is no invoice, not an error."""
+    response = api_client.get(f"/invoices/{invoice_id}")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_largest_id_the_column_holds_is_found(api_client):
+    db.session.rollback()
+    invoice = factories.make_invoice(api_client.organisation, id=2**31 - 1)
+    db.session.commit()
+    assert api_client.get(f"/invoices/{2**31 - 1}").get_json()["number"] == invoice.display_number

@@ -87,6 +87,19 @@ def test_error_codes_are_listed(document):
         assert code in codes
 
 
+def test_the_usage_api_documents_that_it_takes_json_only(document):
+    operation = document["paths"]["/usage"]["post"]
+    assert list(operation["requestBody"]["content"]) == ["application/json"]
+    assert "415" in operation["responses"]
+    codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert "unsupported_media_type" in codes
+
+
+def test_an_invoice_id_is_documented_in_the_range_the_column_holds(document):
+    (parameter,) = document["paths"]["/invoices/{invoice_id}"]["get"]["parameters"]
+    assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
 def test_unknown_paths_and_methods_answer_documented_json_errors(api_client):
     assert api_client.get("/nothing-here").get_json()["error"]["code"] in ("not_found", "unauthorized")
     response = api_client.request("DELETE", "/usage")

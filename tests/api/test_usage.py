@@ -274,3 +274,70 @@ def test_any_payload_gets_an_answer_never_a_500_and_refusals_write_nothing(api_c
 def test_any_bytes_get_an_answer_never_a_500(api_client, body):
     response = api_client.post("/usage", data=body, content_type="application/json")
     assert response.status_code in (200, 400, 409, 422)
+
+
+@pytest.mark.parametrize("event_id", ["\ud800", "a\udfffb", "a\x00b", "tab\there", "esc\x1b", "del\x7f", "nel\x85"])
+def test_an_id_with_a_lone_surrogate_or_a_control_character_is_422(api_client, event_id):
+    """Neither database can store them as text (PostgreSQL refuses NUL, both refuse half a UTF-16 pair)."""
+    body = json.dumps({"events": [event(1), event(2, id=event_id)]})  # ensure_ascii: "\\ud800" on the wire
+    response = api_client.post("/usage", data=body, content_type="application/json")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert (error["code"], error["index"], error["field"]) == ("invalid_event", 1, "id")
+    assert stored() == 0
+
+
+def test_an_id_in_any_script_and_with_spaces_is_accepted(api_client):
+    ids = ["pedido nº 7", "注文-42", "\U0001F9FE recibo"]
+    response = api_client.post("/usage", json={"events": [event(n, id=i) for n, i in enumerate(ids)]})
+    assert response.get_json() == {"accepted": 3, "duplicates": 0}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx"])
+def test_a_body_not_sent_as_json_is_415(api_client, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = api_client.post("/usage", data=json.dumps(batch([1])), headers=headers)
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert stored() == 0
+
+
+def test_json_with_a_charset_is_json(api_client):
+    response = api_client.post("/usage", data=json.dumps(batch([1])),
+                               headers={"Content-Type": "application/json; charset=utf-8"})
+    assert response.get_json() == {"accepted": 1, "duplicates": 0}
+
+
+def _post_chunked(base: str, key: str, body: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=60)
+    try:
+        chunks = (body[start:start + 65536] for start in range(0, len(body), 65536))
+        connection.request("POST", "/api/v1/usage", body=chunks, encode_chunked=True,
+                           headers={"X-Api-Key": key, "Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_one_within_it_is_read_whole(api_client, live_url):
+    padding = json.dumps({"events": [event(n, id=f"{n:0>100}") for n in range(12_000)]}).encode()
+    assert len(padding) > 1024 * 1024
+    status, answer = _post_chunked(live_url, api_client.key, padding)
+    assert (status, answer["error"]["code"]) == (413, "batch_too_large")
+    status, answer = _post_chunked(live_url, api_client.key, json.dumps(batch(range(900))).encode())
+    assert (status, answer) == (200, {"accepted": 900, "duplicates": 0})
+
+
+def test_the_documents_example_event_is_accepted_and_its_window_stated(client, api_client):
+    """The window is in the schema, as bounds a client can check, and its edges and example are accepted."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    schema = document["components"]["schemas"]["UsageEvent"]
+    occurred_at = schema["properties"]["occurred_at"]
+    earliest, latest = (datetime.fromisoformat(occurred_at[k]) for k in ("formatMinimum", "formatMaximum"))
+    assert latest - earliest == timedelta(days=27, minutes=5)
+    assert NOW + timedelta(minutes=5) <= latest < NOW + timedelta(minutes=6)
+    events = schema["examples"] + [{**event(n), "occurred_at": when} for n, when in enumerate(
+        [occurred_at["examples"][0], occurred_at["formatMinimum"], occurred_at["formatMaximum"]])]
+    assert api_client.post("/usage", json={"events": events}).get_json() == {"accepted": 4, "duplicates": 0}

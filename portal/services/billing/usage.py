@@ -25,7 +25,8 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 EVENT_FIELDS = ("id", "metric", "quantity", "occurred_at")
 # Subscriptions whose periods frame the metering: those the billing sweep renews (not suspended, not cancelled).
 METERED_STATUSES = LIVE_STATUSES
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1) and lone UTF-16 surrogates, which no database can store as text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class EventError(DomainError):
