@@ -4,7 +4,7 @@
                           [--profile]
 
 On a copy of the large data set at --scale (bench/databases.py), the clock is moved a month at a time past
-the current periods, and each month `run_sweep(now)` (portal/services/billing_sweep.py, what `vitrine
+the current periods, and each month `run_sweep(now)` (portal/workflows/billing_run.py, what `vitrine
 billing-run --now` does) closes every period that ended: trials become active, the rest renew, each with its
 invoice. Measured on SQLite and on PostgreSQL: the server of --database-url, else the local one when it answers
 (QUALITY.md's bar holds for both). Each month is checked: the invoices written equal the periods closed and
@@ -84,7 +84,7 @@ def invoice_count() -> int:
 def sweep_month(now: datetime, engine) -> dict:
     """One billing run at `now`, then a second one at the same moment; the figures and checks of both."""
     from portal.extensions import db
-    from portal.services.billing.sweep import run_sweep
+    from portal.workflows.billing_run import run_sweep
 
     due, before = due_subscriptions(now), invoice_count()
     db.session.commit()

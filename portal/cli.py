@@ -108,7 +108,7 @@ def billing_run_command(moment: str | None, batch_size: int) -> None:
     """Close every subscription period due now: trials, renewals and their invoices, suspensions, cancellations."""
     from datetime import UTC, datetime
 
-    from portal.services.billing import sweep as billing_sweep
+    from portal.workflows.billing_run import run_sweep
 
     now = datetime.now(UTC)
     if moment:
@@ -118,7 +118,7 @@ def billing_run_command(moment: str | None, batch_size: int) -> None:
             raise click.BadParameter("use an ISO date and time, such as 2026-12-01T00:00:00Z", param_hint="--now") \
                 from error
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    result = billing_sweep.run_sweep(now, batch_size=batch_size)
+    result = run_sweep(now, batch_size=batch_size)
     click.echo(f"{result.closed} periods closed ({result.activated} trials ended, {result.renewed} renewed, "
                f"{result.suspended} suspended, {result.cancelled} cancelled, {result.plan_changes} plan changes); "
                f"{result.invoices} invoices and {result.credit_notes} credit notes in {result.seconds:.1f} s")

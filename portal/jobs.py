@@ -135,8 +135,8 @@ def run_billing_sweep() -> None:
     import logging
 
     from portal.orm import utcnow
-    from portal.services.billing import sweep as billing_sweep
+    from portal.workflows.billing_run import run_sweep
 
     with app_context():
-        result = billing_sweep.run_sweep(utcnow())
+        result = run_sweep(utcnow())
     logging.getLogger(__name__).info("billing sweep: %s", result.as_dict())

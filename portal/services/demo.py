@@ -210,7 +210,7 @@ def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
     each customer's latest is paid. PDFs are drawn when first downloaded."""
     from portal.services.billing import invoicing, usage
     from portal.services.billing import subscriptions as subs
-    from portal.services.billing import sweep as billing_sweep
+    from portal.services.billing.sweep import close_due
 
     invoicing.install_defaults()
     day = now - timedelta(days=3)  # each paid subscription started on this day of some earlier month
@@ -228,8 +228,8 @@ def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
     # The hourly sweep, as it ran at each month's end: every renewal is issued on the day its period ended.
     oldest = max(row[4] for row in DEMO_SUBSCRIPTIONS)
     for months_ago in range(oldest - 1, -1, -1):
-        billing_sweep.run_sweep(add_months(day, -months_ago) + timedelta(hours=1), commit=False, render_pdfs=False)
-    billing_sweep.run_sweep(now, commit=False, render_pdfs=False)
+        close_due(add_months(day, -months_ago) + timedelta(hours=1), render_pdfs=False)
+    close_due(now, render_pdfs=False)
     for org in orgs.values():
         invoices = list(db.session.scalars(
             db.select(Invoice).where(Invoice.organisation_id == org.id, Invoice.kind == "invoice",

@@ -19,7 +19,7 @@ from portal.services import catalog
 from portal.services.billing import credit_notes
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
-from portal.services.billing.sweep import run_sweep
+from portal.workflows.billing_run import run_sweep
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of, make_catalog
 

@@ -32,8 +32,8 @@ from portal.models import Invoice, InvoiceLine, SubscriptionCharge
 from portal.services.billing import credit_notes, invoicing, usage
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
-from portal.services.billing.sweep import run_sweep
 from portal.services.errors import DomainError
+from portal.workflows.billing_run import run_sweep
 from tests import factories
 from tests.services.billing_helpers import JAN, make_catalog
 

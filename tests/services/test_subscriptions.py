@@ -8,8 +8,8 @@ from portal.extensions import db
 from portal.models import Subscription, SubscriptionEvent
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months, next_period
-from portal.services.billing.sweep import run_sweep
 from portal.services.errors import DomainError
+from portal.workflows.billing_run import run_sweep
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of, make_catalog, pending_of
 

@@ -1,0 +1,137 @@
+"""The billing sweep's bulk statements: many rows of one table inserted or updated at once, flushed only.
+
+PostgreSQL: rows go in by psycopg's COPY, and updates are one `UPDATE … FROM unnest(…)` per table and batch, on
+the session's own connection (so inside its transaction and savepoints). A statement per row, even
+pipelined, costs the server a parse, bind and execution each, and SQLAlchemy's executemany a Python round of
+type processing per value: at 100,000 invoices those cost more than the writing itself.
+
+SQLite: SQLAlchemy's executemany (SQLite runs in-process, so a statement per row costs no round trip), on
+tables that skip SQLAlchemy's per-value type processing; values are converted here once, as the column types
+would store them (UTC timestamps as SQLite's text, JSON as text, booleans as 0/1).
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
+
+from portal.extensions import db
+
+
+class BulkWriter:
+    """Inserts and updates of many rows, in the session's transaction."""
+
+    _tables: dict[str, Table] = {}
+
+    def __init__(self):
+        self.sqlite = db.session.get_bind().dialect.name == "sqlite"
+        self._json: dict[int, str] = {}
+
+    # Values, as the database stores them
+
+    def time(self, value: datetime | None):
+        """A UTC timestamp: SQLite's text, or the aware datetime PostgreSQL's timestamptz takes."""
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def flag(self, value: bool):
+        return int(value) if self.sqlite else value
+
+    def json(self, value: dict, shared: bool = False) -> str:
+        """A dict as JSON text; `shared` ones (the vendor's snapshot, a payer's) are serialised once."""
+        if not shared:
+            return json.dumps(value)
+        key = id(value)
+        if key not in self._json:
+            self._json[key] = json.dumps(value)
+        return self._json[key]
+
+    # Statements
+
+    def next_ids(self, model, count: int) -> list[int]:
+        """PostgreSQL: `count` ids drawn from the table's sequence, so that rows can be copied with their ids."""
+        return db.session.scalars(
+            db.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": model.__tablename__, "count": count}).all()
+
+    def insert(self, model, rows: list[dict]) -> None:
+        """Insert `rows` (dicts with the same keys) into the model's table."""
+        if not rows:
+            return
+        if self.sqlite:
+            db.session.execute(insert(self._table(model)), rows)
+            return
+        columns = list(rows[0])
+        self._copy(model.__tablename__, columns, (tuple(row[name] for name in columns) for row in rows))
+
+    def insert_returning_ids(self, model, rows: list[dict], key: str) -> dict:
+        """SQLite: insert `rows` and return each one's new id by its `key` column (INSERT … RETURNING in pages;
+        each id comes back beside its key, so the rows' order does not matter)."""
+        table = self._table(model)
+        return {found: row_id for row_id, found in db.session.execute(
+            insert(table).returning(table.c.id, table.c[key]), rows)}
+
+    def update(self, model, rows: list[dict], types: dict[str, str]) -> None:
+        """Set columns of rows found by id: each dict has "id" and the new values of the columns in `types`
+        (column → its PostgreSQL type)."""
+        if not rows:
+            return
+        names = list(types)
+        if self.sqlite:
+            table = self._table(model)
+            statement = update(table).where(table.c.id == bindparam("b_id")).values(
+                {name: bindparam(f"b_{name}") for name in names})
+            db.session.execute(statement, [{f"b_{name}": row[name] for name in ["id", *names]} for row in rows])
+            return
+        # One UPDATE … FROM for the batch, its rows as one array per column: measured on 500 subscriptions,
+        # 10 ms of server and 8 of client CPU, against 15 + 18 for a VALUES list of 5,000 parameters and 22 + 8
+        # for a statement per row. Names come from the models, never from input; values travel as parameters.
+        statement = sql.SQL("UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v(id, {names}) "
+                            "WHERE t.id = v.id").format(
+            table=sql.Identifier(model.__tablename__),
+            assignments=sql.SQL(", ").join(sql.SQL("{name} = v.{name}").format(name=sql.Identifier(name))
+                                           for name in names),
+            arrays=sql.SQL(", ").join(sql.SQL("%s::" + kind + "[]") for kind in ["integer", *types.values()]),
+            names=sql.SQL(", ").join(map(sql.Identifier, names)))
+        with self._driver().cursor() as cursor, _integrity_errors():
+            cursor.execute(statement, [[row[name] for row in rows] for name in ["id", *names]])
+
+    # PostgreSQL
+
+    def _driver(self):
+        """The psycopg connection under the session's connection (the same transaction)."""
+        return db.session.connection().connection.driver_connection
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+            table=sql.Identifier(table), columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with self._driver().cursor() as cursor, _integrity_errors(), cursor.copy(statement) as stream:
+            for row in rows:
+                stream.write_row(row)
+
+    # SQLite
+
+    def _table(self, model) -> Table:
+        name = model.__tablename__
+        if name not in self._tables:
+            self._tables[name] = Table(name, MetaData(), *[
+                Column(c.name, c.type if isinstance(c.type, Integer | String) else NullType(),
+                       primary_key=c.primary_key) for c in model.__table__.columns])
+        return self._tables[name]
+
+
+@contextmanager
+def _integrity_errors():
+    """A constraint broken inside is raised as SQLAlchemy's IntegrityError, as a statement sent through the
+    session would be (the sweep then redoes the batch one subscription at a time)."""
+    try:
+        yield
+    except psycopg.IntegrityError as error:
+        raise IntegrityError("bulk write", None, error) from error

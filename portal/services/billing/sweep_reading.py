@@ -1,0 +1,129 @@
+"""What the billing sweep reads: the subscriptions due (locked), and for a batch of them, in a handful of grouped
+queries, their add-ons, pending charges, payers, the metering of their organisations and the usage to bill."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal.extensions import db
+from portal.models import Organisation, Subscription, SubscriptionCharge, SubscriptionItem, UsageEvent
+from portal.services.billing.rules import LIVE_STATUSES, METERED_METRICS
+
+SUB_COLUMNS = (
+    Subscription.id, Subscription.organisation_id, Subscription.payer_id, Subscription.plan_id,
+    Subscription.currency, Subscription.period, Subscription.status, Subscription.discount_bp,
+    Subscription.current_period_start, Subscription.current_period_end, Subscription.pending_plan_id,
+    Subscription.suspend_at_period_end, Subscription.cancel_at_period_end, Subscription.suspended_at,
+    Subscription.cancelled_at,
+)
+PAYER_COLUMNS = (Organisation.id, Organisation.name, Organisation.trade_name, Organisation.tax_id,
+                 Organisation.address, Organisation.country, Organisation.phone, Organisation.timezone,
+                 Organisation.locale)
+
+
+@dataclass
+class BatchInput:
+    """What closing a batch of subscriptions needs, by subscription id (payers by organisation id)."""
+
+    items: dict[int, list[tuple[int, int]]]
+    pending: dict[int, list]
+    payers: dict[int, object]
+    metered: dict[int, dict]
+    usage: dict[int, dict[str, int]]
+
+
+def due(now: datetime, after: int, limit: int):
+    """The next `limit` subscriptions due at `now` after id `after`, in id order, locked (others skipped)."""
+    return (
+        db.select(*SUB_COLUMNS)
+        .where(Subscription.status.in_(LIVE_STATUSES), Subscription.current_period_end <= now,
+               Subscription.id > after)
+        .order_by(Subscription.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def one(subscription_id: int):
+    """The row of one subscription, as `due` reads it."""
+    return db.session.execute(db.select(*SUB_COLUMNS).where(Subscription.id == subscription_id)).one()
+
+
+def read_batch(rows) -> BatchInput:
+    ids = [row.id for row in rows]
+    items = _items(ids)
+    payers = {row.id: row for row in db.session.execute(
+        db.select(*PAYER_COLUMNS).where(Organisation.id.in_({row.payer_id for row in rows}))).all()}
+    metered = _metering(rows, items)
+    return BatchInput(items, _pending(ids), payers, metered, _usage(sorted(metered)))
+
+
+def _items(ids) -> dict[int, list[tuple[int, int]]]:
+    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for sub_id, product_id, quantity in db.session.execute(
+            db.select(SubscriptionItem.subscription_id, SubscriptionItem.product_id, SubscriptionItem.quantity)
+            .where(SubscriptionItem.subscription_id.in_(ids)).order_by(SubscriptionItem.id)):
+        found[sub_id].append((product_id, quantity))
+    return found
+
+
+def _pending(ids) -> dict[int, list]:
+    found: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(
+            db.select(SubscriptionCharge.id, SubscriptionCharge.subscription_id, SubscriptionCharge.kind,
+                      SubscriptionCharge.reason, SubscriptionCharge.product_id, SubscriptionCharge.quantity,
+                      SubscriptionCharge.unit_amount, SubscriptionCharge.amount, SubscriptionCharge.period_start,
+                      SubscriptionCharge.period_end)
+            .where(SubscriptionCharge.subscription_id.in_(ids), SubscriptionCharge.collected_at.is_(None))
+            .order_by(SubscriptionCharge.id)):
+        found[row.subscription_id].append(row)
+    return found
+
+
+def _metering(rows, items) -> dict[int, dict]:
+    """For each subscription of the batch that frames its organisation's usage (the organisation's oldest one in
+    force, as for the usage screens) and is not in trial: its organisation's monthly allowance per metric and the
+    products whose overage prices apply, plan first."""
+    orgs = {row.organisation_id for row in rows if row.status != "trial"}
+    if not orgs:
+        return {}
+    in_force = db.session.execute(
+        db.select(Subscription.id, Subscription.organisation_id, Subscription.plan_id)
+        .where(Subscription.organisation_id.in_(orgs), Subscription.status.in_(LIVE_STATUSES))
+        .order_by(Subscription.created_at, Subscription.id)
+    ).all()
+    others = [sub_id for sub_id, _org, _plan in in_force if sub_id not in items]
+    all_items = dict(items)
+    all_items.update(_items(others) if others else {})
+    by_org: dict[int, list] = defaultdict(list)
+    for sub_id, org_id, plan_id in in_force:
+        by_org[org_id].append((sub_id, plan_id))
+    batch = {row.id: row for row in rows}
+    metered = {}
+    for subs in by_org.values():
+        first_id = subs[0][0]
+        if first_id not in batch or batch[first_id].status == "trial":
+            continue
+        metered[first_id] = {"subs": subs, "items": {sub_id: all_items.get(sub_id, []) for sub_id, _p in subs}}
+    return metered
+
+
+def _usage(subscription_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Units used per metered metric in each subscription's current period by its organisation: one grouped
+    query (a join on the periods as they are before the batch moves them)."""
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    if not subscription_ids:
+        return found
+    for sub_id, metric, total in db.session.execute(_USAGE_QUERY, {"ids": subscription_ids}):
+        found[sub_id][metric] = int(total)
+    return found
+
+
+_USAGE_QUERY = (
+    db.select(Subscription.id, UsageEvent.metric, db.func.sum(UsageEvent.quantity))
+    .join(UsageEvent, db.and_(UsageEvent.organisation_id == Subscription.organisation_id,
+                              UsageEvent.occurred_at >= Subscription.current_period_start,
+                              UsageEvent.occurred_at < Subscription.current_period_end))
+    .where(Subscription.id.in_(db.bindparam("ids", expanding=True)), UsageEvent.metric.in_(METERED_METRICS))
+    .group_by(Subscription.id, UsageEvent.metric)
+)
