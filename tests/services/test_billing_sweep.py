@@ -14,11 +14,21 @@ from sqlalchemy import create_engine, insert, text
 
 from portal.database import writing
 from portal.extensions import db
-from portal.models import Invoice, InvoiceLine, Price, Subscription, SubscriptionEvent, UsageEvent
+from portal.models import (
+    Invoice,
+    InvoiceLine,
+    Organisation,
+    Price,
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionEvent,
+    UsageEvent,
+)
 from portal.services import catalog
-from portal.services.billing import credit_notes
+from portal.services.billing import credit_notes, invoicing, sweep_reading
 from portal.services.billing import subscriptions as subs
-from portal.services.billing.rules import add_months
+from portal.services.billing.rules import PriceBook, add_months
+from portal.services.billing.sweep_closing import plan_closing
 from portal.workflows.billing_run import run_sweep
 from tests import factories
 from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of, make_catalog
@@ -174,6 +184,55 @@ def test_a_subscription_that_cannot_be_priced_is_reported_and_the_others_renew(c
     assert "no monthly price in CLP" in result.skipped[broken.id]
     db.session.refresh(broken)
     assert broken.current_period_start == JAN  # left due, for the next run once the price is back
+
+
+def _invoices_by_period() -> dict:
+    """Every invoice's columns (but its id) and its lines' columns, by period key."""
+    found = {}
+    for invoice in db.session.scalars(db.select(Invoice).where(Invoice.kind == "invoice")):
+        columns = {c.key: getattr(invoice, c.key) for c in Invoice.__table__.columns if c.key != "id"}
+        columns["lines"] = [{c.key: getattr(line, c.key) for c in InvoiceLine.__table__.columns
+                             if c.key not in ("id", "invoice_id")} for line in lines_of(invoice)]
+        found[invoice.period_key] = columns
+    return found
+
+
+def test_the_sweep_issues_the_invoices_invoicing_issues_for_the_same_lines(cat, monkeypatch):
+    """The bulk writer (COPY on PostgreSQL, a statement per row on SQLite) opens each invoice by invoicing's
+    rules: the same totals, number, status, due date and snapshots as `issue_invoice` gives the same lines, also
+    for a renewal that a credit brings to nothing to pay (paid when issued, never due)."""
+    monkeypatch.setattr(invoicing, "queue_pdf", lambda _ids: None)
+    ids = due_subscriptions(cat, 12)
+    credit = SubscriptionCharge(subscription_id=ids[3], kind="credit", reason="quantity_decrease",
+                                product_id=cat.user.id, quantity=1, unit_amount=16_000, amount=-16_000,
+                                period_start=JAN, period_end=add_months(JAN, 1), created_at=JAN)
+    db.session.add(credit)
+    db.session.commit()
+    now = add_months(JAN, 1)
+
+    by_hand = db.session.begin_nested()
+    book, ctx = PriceBook.load(), invoicing.load_context()
+    rows = db.session.execute(sweep_reading.due(now, 0, 100)).all()
+    batch = sweep_reading.read_batch(rows)
+    for row in rows:
+        closing = plan_closing(row, batch.items.get(row.id, []), batch.pending.get(row.id, []), book,
+                               batch.payers[row.payer_id], batch.metered.get(row.id), batch.usage.get(row.id, {}))
+        invoicing.issue_invoice(db.session.get(Organisation, row.payer_id), row.currency, closing.lines, now,
+                                subscription=db.session.get(Subscription, row.id), period=closing.period,
+                                period_key=closing.key, ctx=ctx)
+    db.session.flush()
+    expected = _invoices_by_period()
+    by_hand.rollback()
+    assert _invoice_counts()["invoices"] == 0
+
+    assert _sweep(now, batch_size=5).invoices == 12
+    swept = _invoices_by_period()
+    assert swept == expected
+    [nothing_to_pay] = [invoice for invoice in swept.values() if invoice["subscription_id"] == ids[3]]
+    assert (nothing_to_pay["total"], nothing_to_pay["status"], nothing_to_pay["paid_at"],
+            nothing_to_pay["due_at"]) == (0, "paid", now, None)
+    db.session.refresh(credit)
+    assert credit.collected_at == now and credit.invoice_id is not None
 
 
 # Repeating, interrupting, competing

@@ -146,6 +146,22 @@ def line_values(spec: LineSpec, position: int, rate_bp: int, tax_for=money.tax_f
     }
 
 
+def document_totals(lines: list[dict]) -> tuple[int, int, int]:
+    """Subtotal, tax and total of a document from its lines' values (`line_values`)."""
+    subtotal = sum(line["amount"] for line in lines)
+    tax_total = sum(line["tax_amount"] for line in lines)
+    return subtotal, tax_total, subtotal + tax_total
+
+
+def opening(kind: str, total: int, now: datetime, ctx: BillingContext) -> dict:
+    """How a numbered document opens at `now` (its issued_at, status, paid_at, due_at): paid at once when there
+    is nothing to pay, else open and, an invoice, due by the payment terms."""
+    if total == 0:
+        return {"issued_at": now, "status": "paid", "paid_at": now, "due_at": None}
+    return {"issued_at": now, "status": "open", "paid_at": None,
+            "due_at": ctx.due_at(now) if kind == "invoice" else None}
+
+
 def reserve_numbers(series_id: int, count: int = 1) -> int:
     """Take `count` numbers of a series in a row and return the first (the series row stays locked until commit)."""
     table = InvoiceSeries.__table__
@@ -188,12 +204,10 @@ def new_document(org: Organisation, currency: str, lines: list[LineSpec], now: d
     invoice = Invoice(organisation_id=org.id, kind=kind, currency=currency, locale=org.locale, status="draft",
                       vendor_snapshot=dict(ctx.vendor_snapshot), customer_snapshot=customer_snapshot(org),
                       created_at=now)
-    for position, spec in enumerate(lines):
-        rate = rate_bp if spec.tax_rate_bp is None else spec.tax_rate_bp
-        invoice.lines.append(InvoiceLine(**line_values(spec, position, rate)))
-    invoice.subtotal = sum(line.amount for line in invoice.lines)
-    invoice.tax_total = sum(line.tax_amount for line in invoice.lines)
-    invoice.total = invoice.subtotal + invoice.tax_total
+    values = [line_values(spec, position, rate_bp if spec.tax_rate_bp is None else spec.tax_rate_bp)
+              for position, spec in enumerate(lines)]
+    invoice.lines.extend(InvoiceLine(**line) for line in values)
+    invoice.subtotal, invoice.tax_total, invoice.total = document_totals(values)
     return invoice
 
 
@@ -202,12 +216,8 @@ def open_document(invoice: Invoice, now: datetime, ctx: BillingContext, installm
     country = (invoice.customer_snapshot or {}).get("country")
     invoice.series_id = series_for(ctx, country, invoice.kind)
     invoice.number = reserve_numbers(invoice.series_id)
-    invoice.issued_at = now
-    if invoice.total == 0:
-        invoice.status, invoice.paid_at = "paid", now
-    else:
-        invoice.status = "open"
-        invoice.due_at = ctx.due_at(now) if invoice.kind == "invoice" else None
+    for name, value in opening(invoice.kind, invoice.total, now, ctx).items():
+        setattr(invoice, name, value)
     if installments > 1:
         for number, part in enumerate(money.split_installments(invoice.total, installments), start=1):
             invoice.installments.append(Installment(number=number, amount=part,

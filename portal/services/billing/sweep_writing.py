@@ -1,5 +1,9 @@
 """What the billing sweep writes for a batch of closings, in bulk: invoices and their lines, the subscriptions'
-new periods and states, the charges collected and the subscriptions' events."""
+new periods and states, the charges collected and the subscriptions' events.
+
+An invoice opens by invoicing's rules, as one issued by hand does: the tax of each line (`line_values`), the
+totals (`document_totals`), the number of its series (`series_for`, `reserve_numbers`: one block per series and
+batch) and how it opens (`opening`: due by the payment terms, or paid when there is nothing to pay)."""
 
 from collections import defaultdict
 from datetime import datetime
@@ -51,18 +55,17 @@ def write_invoices(closings: list[Closing], payers: dict, now: datetime, ctx, bu
         rate = ctx.tax_rate(payer.country)
         lines = [invoicing.line_values(spec, position, rate if spec.tax_rate_bp is None else spec.tax_rate_bp,
                                        tax_for) for position, spec in enumerate(closing.lines)]
-        subtotal = sum(line["amount"] for line in lines)
-        tax_total = sum(line["tax_amount"] for line in lines)
-        total = subtotal + tax_total
+        subtotal, tax_total, total = invoicing.document_totals(lines)
+        opened = invoicing.opening("invoice", total, now, ctx)
         series_id, number = numbers[closing.key]
         invoices.append({
             "organisation_id": payer.id, "subscription_id": closing.sub.id, "period_key": closing.key,
             "kind": "invoice", "credit_for_id": None, "series_id": series_id, "number": number,
-            "status": "paid" if total == 0 else "open", "currency": closing.sub.currency, "locale": payer.locale,
+            "status": opened["status"], "currency": closing.sub.currency, "locale": payer.locale,
             "subtotal": subtotal, "tax_total": tax_total, "total": total,
             "period_start": bulk.time(closing.period[0]), "period_end": bulk.time(closing.period[1]),
-            "issued_at": bulk.time(now), "due_at": bulk.time(ctx.due_at(now)),
-            "paid_at": bulk.time(now) if total == 0 else None, "voided_at": None,
+            "issued_at": bulk.time(opened["issued_at"]), "due_at": bulk.time(opened["due_at"]),
+            "paid_at": bulk.time(opened["paid_at"]), "voided_at": None,
             "vendor_snapshot": bulk.json(ctx.vendor_snapshot, shared=True),
             "customer_snapshot": bulk.json(snapshots[payer.id], shared=True), "created_at": bulk.time(now),
         })
