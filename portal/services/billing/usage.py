@@ -202,14 +202,15 @@ def _occurred_at(index: int, value, now: datetime, earliest: datetime) -> dateti
 
 
 # PostgreSQL: the batch travels as four arrays, so the statement's text (and its server-side plan) is the same
-# for every batch, whatever its size; a VALUES list of 6,000 parameters costs more to build than to run.
-# Rows go in by event id: two batches sharing ids then wait for each other in the same order, never in a cycle
-# (a deadlock), whatever order their clients listed the events in.
-_INSERT_UNNEST = text(
+# for every batch, whatever its size; a VALUES list of 6,000 parameters costs more to build than to run. The
+# arrays go in psycopg's binary format (`%b`): its text format quotes and escapes each element in Python, ~6 ms
+# a batch against ~1. Rows go in by event id: two batches sharing ids then wait for each other in the same
+# order, never in a cycle (a deadlock), whatever order their clients listed the events in.
+_INSERT_UNNEST = (
     "INSERT INTO usage_event (organisation_id, event_id, metric, quantity, occurred_at, received_at) "
-    "SELECT :organisation_id, e.event_id, e.metric, e.quantity, e.occurred_at, :received_at "
-    "FROM unnest(CAST(:event_ids AS varchar[]), CAST(:metrics AS varchar[]), CAST(:quantities AS integer[]), "
-    "CAST(:occurred AS timestamptz[])) AS e(event_id, metric, quantity, occurred_at) ORDER BY e.event_id "
+    "SELECT %(organisation_id)s, e.event_id, e.metric, e.quantity, e.occurred_at, %(received_at)s "
+    "FROM unnest(%(event_ids)b::varchar[], %(metrics)b::varchar[], %(quantities)b::integer[], "
+    "%(occurred)b::timestamptz[]) AS e(event_id, metric, quantity, occurred_at) ORDER BY e.event_id "
     "ON CONFLICT (organisation_id, event_id) DO NOTHING RETURNING event_id"
 )
 
@@ -217,11 +218,14 @@ _INSERT_UNNEST = text(
 def _insert_ignoring_known(organisation_id: int, events: list[Event], now: datetime) -> set[str]:
     """Insert the events in one statement that skips the ids the organisation already has; the ids inserted."""
     if db.engine.dialect.name == "postgresql":
-        return set(db.session.execute(_INSERT_UNNEST, {
-            "organisation_id": organisation_id, "received_at": now,
-            "event_ids": [e.event_id for e in events], "metrics": [e.metric for e in events],
-            "quantities": [e.quantity for e in events], "occurred": [e.occurred_at for e in events],
-        }).scalars())
+        # On the session's connection (its transaction), through psycopg itself for the binary arrays.
+        with db.session.connection().connection.driver_connection.cursor() as cursor:
+            cursor.execute(_INSERT_UNNEST, {
+                "organisation_id": organisation_id, "received_at": now,
+                "event_ids": [e.event_id for e in events], "metrics": [e.metric for e in events],
+                "quantities": [e.quantity for e in events], "occurred": [e.occurred_at for e in events],
+            })
+            return {event_id for (event_id,) in cursor}
     table = UsageEvent.__table__
     statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["organisation_id", "event_id"])
     rows = [{"organisation_id": organisation_id, "event_id": e.event_id, "metric": e.metric, "quantity": e.quantity,
