@@ -122,7 +122,7 @@ def _topbar_key(locale: str) -> tuple:
     return (
         locale, current_user.id, current_user.name, current_user.email,
         tuple((m.id, m.role, m.organisation.kind, m.organisation.name, m.organisation.trade_name)
-              for m in current_user.memberships),
+              for m in _memberships()),
         membership.id if membership is not None else None,
         membership.role if membership is not None else None,
         (organisation.id, organisation.kind, organisation.name, organisation.trade_name) if organisation else None,
@@ -175,7 +175,10 @@ def _can_manage(membership) -> bool:
 
 
 def _memberships() -> list:
-    return current_user.memberships if has_request_context() and current_user.is_authenticated else []
+    """The user's memberships for the switcher: an invitation not accepted yet is not one of them."""
+    if not (has_request_context() and current_user.is_authenticated):
+        return []
+    return [m for m in current_user.memberships if not m.is_pending]
 
 
 def _current_path() -> str:

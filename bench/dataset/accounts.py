@@ -95,7 +95,8 @@ def generate_accounts(ctx: Context) -> None:
             "created_at": ctx.today - timedelta(days=rng.randrange(1, 3 * 365)),
         })
         memberships.append({"id": len(memberships) + 1, "user_id": user_id, "organisation_id": org_id,
-                            "role": role, "created_at": users[-1]["created_at"]})
+                            "role": role, "created_at": users[-1]["created_at"],
+                            "accepted_at": users[-1]["created_at"]})
         members_of.setdefault(org_id, []).append(user_id)
         return user_id
 

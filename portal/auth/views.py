@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, se
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from portal import jobs
 from portal.auth import devices
@@ -164,29 +165,44 @@ def password_reset(token: str):
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def invitation_accept(token: str):
-    """Accept an invitation: give your name and choose a password."""
+    """Accept an invitation: someone new gives their name and chooses a password, someone with an account
+    confirms; either way the organisation is theirs only from then on."""
     try:
         invitation = auth.peek_token(token, "invite")
     except auth.TokenError as error:
         return _token_error(error.reason)
-    form = AcceptInvitationForm(name=invitation.user.name)
+    existing = invitation.user.password_hash is not None
+    form = FlaskForm() if existing else AcceptInvitationForm(name=invitation.user.name)
     if form.validate_on_submit():
-        password_hash = auth.new_password_hash(form.password.data)  # slow: before the token's write
+        # slow: before the token's write
+        password_hash = None if existing else auth.new_password_hash(form.password.data)
         try:
             user = auth.consume_token(token, "invite")
         except auth.TokenError as error:
             db.session.rollback()
             return _token_error(error.reason)
-        user.name = form.name.data.strip()
-        auth.set_password(user, password_hash=password_hash)
-        start_session(user)
-        audit_here("invitation_accepted", obj=user)
+        if not existing:
+            user.name = form.name.data.strip()
+            auth.set_password(user, password_hash=password_hash)
+        accepted = accounts.accept_invitation(invitation)
+        organisation = accepted[0].organisation if accepted else None
+        audit.record("invitation_accepted", actor=user, organisation=organisation, obj=user, address=client_address())
+        if not existing:
+            start_session(user)
+            db.session.commit()
+            flash(_("Welcome! Your account is ready."), "success")
+            return redirect_to(landing_url())
         db.session.commit()
-        flash(_("Welcome! Your account is ready."), "success")
-        return redirect_to(landing_url())
+        name = (organisation.trade_name or organisation.name) if organisation else ""
+        if current_user.is_authenticated and current_user.id == user.id and accepted:
+            session["membership_id"] = accepted[0].id
+            flash(_("You are now a member of %(org)s.", org=name), "success")
+            return redirect_to(url_for("auth.index"))
+        flash(_("You are now a member of %(org)s. Log in to act for it.", org=name), "success")
+        return redirect_to(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render("auth/invitation.html", "invitation_form", status=status, form=form, token=token,
-                  invitation=invitation)
+                  invitation=invitation, existing=existing)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

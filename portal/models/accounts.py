@@ -103,6 +103,8 @@ class Membership(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None while an invitation waits for its answer: no access yet, and the team sees only the address.
+    accepted_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
@@ -110,6 +112,10 @@ class Membership(db.Model):
     @property
     def kind(self) -> str:
         return self.organisation.kind
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None
 
 
 class AuthToken(db.Model):
@@ -120,6 +126,8 @@ class AuthToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The membership an invitation offers (accepted when the link is used).
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
     purpose: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
@@ -127,3 +135,4 @@ class AuthToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship()
+    membership: Mapped[Membership | None] = relationship()

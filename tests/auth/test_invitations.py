@@ -1,6 +1,5 @@
-"""Inviting people: new people choose their name and password from an e-mailed link; people who already
-have an account find the new organisation in their switcher. Only administrators invite."""
-
+"""Inviting people: everyone joins by opening an e-mailed link, new people choosing their name and password
+there, people with an account accepting; until then the team sees only the address. Only administrators invite."""
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -74,26 +73,62 @@ def test_an_invitation_expires(app, login_as, smtp):
         assert response.status_code == 410 and "This link has expired." in response.get_data(as_text=True)
 
 
-def test_someone_with_an_account_finds_the_new_organisation_in_the_switcher(app, login_as, smtp):
-    existing = factories.make_member("customer", "admin", email="isidora@example.com")
+def test_someone_with_an_account_joins_only_by_accepting_and_the_team_sees_only_the_address(app, login_as, smtp):
+    existing = factories.make_member("customer", "admin", email="isidora@example.com", name="Isidora Vergara")
     db.session.commit()
     admin = login_as("reseller", "manager")
     assert _invite(admin, "ISIDORA@example.com", "accountant", name="ignored").status_code == 303
     message = smtp.wait_for("isidora@example.com")
-    assert _path(link_in(message)) == "/login"
-    assert "encontrarás la organización en el selector" in parts(message)[0]
+    path = _path(link_in(message))
+    assert path.startswith("/invitation/")
+    assert "Abre este enlace para aceptar la invitación" in parts(message)[0]
 
+    team = admin.get("/team").get_data(as_text=True)
+    assert "isidora@example.com" in team and "Invited" in team
+    assert "Isidora Vergara" not in team and "ignored" not in team  # the account's name stays private
     person = app.test_client()
     person.login("isidora@example.com")
     page = person.get("/customer/").get_data(as_text=True)
-    assert admin.organisation.name in page and existing.organisation.name in page
-    reseller_membership = db.session.scalar(
-        db.select(Membership).filter_by(user_id=existing.user_id, organisation_id=admin.organisation.id)
-    )
-    response = person.form_post("/switch", {"membership_id": reseller_membership.id})
+    assert admin.organisation.name not in page  # not in the switcher before accepting
+    pending = db.session.scalar(
+        db.select(Membership).filter_by(user_id=existing.user_id, organisation_id=admin.organisation.id))
+    assert person.form_post("/switch", {"membership_id": pending.id}).status_code == 404
+    assert person.get("/reseller/").status_code == 403
+
+    offer = person.get(path)
+    assert offer.status_code == 200 and admin.organisation.name in offer.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Membership, pending.id).accepted_at is None  # opening the link changes nothing
+    accepted = person.form_post(path, {})
+    assert accepted.status_code == 303
+    page = person.get(accepted.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert admin.organisation.name in page
+    response = person.form_post("/switch", {"membership_id": pending.id})
     assert response.status_code == 303 and response.headers["Location"] == "/reseller/"
     assert person.get("/reseller/").status_code == 200
-    assert db.session.get(User, existing.user_id).name != "ignored"
+    assert "Isidora Vergara" in admin.get("/team").get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(User, existing.user_id).name == "Isidora Vergara"
+    assert person.get(path).status_code == 410  # the link worked once
+    events = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.organisation_id == admin.organisation.id))
+    assert "invitation_accepted" in list(events)
+
+
+def test_an_account_that_accepts_without_being_logged_in_is_sent_to_log_in(app, login_as, smtp):
+    existing = factories.make_member("partner", "seller", email="bruno@example.com")
+    db.session.commit()
+    admin = login_as("customer", "admin")
+    _invite(admin, "bruno@example.com", "member")
+    path = _path(link_in(smtp.wait_for("bruno@example.com")))
+    stranger = app.test_client()
+    response = stranger.form_post(path, {})
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert "Log in to act for it" in stranger.get("/login").get_data(as_text=True)
+    db.session.rollback()
+    assert stranger.get("/customer/").status_code in (302, 303)  # accepting logs no one in
+    membership = db.session.scalar(
+        db.select(Membership).filter_by(user_id=existing.user_id, organisation_id=admin.organisation.id))
+    assert membership.accepted_at is not None
 
 
 def test_inviting_a_member_twice_is_refused_with_a_message(app, login_as, smtp):

@@ -175,14 +175,15 @@ def _expire_tokens(user: User, purpose: str, now) -> None:
     )
 
 
-def issue_token(user: User, purpose: str, lifetime: timedelta) -> str:
-    """Create a token for `purpose` and return the raw value, which is never stored. A new reset link
-    replaces the user's earlier ones: only the latest e-mail works."""
+def issue_token(user: User, purpose: str, lifetime: timedelta, membership: Membership | None = None) -> str:
+    """Create a token for `purpose` (an invitation's: for `membership`) and return the raw value, which is
+    never stored. A new reset link replaces the user's earlier ones: only the latest e-mail works."""
     now = utcnow()
     if purpose == "reset":
         _expire_tokens(user, purpose, now)
     raw = secrets.token_urlsafe(32)
-    db.session.add(AuthToken(user_id=user.id, purpose=purpose, token_hash=_digest(raw), expires_at=now + lifetime))
+    db.session.add(AuthToken(user_id=user.id, purpose=purpose, token_hash=_digest(raw), expires_at=now + lifetime,
+                             membership_id=membership.id if membership is not None else None))
     db.session.flush()
     return raw
 

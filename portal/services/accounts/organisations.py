@@ -5,7 +5,8 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.models import ROLES, Membership, Organisation, User
+from portal.models import ROLES, AuthToken, Membership, Organisation, User
+from portal.orm import utcnow
 from portal.services.accounts import auth, taxid
 from portal.services.errors import DomainError
 
@@ -63,7 +64,9 @@ def create_user(email: str, name: str, password: str | None = None, locale: str 
     return user
 
 
-def add_membership(user: User, organisation: Organisation, role: str) -> Membership:
+def add_membership(user: User, organisation: Organisation, role: str, pending: bool = False) -> Membership:
+    """Make `user` a member of `organisation` with `role`; a `pending` one (an invitation) gives no access
+    until it is accepted."""
     if role not in ROLES[organisation.kind]:
         raise DomainError(_l("This role does not exist for this organisation."), code="invalid_role", field="role")
     existing = db.session.scalar(
@@ -71,7 +74,8 @@ def add_membership(user: User, organisation: Organisation, role: str) -> Members
     )
     if existing is not None:
         raise DomainError(_l("This person is already a member."), code="already_member", field="email")
-    membership = Membership(user=user, organisation=organisation, role=role)
+    membership = Membership(user=user, organisation=organisation, role=role,
+                            accepted_at=None if pending else utcnow())
     db.session.add(membership)
     db.session.flush()
     return membership
@@ -79,11 +83,12 @@ def add_membership(user: User, organisation: Organisation, role: str) -> Members
 
 def invite(organisation: Organisation, inviter: User, email: str, name: str, role: str, days: int,
            address: str | None = None) -> Membership:
-    """Add a person to `organisation` by e-mail and tell them so, in their language.
+    """Invite a person to `organisation` by e-mail, in their language, and record it in the audit log.
 
-    A new person (or one who never chose a password) gets a single-use link, valid `days` days, to choose
-    their name and password; someone who already has an account just finds the organisation in their
-    switcher at the next login. Recorded in the audit log.
+    Everyone gets a single-use link, valid `days` days, and becomes a member only by opening it: a new
+    person (or one who never chose a password) chooses their name and password there, someone who already
+    has an account accepts. Until then the membership gives no access and the team sees only the address
+    typed, never an existing account's name.
     """
     from portal.services import audit
     from portal.services.mail import composing as mail
@@ -91,19 +96,35 @@ def invite(organisation: Organisation, inviter: User, email: str, name: str, rol
     user = auth.find_user(email)
     if user is None:
         user = create_user(email, name)
-    membership = add_membership(user, organisation, role)
-    token = auth.issue_token(user, "invite", timedelta(days=days)) if not user.password_hash else None
-    link = mail.external_url("auth.invitation_accept", token=token) if token else mail.external_url("auth.login")
+    membership = add_membership(user, organisation, role, pending=True)
+    token = auth.issue_token(user, "invite", timedelta(days=days), membership=membership)
     mail.queue_email(user.email, "invitation", user.locale or organisation.locale, user=user, organisation=organisation,
-                     inviter=inviter, link=link, days=days, new_account=token is not None)
+                     inviter=inviter, link=mail.external_url("auth.invitation_accept", token=token), days=days,
+                     new_account=not user.password_hash)
     audit.record("invitation_sent", actor=inviter, organisation=organisation, obj=membership,
                  details={"email": user.email, "role": role}, address=address)
     return membership
 
 
+def accept_invitation(token: AuthToken) -> list[Membership]:
+    """The memberships an invitation link offered, accepted now (a link from before invitations named their
+    membership accepts all of its user's pending ones). The caller has used the token up."""
+    if token.membership is not None:
+        offered = [token.membership]
+    else:
+        offered = [m for m in token.user.memberships if m.is_pending]
+    now = utcnow()
+    for membership in offered:
+        if membership.is_pending:
+            membership.accepted_at = now
+    db.session.flush()
+    return offered
+
+
 def switchable_memberships(user: User) -> list[Membership]:
     """The memberships a user may act for: those of active organisations (the vendor's staff always)."""
-    return [m for m in user.memberships if m.organisation.status == "active" or m.kind == "vendor"]
+    return [m for m in user.memberships
+            if not m.is_pending and (m.organisation.status == "active" or m.kind == "vendor")]
 
 
 def membership_for(user: User, membership_id: int | None) -> Membership | None:
