@@ -3,11 +3,9 @@ restoring any of them. Every vendor role reads the catalog; only administrators 
 its prices and quotas are in product_views.
 """
 
-from decimal import Decimal
 
-from babel.numbers import format_decimal
 from flask import Response, abort, flash, g, request, url_for
-from flask_babel import format_number, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,8 +14,8 @@ from portal.backoffice.views import bp
 from portal.extensions import db
 from portal.forms import has_control_characters
 from portal.htmx import redirect_to, render, wants_fragment
-from portal.labels import METRIC_LABELS, PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import PRODUCT_KINDS, Category, Product, Software
+from portal.pagination import page_of
 from portal.routing import id_arg, page_arg
 from portal.services import catalog
 from portal.services.catalog import search as catalog_search
@@ -25,7 +23,6 @@ from portal.services.errors import DomainError
 from portal.tenancy import client_address, roles
 
 EDITORS = ("admin",)
-PER_PAGE = 25
 CATALOG = "backoffice/catalog/index.html"
 
 
@@ -68,11 +65,9 @@ def done(message: str, url: str, template: str, block: str, **context):
 
 
 def common() -> dict:
-    locale = reader_locale()
-    return {"can_edit": g.membership.role in EDITORS, "locale": locale, "kind_labels": PRODUCT_KIND_LABELS,
-            "period_labels": PERIOD_LABELS, "metric_labels": METRIC_LABELS, "format_number": format_number,
-            "amount_example": format_decimal(Decimal("1234.56"), format="#,##0.00", locale=locale),
-            "sorted_prices": catalog_search.sorted_prices, "sorted_quotas": catalog_search.sorted_quotas}
+    """What every catalog screen shows differently by reader: whether they may change it, their language
+    (for the catalog's translated names). Labels and formatters are the templates' own (portal/templating.py)."""
+    return {"can_edit": g.membership.role in EDITORS, "locale": reader_locale()}
 
 
 def _filters() -> dict:
@@ -99,7 +94,7 @@ def _catalog_page(status: int = 200, block: str | None = None, software_form=Non
                   category_form=None, editing_category=None):
     filters = _filters()
     query = _products(filters)
-    page = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
+    page = page_of(query, page_arg())
     return render(
         CATALOG, block or target("products", "software_form", "categories", "category_form"), status=status,
         filters=filters, products=page, software=catalog_search.list_software(),

@@ -9,6 +9,7 @@ from portal.backoffice.invoice_forms import StaffInvoiceFilterForm
 from portal.backoffice.views import bp
 from portal.downloads import pdf_response
 from portal.htmx import render
+from portal.pagination import page_of
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
 
@@ -25,9 +26,9 @@ def _list(form: StaffInvoiceFilterForm):
     filters = form.filters()
     query = invoice_search.staff_invoices(filters, _timezone())
     # No count: over a million invoices it costs more than "next page" tells.
-    page = invoice_search.page_of(query, page_arg(), count=False)
+    page = page_of(query, page_arg(), count=False)
     return render("backoffice/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
-                  filters=filters, page=page, **invoice_search.template_helpers())
+                  filters=filters, page=page)
 
 
 @bp.get("/invoices")
@@ -53,7 +54,7 @@ def invoices_csv():
 def invoice(invoice_id: int):
     """Show one invoice with its lines, installments, credit notes and kept PDF."""
     found = invoice_search.staff_invoice(invoice_id) or abort(404)
-    return render("backoffice/invoice.html", invoice=found, **invoice_search.template_helpers(),
+    return render("backoffice/invoice.html", invoice=found,
                   credit_notes=invoice_search.credit_notes_for(found), pdf=invoice_search.pdf_facts(found))
 
 

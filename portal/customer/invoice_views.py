@@ -6,6 +6,7 @@ from portal.customer.invoice_forms import InvoiceFilterForm
 from portal.customer.views import bp
 from portal.downloads import pdf_response
 from portal.htmx import render
+from portal.pagination import page_of
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
 from portal.services.billing.invoicing import ISSUED_STATUSES
@@ -18,9 +19,9 @@ def _filter_form() -> InvoiceFilterForm:
 def _list(form: InvoiceFilterForm):
     filters = form.filters()
     query = invoice_search.customer_invoices(g.organisation, filters)
-    page = invoice_search.page_of(query, page_arg())
+    page = page_of(query, page_arg())
     return render("customer/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
-                  filters=filters, page=page, **invoice_search.template_helpers())
+                  filters=filters, page=page)
 
 
 @bp.get("/invoices")
@@ -47,7 +48,7 @@ def invoices_csv():
 def invoice(invoice_id: int):
     """Show one invoice: its lines, taxes, totals and installments, to print or download."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
-    return render("customer/invoice.html", invoice=found, **invoice_search.template_helpers(),
+    return render("customer/invoice.html", invoice=found,
                   credit_notes=invoice_search.credit_notes_for(found, ISSUED_STATUSES))
 
 

@@ -1,7 +1,6 @@
 """Views of the customer blueprint (members of a customer organisation)."""
 
 from flask import Blueprint, g
-from flask_babel import format_number
 
 from portal.activity import recent_activity
 from portal.htmx import render
@@ -23,4 +22,4 @@ def home():
     members = plan.metrics["users"].used  # the organisation's memberships, counted once for both
     return render("customer/home.html", members=members, activity=recent_activity(org.id),
                   plan=plan, metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
-                  amounts_due=credit_notes.amounts_due(org.id), format_number=format_number)
+                  amounts_due=credit_notes.amounts_due(org.id))

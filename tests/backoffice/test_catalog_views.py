@@ -425,3 +425,21 @@ def test_the_filtered_list_downloads_as_csv_with_one_line_per_price(staff, plan)
         f"inventario,'=Inventario,Module,{plan.software.name},,On sale,,,,",
     ])
     assert "inventario" not in _text(staff("vendor", "admin").get("/backoffice/catalog.csv?kind=plan"))
+
+
+def test_the_product_list_pages_with_the_one_pager_and_says_when_a_page_is_past_the_last(admin):
+    erp = factories.make_software(name="Vitrine ERP")
+    for n in range(27):
+        factories.make_product("module", software=erp, code=f"q-{n:02d}", name=f"Módulo {n:02d}")
+    db.session.commit()
+    first = _text(admin.get("/backoffice/catalog?kind=module"))
+    assert "Page 1 of 2" in first and 'rel="prev"' not in first
+    assert 'rel="next" href="/backoffice/catalog?page=2&amp;kind=module"' in first
+    assert 'hx-target="#products"' in first.split('aria-label="Pages of products"')[1]
+    second = _text(admin.get("/backoffice/catalog?kind=module&page=2", headers=_htmx("products")))
+    assert "Page 2 of 2" in second and "Products 26 to 27 of 27" in second and 'rel="next"' not in second
+    assert 'rel="prev" href="/backoffice/catalog?page=1&amp;kind=module"' in second
+    beyond = admin.get("/backoffice/catalog?kind=module&page=3")
+    assert beyond.status_code == 200
+    assert "There are no more products on this page." in _text(beyond)
+    assert 'href="/backoffice/catalog?kind=module">Go to the first page' in _text(beyond)

@@ -8,12 +8,10 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -23,11 +21,9 @@ from portal.labels import INVOICE_KIND_LABELS, INVOICE_STATUS_LABELS
 from portal.models import Invoice, InvoicePdf, Organisation
 from portal.orm import utcnow
 from portal.services.billing.invoicing import ISSUED_STATUSES
-from portal.services.billing.pdf import local_date, taxes_by_rate
+from portal.services.billing.pdf import local_date
 from portal.text import folded
 
-PER_PAGE = 25
-STATUS_BADGES = {"draft": "", "open": "warn", "overdue": "bad", "paid": "ok", "void": "", "uncollectible": "bad"}
 DRAFT_HAS_NO_PDF = _l("A draft has no PDF yet: it is rendered when the invoice is issued.")
 
 
@@ -49,34 +45,6 @@ class InvoiceFilters:
             "issued_to": self.issued_to.isoformat() if self.issued_to else "",
         }
         return {key: value for key, value in values.items() if value}
-
-
-@dataclass
-class Page:
-    """One page of results; `total` is None where counting every match would cost more than it tells."""
-
-    items: list
-    number: int
-    per_page: int
-    has_next: bool
-    total: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.number > 1
-
-    @property
-    def first(self) -> int:
-        return (self.number - 1) * self.per_page + 1
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.items) - 1
-
-    @property
-    def pages(self) -> int | None:
-        return None if self.total is None else max(1, -(-self.total // self.per_page))
 
 
 def display_status(invoice: Invoice, now: datetime | None = None) -> str:
@@ -132,16 +100,6 @@ def staff_invoices(filters: InvoiceFilters, timezone: str, now: datetime | None 
         )
         query = query.where(Invoice.organisation_id.in_(db.select(Organisation.id).where(matches)))
     return _filtered(query, filters, timezone, now or utcnow())
-
-
-def page_of(query, number: int, per_page: int = PER_PAGE, count: bool = True) -> Page:
-    """Page `number` (from 1) of `query`. Without `count`, one extra row says whether there is a next page."""
-    number = max(1, number)
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((number - 1) * per_page)))
-    total = None
-    if count:
-        total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
-    return Page(items=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page, total=total)
 
 
 def customer_invoice(organisation: Organisation, invoice_id: int, details: bool = True) -> Invoice | None:
@@ -258,19 +216,3 @@ def csv_lines(query, staff: bool, chunk: int = 1_000):
         for invoice in invoices:
             writer.writerow(csv_row(invoice, staff, now))
         yield buffer.getvalue()
-
-
-def template_helpers(now: datetime | None = None) -> dict:
-    """What the invoice templates use to show dates, statuses and kinds."""
-    now = now or utcnow()
-    return {
-        "now": now,
-        "local_date": local_date,
-        "invoice_status": lambda invoice: display_status(invoice, now),
-        "status_label": status_label,
-        "status_badges": STATUS_BADGES,
-        "kind_labels": INVOICE_KIND_LABELS,
-        "taxes_by_rate": taxes_by_rate,
-        "percent": lambda basis_points: format_percent(Decimal(basis_points) / 10_000, "#,##0.##%"),
-        "timedelta": timedelta,
-    }
