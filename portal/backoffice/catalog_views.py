@@ -91,7 +91,10 @@ def _products(filters: dict):
 
 
 def _catalog_page(status: int = 200, block: str | None = None, software_form=None, editing_software=None,
-                  category_form=None, editing_category=None):
+                  category_form=None, editing_category=None, adding: str | None = None):
+    """The catalog page (or the block htmx asked for). The software and category forms are rendered only
+    when shown: when one is being edited or `adding` names it; otherwise their place holds the link that
+    loads them (in place with htmx, the page with the form open without)."""
     filters = _filters()
     query = _products(filters)
     page = page_of(query, page_arg())
@@ -99,8 +102,8 @@ def _catalog_page(status: int = 200, block: str | None = None, software_form=Non
         CATALOG, block or target("products", "software_form", "categories", "category_form"), status=status,
         filters=filters, products=page, software=catalog_search.list_software(),
         categories=catalog_search.list_categories(),
-        software_form=software_form or SoftwareForm(formdata=None), editing_software=editing_software,
-        category_form=category_form or CategoryForm(formdata=None), editing_category=editing_category,
+        software_form=software_form, editing_software=editing_software,
+        category_form=category_form, editing_category=editing_category, adding=adding,
         kinds=PRODUCT_KINDS, **common(),
     )
 
@@ -130,12 +133,12 @@ def _software_form(software: Software | None = None) -> SoftwareForm:
     return form
 
 
-@bp.post("/catalog/software")
+@bp.route("/catalog/software", methods=["GET", "POST"])
 @roles(*EDITORS)
 def software_create():
-    """Add a software product line."""
+    """Add a software product line (GET: its empty form, in place for htmx)."""
     form = _software_form()
-    if form.validate_on_submit():
+    if request.method == "POST" and form.validate_on_submit():
         try:
             software = catalog.create_software(form.code.data, form.name.data, form.launch_url.data,
                                                form.description.data, form.names(), by=author())
@@ -145,7 +148,9 @@ def software_create():
             db.session.commit()
             flash(_("%(name)s has been added.", name=software.name), "success")
             return redirect_to(url_for("backoffice.catalog_index") + "#software")
-    return _catalog_page(422, "software_form", software_form=form)
+    status = 422 if request.method == "POST" else 200
+    return _catalog_page(status, "software_form" if target("software_form") or status == 422 else None,
+                         software_form=form, adding="software")
 
 
 @bp.route("/catalog/software/<int:software_id>/edit", methods=["GET", "POST"])
@@ -169,12 +174,12 @@ def software_edit(software_id: int):
                          software_form=form, editing_software=software)
 
 
-@bp.post("/catalog/categories")
+@bp.route("/catalog/categories", methods=["GET", "POST"])
 @roles(*EDITORS)
 def category_create():
-    """Add a row to the store, after the existing ones."""
+    """Add a row to the store, after the existing ones (GET: its empty form, in place for htmx)."""
     form = CategoryForm()
-    if form.validate_on_submit():
+    if request.method == "POST" and form.validate_on_submit():
         try:
             category = catalog.create_category(form.code.data, form.name.data, form.names(), by=author())
         except DomainError as error:
@@ -183,7 +188,9 @@ def category_create():
             db.session.commit()
             flash(_("%(name)s has been added.", name=category.name), "success")
             return redirect_to(url_for("backoffice.catalog_index") + "#categories")
-    return _catalog_page(422, "category_form", category_form=form)
+    status = 422 if request.method == "POST" else 200
+    return _catalog_page(status, "category_form" if target("category_form") or status == 422 else None,
+                         category_form=form, adding="category")
 
 
 @bp.route("/catalog/categories/<int:category_id>/edit", methods=["GET", "POST"])

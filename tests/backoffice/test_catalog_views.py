@@ -443,3 +443,28 @@ def test_the_product_list_pages_with_the_one_pager_and_says_when_a_page_is_past_
     assert beyond.status_code == 200
     assert "There are no more products on this page." in _text(beyond)
     assert 'href="/backoffice/catalog?kind=module">Go to the first page' in _text(beyond)
+
+
+@pytest.mark.parametrize(("what", "url", "heading"), [("software", "/backoffice/catalog/software", "Add a software"),
+                                                     ("category", "/backoffice/catalog/categories",
+                                                      "Add a store category")])
+def test_the_add_forms_are_loaded_when_asked_for_in_place_or_as_a_page(admin, what, url, heading):
+    listing = _text(admin.get("/backoffice/catalog"))
+    assert f'<form id="{what}_form"' not in listing
+    assert f'<a class="button" href="{url}#{what}_form" hx-get="{url}" hx-target="#{what}_form"' in listing
+    in_place = admin.get(url, headers=_htmx(f"{what}_form"))
+    body = _text(in_place)
+    assert in_place.status_code == 200 and body.lstrip().startswith(f'<form id="{what}_form"') and "<html" not in body
+    assert f"<h3>{heading}</h3>" in body and "autofocus" in body
+    page = _text(admin.get(url))  # without JavaScript: the catalog with the form open
+    assert "<html" in page and f'<form id="{what}_form"' in page and 'id="products"' in page
+    cancelled = _text(admin.get("/backoffice/catalog", headers=_htmx(f"{what}_form")))
+    assert cancelled.lstrip().startswith(f'<p id="{what}_form"') and heading in cancelled
+
+
+def test_staff_who_cannot_change_the_catalog_get_no_add_forms(staff):
+    billing = staff("vendor", "billing")
+    listing = _text(billing.get("/backoffice/catalog"))
+    assert "Add a software" not in listing and "Add a store category" not in listing
+    assert billing.get("/backoffice/catalog/software").status_code == 403
+    assert billing.get("/backoffice/catalog/categories").status_code == 403
