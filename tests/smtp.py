@@ -30,7 +30,7 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.refusing = False
         self.on_message = None  # called with each message before it is accepted (from the server's thread)
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self.controller = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 — aiosmtpd's hook name
         if self.refusing:
@@ -48,8 +48,17 @@ class SmtpSink:
                 "SMTP_USER": ""}
 
     def __enter__(self) -> "SmtpSink":
-        self.controller.start()
-        return self
+        # The free port is found before the server binds it, so another process may take it meanwhile
+        # (xdist workers run side by side): try another one.
+        for attempt in range(5):
+            self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+            try:
+                self.controller.start()
+            except OSError:
+                if attempt == 4:
+                    raise
+            else:
+                return self
 
     def __exit__(self, *_exc) -> None:
         self.controller.stop()
