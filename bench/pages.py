@@ -69,6 +69,7 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/team", name="customer team"),
     Page(CUSTOMER_ADMIN, "/account/password", name="customer password"),
     Page(CUSTOMER_MEMBER, "/customer/", name="customer member home"),
+    Page(CUSTOMER_ADMIN, "/customer/account", name="customer billing overview"),
     Page(CUSTOMER_ADMIN, "/customer/invoices", name="customer invoices"),
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}", name="customer invoice"),
     Page(CUSTOMER_ADMIN, "/customer/integration", name="customer integration key"),

@@ -189,7 +189,8 @@ def path_for(endpoint: str, **values: int) -> str:
 SHELL_ENTRIES = 2048
 _CSRF_SLOT, _PATH_SLOT = "\x00csrf\x00", "\x00path\x00"
 # The sections whose link is current on every page under their address (an invoice is under Invoices).
-_SECTIONS = ("customer.invoices", "customer.integration_key", "backoffice.invoices", "backoffice.catalog_index")
+_SECTIONS = ("customer.account_overview", "customer.invoices", "customer.integration_key", "backoffice.invoices",
+             "backoffice.catalog_index")
 
 
 class ShellCache:

@@ -79,6 +79,8 @@ MATRIX: dict[str, Access] = {
     "auth.team": authenticated(),
     "auth.team_invite": authenticated(),
     "customer.home": kind("customer"),
+    # The account area reads only the organisation's own subscriptions and invoices (no id in the URL).
+    "customer.account_overview": kind("customer"),
     "reseller.home": kind("reseller"),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),

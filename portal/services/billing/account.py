@@ -1,0 +1,66 @@
+"""The customer's billing overview: what it owes and what of that is overdue, and its last purchase.
+
+Every query is scoped by the organisation passed in (the view passes `g.organisation`). What the next invoice of
+each subscription will be is `portal.services.billing.estimate`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.extensions import db
+from portal.models import Invoice
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What is still to pay in one currency, and the part of it past its due date."""
+
+    currency: str
+    due: int
+    invoices: int
+    overdue: int
+    overdue_invoices: int
+    oldest_due_at: datetime | None  # the earliest due date among the overdue ones
+
+
+def _credited():
+    credit = db.aliased(Invoice)
+    return (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
+            .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
+            .correlate(Invoice).scalar_subquery())
+
+
+def balances(organisation_id: int, now: datetime) -> list[Balance]:
+    """Per currency, what the open invoices billed to the organisation still ask (their totals less the credit
+    notes that settle part of them), how much of it is overdue, in one query."""
+    left = Invoice.total - _credited()
+    overdue = Invoice.is_overdue(now)
+    rows = db.session.execute(
+        db.select(Invoice.currency, db.func.sum(left), db.func.count(Invoice.id),
+                  db.func.sum(db.case((overdue, left), else_=0)),
+                  db.func.sum(db.case((overdue, 1), else_=0)),
+                  db.func.min(db.case((overdue, Invoice.due_at), else_=None)))
+        .where(Invoice.organisation_id == organisation_id, Invoice.kind == "invoice", Invoice.status == "open")
+        .group_by(Invoice.currency).order_by(Invoice.currency)
+    ).all()
+    return [Balance(currency, max(int(due or 0), 0), count, max(int(late or 0), 0), int(late_count or 0), oldest)
+            for currency, due, count, late, late_count, oldest in rows]
+
+
+def overdue_invoices(organisation_id: int, now: datetime, limit: int = 5) -> list[Invoice]:
+    """The organisation's overdue invoices, the oldest due first (at most `limit`)."""
+    return list(db.session.scalars(
+        db.select(Invoice).options(joinedload(Invoice.series))
+        .where(Invoice.organisation_id == organisation_id, Invoice.kind == "invoice", Invoice.is_overdue(now))
+        .order_by(Invoice.due_at, Invoice.id).limit(limit)))
+
+
+def last_purchase(organisation_id: int) -> Invoice | None:
+    """The latest invoice issued to the organisation (not voided), with its lines: what it bought last."""
+    return db.session.scalar(
+        db.select(Invoice).options(joinedload(Invoice.series), selectinload(Invoice.lines))
+        .where(Invoice.organisation_id == organisation_id, Invoice.kind == "invoice",
+               Invoice.status.in_(("open", "paid", "uncollectible")), Invoice.issued_at.is_not(None))
+        .order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(1))

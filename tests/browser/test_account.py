@@ -1,0 +1,58 @@
+"""The account area in a real browser: a Chilean customer (in Spanish) opens "Mi cuenta" from the sidebar and
+reads what it owes, its billing cycle and the estimate of its next invoice with the overage so far; the pages
+fit a desktop and a phone, with and without JavaScript."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.extensions import db
+from portal.services.billing import subscriptions as subs
+from portal.services.billing import usage
+from tests import factories
+from tests.browser.conftest import log_in
+from tests.browser.test_look import layout_problems
+from tests.services.billing_helpers import make_catalog
+
+CUSTOMER = "Panadería Los Aromos SpA"
+
+
+def chilean_customer(app) -> str:
+    """A Chilean bakery on Plan Básico with two additional users, 130 documents issued (30 beyond its plan) and an
+    invoice two months overdue; returns its administrator's e-mail."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        cat = make_catalog()
+        org = factories.make_org("customer", name=CUSTOMER, locale="es")
+        subs.start_subscription(org, cat.basic, "CLP", "monthly", now - timedelta(days=5), trial_days=0,
+                                items=[(cat.user, 2)])
+        usage.record_events(org, [usage.Event("dte-1", "documents", 130, now - timedelta(days=2))], now)
+        factories.make_invoice(org, issued_at=now - timedelta(days=60), lines=[("Implementación ERP", 1, 50_000)])
+        membership = factories.make_member("customer", "admin", organisation=org, locale="es")
+        db.session.commit()
+        return membership.user.email
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_a_chilean_customer_reads_its_billing_overview(app, new_page, screenshot, javascript):
+    email = chilean_customer(app)
+    page = new_page(locale="es-CL", javascript=javascript, width=1024)
+    log_in(page, email)
+    page.get_by_role("link", name="Mi cuenta").click()
+    expect(page.get_by_role("heading", name="Mi cuenta", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Resumen de facturación")).to_have_attribute("aria-current", "page")
+    balance = page.get_by_role("region", name="Saldo pendiente")
+    expect(balance).to_contain_text("2 facturas pendientes")
+    expect(balance).to_contain_text("Facturas vencidas")
+    cycle = page.get_by_role("region", name="Ciclo de facturación")
+    expect(cycle).to_contain_text("Próxima renovación")
+    expect(cycle).to_contain_text("Documentos electrónicos por sobre los 100 incluidos")
+    expect(cycle.locator("tfoot")).to_contain_text("$20.825")  # 10.000 + 2 × 3.000 + 30 × 50, and 19 % IVA
+    expect(page.get_by_role("region", name="Última compra")).to_contain_text("$")
+    assert layout_problems(page) == []
+    screenshot(page, f"account-overview-1024-{'js' if javascript else 'nojs'}")
+    if javascript:
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert layout_problems(page) == []
+        screenshot(page, "account-overview-390")
