@@ -32,6 +32,7 @@ def init_extensions(app: Flask) -> None:
     from portal import database, diagnostics, htmx, jobs, routing, security, sessions, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
+    from portal.services import payments
 
     routing.init_app(app)
     db.init_app(app)
@@ -46,6 +47,7 @@ def init_extensions(app: Flask) -> None:
     htmx.init_app(app)
     templating.init_app(app)
     jobs.init_app(app)
+    payments.register_gateways()
 
 
 def register_blueprints(app: Flask) -> None:

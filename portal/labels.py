@@ -63,3 +63,33 @@ INVOICE_STATUS_LABELS = {
     "void": _l("Void"),
     "uncollectible": _l("Uncollectible"),
 }
+
+PAYMENT_METHOD_LABELS = {
+    "card": _l("Card"),
+    "wallet": _l("Wallet balance"),
+    "bank_transfer": _l("Bank transfer"),
+    "boleto": _l("Boleto"),
+    "pix": _l("Pix"),
+    "oxxo": _l("OXXO"),
+    "manual": _l("Recorded by staff"),
+}
+PAYMENT_STATE_LABELS = {
+    "pending": _l("Awaiting payment"),
+    "processing": _l("Processing"),
+    "succeeded": _l("Paid"),
+    "failed": _l("Failed"),
+    "expired": _l("Expired"),
+    "cancelled": _l("Cancelled"),
+}
+PAYMENT_METHOD_STATE_LABELS = {
+    "active": _l("Active"),
+    "expired": _l("Expired"),
+    "failing": _l("Failing"),
+    "removed": _l("Removed"),
+}
+WALLET_ENTRY_LABELS = {
+    "top_up": _l("Funds added"),
+    "spend": _l("Paid an invoice"),
+    "refund_in": _l("Refund to the wallet"),
+    "adjustment": _l("Adjustment"),
+}

@@ -22,6 +22,7 @@ from portal.models.invoices import (
     TaxRate,
 )
 from portal.models.mail import OutboxMessage
+from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.sessions import LoginSession
 from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
 from portal.models.usage import UsageEvent
@@ -47,6 +48,8 @@ __all__ = [
     "Membership",
     "Organisation",
     "OutboxMessage",
+    "Payment",
+    "PaymentMethod",
     "Price",
     "Product",
     "Quota",
@@ -58,4 +61,7 @@ __all__ = [
     "TaxRate",
     "UsageEvent",
     "User",
+    "WalletEntry",
+    "WalletSettings",
+    "WebhookEvent",
 ]

@@ -3,7 +3,7 @@
 A credit note corrects or refunds an issued invoice, numbered in its own series; together an invoice's credit
 notes never exceed its total. One for a paid invoice is issued open (the money is owed back; `mark_paid` once
 refunded); one for an open invoice settles that much of it at once (paid), the invoice staying due for the
-rest (`amount_due`) and paid when nothing is left.
+rest (`amount_due`) and paid when nothing is left. Payments that succeeded count towards it too.
 """
 
 from datetime import datetime
@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam
 
 from portal.extensions import db
-from portal.models import Invoice, Organisation
+from portal.models import Invoice, Organisation, Payment
 from portal.services import audit
 from portal.services.billing import money
 from portal.services.billing.invoicing import (
@@ -39,16 +39,25 @@ def credited_total(invoice: Invoice) -> int:
     ) or 0
 
 
+def paid_total(invoice: Invoice) -> int:
+    """What the payments of `invoice` that succeeded add up to (refunds are credit notes, counted apart)."""
+    return db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+        .where(Payment.invoice_id == invoice.id, Payment.state == "succeeded")
+    ) or 0
+
+
 def amount_due(invoice: Invoice) -> int:
-    """What is still to pay on an open invoice: its total less the credit notes that settle part of it."""
+    """What is still to pay on an open invoice: its total less the credit notes that settle part of it and
+    the payments made."""
     if invoice.status != "open" or invoice.kind != "invoice":
         return 0
-    return max(invoice.total - credited_total(invoice), 0)
+    return max(invoice.total - credited_total(invoice) - paid_total(invoice), 0)
 
 
 def amounts_due(organisation_id: int) -> list[tuple[str, int, int]]:
     """What an organisation still has to pay, per currency: (currency, amount due, open invoices), in one query
-    (each open invoice's total less its credit notes, as amount_due does)."""
+    (each open invoice's total less its credit notes and payments, as amount_due does)."""
     rows = db.session.execute(_amounts_due_query(), {"organisation_id": organisation_id})
     return [(currency, max(int(amount or 0), 0), count) for currency, amount, count in rows]
 
@@ -61,8 +70,11 @@ def _amounts_due_query():
     credited = (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
                 .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
                 .correlate(Invoice).scalar_subquery())
+    paid = (db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+            .where(Payment.invoice_id == Invoice.id, Payment.state == "succeeded")
+            .correlate(Invoice).scalar_subquery())
     return (
-        db.select(Invoice.currency, db.func.sum(Invoice.total - credited), db.func.count(Invoice.id))
+        db.select(Invoice.currency, db.func.sum(Invoice.total - credited - paid), db.func.count(Invoice.id))
         .where(Invoice.organisation_id == bindparam("organisation_id"), Invoice.kind == "invoice",
                Invoice.status == "open")
         .group_by(Invoice.currency).order_by(Invoice.currency))
@@ -133,7 +145,7 @@ def issue_credit_note(invoice: Invoice, now: datetime, lines: list[LineSpec] | N
     open_document(note, now, ctx)
     if invoice.status == "open":
         note.status, note.paid_at = "paid", now
-        if already + note.total == invoice.total:
+        if already + note.total + paid_total(invoice) >= invoice.total:
             settle(invoice, now)
     db.session.flush()
     audit.record("credit_note_issued", actor=actor, organisation=org, obj=note,

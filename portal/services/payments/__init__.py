@@ -1,1 +1,21 @@
-"""Payments: the gateway interface, its card and offline methods, and what they record."""
+"""Payments: gateways (`gateway`: the interface and its registry; `sandbox`: the built-in card provider),
+claiming and recording payments once per idempotency key (`checkout`), what an outcome changes
+(`settlement`), stored methods (`methods`), the wallet's ledger (`wallet`) and the gateways' webhooks
+(`webhooks`).
+
+Adding a provider means writing one `gateway.Gateway` subclass and naming it in GATEWAYS.
+"""
+
+from importlib import import_module
+
+# "module:Class" of every gateway the portal offers, registered at start-up (a later one for a method kind
+# takes its payments).
+GATEWAYS = ["portal.services.payments.sandbox:SandboxGateway"]
+
+
+def register_gateways() -> None:
+    from portal.services.payments import gateway
+
+    for path in GATEWAYS:
+        module, _, name = path.partition(":")
+        gateway.register(getattr(import_module(module), name)())

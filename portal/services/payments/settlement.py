@@ -1,0 +1,132 @@
+"""What a payment's outcome changes: a success pays its invoice (or installments) or funds the wallet, and
+sends a receipt; a failure, an expiry or a cancellation frees what it reserved. Each is applied once: a
+second call for a payment already ended changes nothing (a repeated webhook, a retried job, staff and a
+statement confirming the same reference).
+"""
+
+from datetime import datetime
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.i18n import format_money
+from portal.labels import PAYMENT_METHOD_LABELS
+from portal.models import Installment, Invoice, Membership, Organisation, Payment, User
+from portal.services import audit
+from portal.services.billing import credit_notes, invoicing
+from portal.services.errors import DomainError
+from portal.services.mail import composing as mail
+from portal.services.payments import wallet
+
+OPEN_STATES = ("pending", "processing")
+# What a payment reserves of its invoice while the gateway has not answered.
+RESERVING_STATES = ("processing",)
+
+
+def payable(invoice: Invoice) -> int:
+    """What can still be asked for on an invoice: what is due less what payments in progress reserve."""
+    due = credit_notes.amount_due(invoice)
+    reserved = db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+        .where(Payment.invoice_id == invoice.id, Payment.state.in_(RESERVING_STATES))) or 0
+    return max(due - reserved, 0)
+
+
+def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = None, actor=None) -> bool:
+    """Record that the money of `payment` arrived. Returns False when it was already recorded (nothing
+    changes); a payment that had failed or expired and is paid after all is recorded too."""
+    wallet.lock_payer(payment.organisation_id)
+    db.session.refresh(payment)
+    if payment.state == "succeeded":
+        return False
+    if payment.state == "cancelled":
+        raise DomainError(_l("This payment was cancelled."), code="payment_cancelled", status=409)
+    org = db.session.get(Organisation, payment.organisation_id)
+    invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id is not None else None
+    due_before = credit_notes.amount_due(invoice) if invoice is not None else 0
+    payment.state, payment.succeeded_at, payment.failure_code = "succeeded", now, None
+    if gateway_payment_id and not payment.gateway_payment_id:
+        payment.gateway_payment_id = gateway_payment_id
+    db.session.flush()
+    if invoice is None:
+        wallet.add_entry(org, "top_up", payment.amount, now, currency=payment.currency, payment=payment, actor=actor)
+    else:
+        _apply_to_invoice(payment, invoice, org, due_before, now, actor)
+    audit.record("payment_succeeded", actor=actor, organisation=org, obj=payment,
+                 details={"amount": payment.amount, "currency": payment.currency, "method": payment.method_kind,
+                          "invoice_id": payment.invoice_id, "reference": payment.reference})
+    send_receipt(payment, org, invoice)
+    return True
+
+
+def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due_before: int, now: datetime,
+                      actor) -> None:
+    """Pay the invoice; what exceeds what it still owed (paid twice: a reference paid after the card, or an
+    invoice voided meanwhile) waits in the wallet."""
+    excess = payment.amount - due_before
+    if excess > 0:
+        wallet.add_entry(org, "refund_in", excess, now, currency=payment.currency, payment=payment,
+                         invoice=invoice, reason="overpayment", actor=actor)
+    if invoice.status != "open":
+        return
+    if credit_notes.amount_due(invoice) == 0:
+        invoicing.settle(invoice, now)
+        db.session.flush()
+        audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total})
+    else:
+        _mark_installments(invoice, now)
+
+
+def _mark_installments(invoice: Invoice, now: datetime) -> None:
+    """Installments wholly covered by what was paid and credited, in their order, are paid."""
+    covered = credit_notes.paid_total(invoice) + credit_notes.credited_total(invoice)
+    for installment in db.session.scalars(db.select(Installment).where(Installment.invoice_id == invoice.id)
+                                          .order_by(Installment.number)):
+        if covered < installment.amount:
+            break
+        covered -= installment.amount
+        if installment.paid_at is None:
+            installment.paid_at = now
+
+
+def end(payment: Payment, state: str, now: datetime, failure_code: str | None = None, actor=None) -> bool:
+    """A payment that failed, expired or was cancelled before its money arrived. False when it had already
+    ended or succeeded (nothing changes)."""
+    if state not in ("failed", "expired", "cancelled"):
+        raise ValueError(state)
+    wallet.lock_payer(payment.organisation_id)
+    db.session.refresh(payment)
+    if payment.state not in OPEN_STATES:
+        return False
+    payment.state, payment.ended_at, payment.failure_code = state, now, failure_code
+    db.session.flush()
+    audit.record(f"payment_{state}", actor=actor, organisation=db.session.get(Organisation, payment.organisation_id),
+                 obj=payment, details={"failure_code": failure_code, "reference": payment.reference})
+    return True
+
+
+def billing_contacts(org: Organisation) -> list[User]:
+    """Who hears about an organisation's payments: its administrators (accepted members)."""
+    return list(db.session.scalars(
+        db.select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == org.id, Membership.role == "admin",
+               Membership.accepted_at.is_not(None))
+        .order_by(User.id)))
+
+
+def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None) -> None:
+    """E-mail the payer's administrators that the money arrived, in each one's language."""
+    link = None
+    if org.kind == "customer":
+        link = mail.external_url("customer.invoice", invoice_id=invoice.id) if invoice is not None \
+            else mail.external_url("customer.home")
+    still_due = credit_notes.amount_due(invoice) if invoice is not None else 0
+    for user in billing_contacts(org):
+        locale = user.locale or org.locale
+        with force_locale(locale):
+            amount = format_money(payment.amount, payment.currency, locale, org.country)
+            due = format_money(still_due, payment.currency, locale, org.country)
+            method = str(PAYMENT_METHOD_LABELS[payment.method_kind])
+        mail.queue_email(user.email, "payment_receipt", locale, user=user, organisation=org, payment=payment,
+                         invoice=invoice, link=link, amount=amount, still_due=due, method=method)

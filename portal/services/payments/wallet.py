@@ -1,0 +1,99 @@
+"""The wallet: a ledger of credits and debits per organisation and currency, whose balance is the ledger's sum
+and never negative.
+
+Each entry is numbered within its wallet (`sequence`, unique) and keeps the balance after it (checked >= 0).
+Writers lock the payer first (`lock_payer`), so on PostgreSQL they take turns; should two ever race, the
+unique number refuses the second and nothing is spent twice.
+"""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.models import Organisation, WalletEntry, WalletSettings
+from portal.services import audit
+from portal.services.billing.invoicing import MAX_AMOUNT
+from portal.services.errors import DomainError
+
+ENTRY_KINDS_CREDIT = ("top_up", "refund_in")
+MAX_REASON = 300
+
+
+def lock_payer(organisation_id: int) -> None:
+    """Take the organisation's row lock (PostgreSQL) for the rest of the transaction: payments and wallet
+    movements of one payer happen one after the other. On SQLite the writing transaction is already alone."""
+    db.session.execute(db.select(Organisation.id).where(Organisation.id == organisation_id).with_for_update())
+
+
+def last_entry(organisation_id: int, currency: str) -> WalletEntry | None:
+    return db.session.scalar(
+        db.select(WalletEntry).where(WalletEntry.organisation_id == organisation_id, WalletEntry.currency == currency)
+        .order_by(WalletEntry.sequence.desc()).limit(1))
+
+
+def balance(organisation_id: int, currency: str) -> int:
+    """The wallet's balance: the balance after its last entry (the sum of the ledger)."""
+    last = last_entry(organisation_id, currency)
+    return last.balance_after if last is not None else 0
+
+
+def ledger_sum(organisation_id: int, currency: str) -> int:
+    """The sum of every entry (equal to `balance`; the invariant tests compare both)."""
+    return db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(WalletEntry.amount), 0))
+        .where(WalletEntry.organisation_id == organisation_id, WalletEntry.currency == currency)) or 0
+
+
+def movements(organisation_id: int, currency: str):
+    """The wallet's entries, newest first (a query, to page)."""
+    return (db.select(WalletEntry)
+            .where(WalletEntry.organisation_id == organisation_id, WalletEntry.currency == currency)
+            .order_by(WalletEntry.sequence.desc()))
+
+
+def add_entry(org: Organisation, kind: str, amount: int, now: datetime, currency: str | None = None,
+              payment=None, invoice=None, reason: str | None = None, actor=None) -> WalletEntry:
+    """Write one movement (credit > 0, debit < 0). A debit larger than the balance is refused."""
+    currency = currency or org.currency
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise DomainError(_l("Enter an amount other than zero."), code="invalid_amount", field="amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
+                          field="amount")
+    last = last_entry(org.id, currency)
+    before = last.balance_after if last is not None else 0
+    if before + amount < 0:
+        raise DomainError(_l("The wallet's balance is not enough for this."), code="insufficient_balance",
+                          field="amount")
+    entry = WalletEntry(
+        organisation_id=org.id, currency=currency, sequence=(last.sequence + 1) if last is not None else 1,
+        kind=kind, amount=amount, balance_after=before + amount, created_at=now,
+        payment_id=payment.id if payment is not None else None,
+        invoice_id=invoice.id if invoice is not None else None,
+        reason=(reason or "").strip()[:MAX_REASON] or None,
+        created_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def adjust(org: Organisation, amount: int, reason: str, now: datetime, actor) -> WalletEntry:
+    """A staff adjustment of the balance, up or down, always with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the balance is adjusted."), code="reason_required", field="reason")
+    lock_payer(org.id)
+    entry = add_entry(org, "adjustment", amount, now, reason=reason, actor=actor)
+    audit.record("wallet_adjusted", actor=actor, organisation=org, obj=entry,
+                 details={"amount": amount, "reason": entry.reason})
+    return entry
+
+
+def settings_for(org: Organisation) -> WalletSettings:
+    """The organisation's wallet settings (defaults, not stored, when it never chose any)."""
+    found = db.session.get(WalletSettings, org.id)
+    return found if found is not None else WalletSettings(
+        organisation_id=org.id, pay_from_wallet=False, auto_recharge=False, recharge_threshold=0,
+        recharge_amount=0)
