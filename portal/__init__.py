@@ -51,10 +51,10 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, auth, backoffice, customer, partner, reseller, tenancy
+    from portal import api, auth, backoffice, customer, partner, reseller, sandbox, tenancy, webhooks
 
     app.before_request(tenancy.load_membership)
-    for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp):
+    for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp, sandbox.bp, webhooks.bp):
         app.register_blueprint(blueprint)
 
 

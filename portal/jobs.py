@@ -22,6 +22,7 @@ def init_app(app) -> None:
     """Committed outbox messages go to `send_email`, committed invoices to the PDF renderer."""
     hooks.on_commit("send_email", _send_committed_emails)
     hooks.on_commit("render_invoice_pdfs", _render_committed_invoices)
+    hooks.on_commit("deliver_webhook", _deliver_committed_webhooks)
 
 
 def _send_committed_emails(message_ids: list[int]) -> None:
@@ -39,6 +40,17 @@ def _render_committed_invoices(invoice_ids: list[int]) -> None:
         return
     for invoice_id in invoice_ids:
         render_invoice_pdf(invoice_id)
+
+
+def _deliver_committed_webhooks(events: list[tuple[str, str, int]]) -> None:
+    for gateway_code, body, delay in events:
+        try:
+            if delay:
+                deliver_webhook.schedule((gateway_code, body), delay=delay)
+            else:
+                deliver_webhook(gateway_code, body)
+        except Exception:
+            log.exception("could not hand a %s webhook to the job queue", gateway_code)
 
 
 @contextmanager
@@ -140,3 +152,15 @@ def run_billing_sweep() -> None:
     with app_context():
         result = run_sweep(utcnow())
     logging.getLogger(__name__).info("billing sweep: %s", result.as_dict())
+
+
+@huey.task(retries=8, retry_delay=15)
+def deliver_webhook(gateway_code: str, body: str) -> None:
+    """The sandbox gateway delivers one webhook to the portal; an answer other than accepted (or replayed) is
+    retried, as providers retry, 8 times 15 s apart."""
+    from portal.workflows import webhook_delivery
+
+    with app_context():
+        status = webhook_delivery.deliver(gateway_code, body)
+    if status not in webhook_delivery.DELIVERED:
+        raise RuntimeError(f"{gateway_code} webhook answered {status}; it will be sent again")

@@ -115,6 +115,10 @@ MATRIX: dict[str, Access] = {
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),
     "customer.integration_key_generate": kind("customer", roles=("admin",)),
     "api.openapi": public(),
+    # The sandbox gateway's hosted page stands in for the provider's site (a signed session, no login), and
+    # gateways post their webhooks unauthenticated (a signature instead): both public.
+    "sandbox.capture": public(),
+    "webhooks.receive": public(),
     # The API: every call but the document needs a key; an invoice of one organisation is 404 to another's key.
     "api.me": api(),
     "api.usage_create": api(),

@@ -50,7 +50,7 @@ def world(app):
         "invoice_id": invoice.id, "software_id": software.id, "category_id": category.id,
         "product_id": product.id, "price_id": price.id, "quota_id": quota.id,
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),
-        "filename": "app.css",
+        "filename": "app.css", "gateway": "sandbox",
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

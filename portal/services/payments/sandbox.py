@@ -42,6 +42,7 @@ CODE = "sandbox"
 SIGNATURE_HEADER = "Vitrine-Signature"
 TOLERANCE_SECONDS = 300
 CAPTURE_MAX_AGE = 3600
+CONFIRMS_AFTER_SECONDS = 3  # how long a "confirms later" card keeps its charge processing
 # number → (behaviour, brand): what the sandbox does with each test card.
 TEST_CARDS = {
     "4242424242424242": ("succeeds", "visa"),
@@ -130,7 +131,8 @@ class SandboxGateway(Gateway):
         behaviour = _behaviour(request.token)
         charge_id = "ch_sb_" + hashlib.sha256(request.reference.encode()).hexdigest()[:24]
         if behaviour in ("succeeds", "confirms_later"):
-            self._send("charge.succeeded", charge_id, request.reference, request.amount, request.currency)
+            self._send("charge.succeeded", charge_id, request.reference, request.amount, request.currency,
+                       delay=CONFIRMS_AFTER_SECONDS if behaviour == "confirms_later" else 0)
             return ChargeResult("succeeded" if behaviour == "succeeds" else "processing", charge_id)
         failure, state = {"declined": ("card_declined", None), "expired": ("expired_card", "expired"),
                           "fails_later": ("card_declined", "failing")}[behaviour]
@@ -144,12 +146,13 @@ class SandboxGateway(Gateway):
         return RefundResult("succeeded", refund_id)
 
     def _send(self, event_type: str, charge_id: str | None, reference: str, amount: int, currency: str,
-              failure_code: str | None = None, **extra) -> None:
-        """Queue the webhook of an event, to be delivered once the portal's transaction commits."""
+              failure_code: str | None = None, delay: int = 0, **extra) -> None:
+        """Queue the webhook of an event, to be delivered (`delay` seconds) after the portal's transaction
+        commits."""
         body = {"id": _event_id("evt_sb"), "type": event_type, "created": int(time.time()),
                 "data": {"charge": charge_id, "reference": reference, "amount": amount, "currency": currency,
                          "failure_code": failure_code, **extra}}
-        hooks.after_commit("deliver_webhook", [(CODE, json.dumps(body, separators=(",", ":")))])
+        hooks.after_commit("deliver_webhook", [(CODE, json.dumps(body, separators=(",", ":")), delay)])
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> GatewayEvent:
         claimed = _claimed_id(body)
