@@ -93,3 +93,23 @@ WALLET_ENTRY_LABELS = {
     "refund_in": _l("Refund to the wallet"),
     "adjustment": _l("Adjustment"),
 }
+
+# What happened to a subscription (SubscriptionEvent.action), as its history reads.
+SUBSCRIPTION_EVENT_LABELS = {
+    "started": _l("Started"),
+    "trial_started": _l("Free trial started"),
+    "activated": _l("Trial ended: plan active"),
+    "renewed": _l("Renewed"),
+    "quantity_changed": _l("Quantity changed"),
+    "addon_added": _l("Add-on added"),
+    "addon_removed": _l("Add-on removed"),
+    "plan_changed": _l("Plan changed"),
+    "plan_change_scheduled": _l("Plan change scheduled for the end of the period"),
+    "plan_change_cancelled": _l("Scheduled plan change withdrawn"),
+    "payer_changed": _l("Payer changed"),
+    "suspension_scheduled": _l("Suspension scheduled for the end of the period"),
+    "suspended": _l("Suspended"),
+    "resumed": _l("Resumed"),
+    "cancellation_scheduled": _l("Cancellation scheduled for the end of the period"),
+    "cancelled": _l("Cancelled"),
+}

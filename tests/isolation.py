@@ -81,6 +81,8 @@ MATRIX: dict[str, Access] = {
     "customer.home": kind("customer"),
     # The account area reads only the organisation's own subscriptions and invoices (no id in the URL).
     "customer.account_overview": kind("customer"),
+    "customer.account_month": kind("customer"),
+    "customer.account_month_csv": kind("customer"),
     "reseller.home": kind("reseller"),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),

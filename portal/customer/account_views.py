@@ -1,13 +1,25 @@
-"""The customer's account area ("Mi cuenta > Facturación"): the billing overview, and the pages beside it."""
+"""The customer's account area ("Mi cuenta > Facturación"): the billing overview, this month's account, and the
+pages beside them."""
 
-from flask import g
+from flask import Response, g, stream_with_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from portal.customer.views import bp
 from portal.htmx import render
-from portal.labels import SUBSCRIPTION_STATUS_LABELS
+from portal.labels import METRIC_LABELS, PRODUCT_KIND_LABELS, SUBSCRIPTION_EVENT_LABELS, SUBSCRIPTION_STATUS_LABELS
 from portal.orm import utcnow
-from portal.services.billing import account, estimate
-from portal.services.billing.entitlements import subscriptions_in_force
+from portal.pagination import page_of
+from portal.routing import page_arg
+from portal.services.billing import account, account_csv, estimate, history, month
+from portal.services.billing.entitlements import entitlements_for, subscriptions_in_force
+from portal.services.billing.rules import PriceBook
+
+
+def _csv(lines, stem: str) -> Response:
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={account_csv.filename(stem)}"
+    return response
 
 
 @bp.get("/account")
@@ -19,3 +31,27 @@ def account_overview():
                   overdue=account.overdue_invoices(org.id, now), subscriptions=subscriptions_in_force(org.id),
                   estimates=estimate.next_invoices(org.id), last=account.last_purchase(org.id),
                   status_labels=SUBSCRIPTION_STATUS_LABELS)
+
+
+@bp.get("/account/month")
+def account_month():
+    """Show this month's account: the services in force with their prices, the activations made in the period
+    (paged) and the overconsumption of each metric so far."""
+    org, book, locale = g.organisation, PriceBook.load(), str(get_locale())
+    plan = entitlements_for(org)
+    page = page_of(history.events(org.id, actions=month.ACTIVATION_ACTIONS, since=plan.period.start), page_arg())
+    return render("customer/account/month.html", "activations", plan=plan,
+                  services=month.services(plan.subscriptions, book, locale),
+                  overconsumption=month.overconsumption(plan, book), page=page,
+                  changes=history.changes(page.items, book, locale), kind_labels=PRODUCT_KIND_LABELS,
+                  metric_labels=METRIC_LABELS, event_labels=SUBSCRIPTION_EVENT_LABELS)
+
+
+@bp.get("/account/month/activations.csv")
+def account_month_csv():
+    """Download the activations of the current period as CSV."""
+    org = g.organisation
+    since = entitlements_for(org).period.start
+    query = history.events(org.id, actions=month.ACTIVATION_ACTIONS, since=since)
+    rows = account_csv.change_rows(org, query, str(get_locale()))
+    return _csv(account_csv.stream(account_csv.CHANGE_HEADER, rows), _("activations"))

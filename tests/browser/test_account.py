@@ -1,5 +1,6 @@
 """The account area in a real browser: a Chilean customer (in Spanish) opens "Mi cuenta" from the sidebar and
-reads what it owes, its billing cycle and the estimate of its next invoice with the overage so far; the pages
+reads what it owes, its billing cycle and the estimate of its next invoice with the overage so far, then this
+month's account with its overconsumption; the pages
 fit a desktop and a phone, with and without JavaScript."""
 
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ def chilean_customer(app) -> str:
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
-def test_a_chilean_customer_reads_its_billing_overview(app, new_page, screenshot, javascript):
+def test_a_chilean_customer_reads_its_overview_and_its_months_account(app, new_page, screenshot, javascript):
     email = chilean_customer(app)
     page = new_page(locale="es-CL", javascript=javascript, width=1024)
     log_in(page, email)
@@ -56,3 +57,21 @@ def test_a_chilean_customer_reads_its_billing_overview(app, new_page, screenshot
         page.set_viewport_size({"width": 390, "height": 844})
         assert layout_problems(page) == []
         screenshot(page, "account-overview-390")
+        page.set_viewport_size({"width": 1024, "height": 800})
+
+    page.get_by_role("link", name="Cuenta mensual").click()
+    expect(page.get_by_role("link", name="Cuenta mensual")).to_have_attribute("aria-current", "page")
+    services = page.get_by_role("region", name="Servicios activos")
+    expect(services).to_contain_text("Plan Básico")
+    expect(services).to_contain_text("Usuario adicional")
+    activations = page.get_by_role("region", name="Activaciones realizadas en el período")
+    expect(activations).to_contain_text("Iniciada")
+    overage = page.get_by_role("region", name="Sobreconsumo")
+    expect(overage.locator("tbody tr").first).to_contain_text("Documentos electrónicos")
+    expect(overage.locator("tbody tr").first).to_contain_text("$1.500")  # 30 beyond the 100 included, $50 each
+    assert layout_problems(page) == []
+    screenshot(page, f"account-month-1024-{'js' if javascript else 'nojs'}")
+    if javascript:
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert layout_problems(page) == []
+        screenshot(page, "account-month-390")

@@ -48,3 +48,34 @@ def test_the_overview_without_a_plan_nor_invoices_says_so_in_spanish(login_as):
     text = _text(client.get("/customer/account", headers={"Accept-Language": "es"}))
     assert "Resumen de facturación" in text
     assert "Nada por pagar" in text and "Aún no has comprado nada" in text
+
+
+def test_the_months_account_lists_services_activations_and_overconsumption(app, login_as):
+    client = login_as("customer", "admin", name="Carla Rojas")
+    now = utcnow()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        cat = make_catalog()
+        org = db.session.merge(client.organisation)
+        actor = db.session.merge(client.user)
+        sub = subs.start_subscription(org, cat.basic, "CLP", "monthly", now - timedelta(days=10), trial_days=0,
+                                      items=[(cat.user, 2)])
+        subs.add_addon(sub, cat.module, now - timedelta(days=1), actor=actor)
+        usage.record_events(org, [usage.Event("a1", "documents", 130, now - timedelta(days=1))], now)
+        db.session.commit()
+        charged = sum(c.amount for c in sub_charges(sub) if c.product_id == cat.module.id)  # prorated + setup
+    text = _text(client.get("/customer/account/month", headers={"Accept-Language": "en"}))
+    assert re.search(r"Plan Básico Plan 1 \D*10,000 \D*10,000", text), text
+    assert re.search(r"Usuario adicional Additional user 2 \D*3,000 \D*6,000", text), text
+    assert re.search(r"Add-on added Inventario 0 → 1 Carla Rojas \D*" + f"{charged:,}", text), text
+    assert re.search(r"Started Plan Básico .* Vitrine \(automatic\)", text), text
+    assert re.search(r"Electronic documents 130 100 30 \D*50 \D*1,500", text), text
+    csv = client.get("/customer/account/month/activations.csv", headers={"Accept-Language": "es"}, buffered=True)
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    body = csv.get_data(as_text=True)
+    assert "Complemento agregado" in body.splitlines()[1] and "Carla Rojas" in body and f",{charged}," in body
+
+
+def sub_charges(sub):
+    from portal.models import SubscriptionCharge
+
+    return list(db.session.scalars(db.select(SubscriptionCharge).where(SubscriptionCharge.subscription_id == sub.id)))
