@@ -79,3 +79,23 @@ def sub_charges(sub):
     from portal.models import SubscriptionCharge
 
     return list(db.session.scalars(db.select(SubscriptionCharge).where(SubscriptionCharge.subscription_id == sub.id)))
+
+
+def test_the_balance_counts_credit_notes_and_payments_as_the_amount_due_does(app, login_as):
+    from portal.services.billing import account, credit_notes
+    from portal.services.payments import checkout
+
+    client = login_as("customer", "admin")
+    now = utcnow()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        make_catalog()
+        org = db.session.merge(client.organisation)
+        late = factories.make_invoice(org, issued_at=now - timedelta(days=60), lines=[("Implementación", 1, 50_000)])
+        recent = factories.make_invoice(org, issued_at=now - timedelta(days=1), lines=[("Usuario", 1, 10_000)])
+        checkout.record_received(org, late, 20_000, "bank_transfer", "transfer-1", now)
+        credit_notes.issue_credit_note(recent, now, amount=1_900)
+        db.session.flush()
+        [balance] = account.balances(org.id, now)
+        assert balance.due == credit_notes.amounts_due(org.id)[0][1] == 59_500 - 20_000 + 11_900 - 1_900
+        assert (balance.overdue, balance.overdue_invoices) == (39_500, 1)
+        assert balance.due == sum(credit_notes.amount_due(invoice) for invoice in (late, recent))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Invoice
+from portal.services.billing import credit_notes
 
 
 @dataclass(frozen=True)
@@ -25,17 +26,11 @@ class Balance:
     oldest_due_at: datetime | None  # the earliest due date among the overdue ones
 
 
-def _credited():
-    credit = db.aliased(Invoice)
-    return (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
-            .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
-            .correlate(Invoice).scalar_subquery())
-
-
 def balances(organisation_id: int, now: datetime) -> list[Balance]:
     """Per currency, what the open invoices billed to the organisation still ask (their totals less the credit
-    notes that settle part of them), how much of it is overdue, in one query."""
-    left = Invoice.total - _credited()
+    notes and payments that settle part of them, as credit_notes.amount_due), how much of it is overdue, in one
+    query."""
+    left = credit_notes.left_to_pay()
     overdue = Invoice.is_overdue(now)
     rows = db.session.execute(
         db.select(Invoice.currency, db.func.sum(left), db.func.count(Invoice.id),

@@ -62,10 +62,9 @@ def amounts_due(organisation_id: int) -> list[tuple[str, int, int]]:
     return [(currency, max(int(amount or 0), 0), count) for currency, amount, count in rows]
 
 
-@cache
-def _amounts_due_query():
-    """The statement of amounts_due, built once (building it cost more than running it); the organisation is
-    bound per call."""
+def left_to_pay():
+    """What an invoice still asks, as a SQL expression over `Invoice` (for a query on open invoices): its total
+    less its credit notes and its payments, as amount_due computes it for one."""
     credit = db.aliased(Invoice)
     credited = (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
                 .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
@@ -73,8 +72,15 @@ def _amounts_due_query():
     paid = (db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
             .where(Payment.invoice_id == Invoice.id, Payment.state == "succeeded")
             .correlate(Invoice).scalar_subquery())
+    return Invoice.total - credited - paid
+
+
+@cache
+def _amounts_due_query():
+    """The statement of amounts_due, built once (building it cost more than running it); the organisation is
+    bound per call."""
     return (
-        db.select(Invoice.currency, db.func.sum(Invoice.total - credited - paid), db.func.count(Invoice.id))
+        db.select(Invoice.currency, db.func.sum(left_to_pay()), db.func.count(Invoice.id))
         .where(Invoice.organisation_id == bindparam("organisation_id"), Invoice.kind == "invoice",
                Invoice.status == "open")
         .group_by(Invoice.currency).order_by(Invoice.currency))
