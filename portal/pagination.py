@@ -39,10 +39,12 @@ class Page:
         return None if self.total is None else max(1, -(-self.total // self.per_page))
 
 
-def page_of(query, number: int, per_page: int = PER_PAGE, count: bool = True) -> Page:
-    """Page `number` (from 1) of `query`. Without `count`, one extra row says whether there is a next page."""
+def page_of(query, number: int, per_page: int = PER_PAGE, count: bool = True, as_rows: bool = False) -> Page:
+    """Page `number` (from 1) of `query`. Without `count`, one extra row says whether there is a next page.
+    With `as_rows`, the items are the query's rows (a select of columns) rather than its first column's values."""
     number = max(1, number)
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((number - 1) * per_page)))
+    paged = query.limit(per_page + 1).offset((number - 1) * per_page)
+    rows = list(db.session.execute(paged) if as_rows else db.session.scalars(paged))
     total = None
     if count:
         total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))

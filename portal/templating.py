@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from portal.activity import action_label
-from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext, timezone_name
+from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext, timezone_name, translations
 from portal.labels import (
     INVOICE_KIND_LABELS,
     METRIC_LABELS,
@@ -72,9 +72,15 @@ class Reader:
 
 def reader() -> Reader:
     """This request's Reader, kept beside Flask-Babel's state: force_locale() and a switch of organisation
-    give a new one."""
-    locale, organisation = get_locale(), g.get("organisation") if has_app_context() else None
-    state = g.get("_flask_babel") if has_app_context() else None
+    give a new one. A list asks for it in every cell: once the locale is chosen, this is two lookups of `g`."""
+    if not has_app_context():
+        return Reader(get_locale(), None)
+    globals_ = g._get_current_object()
+    state = globals_.__dict__.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None) if state is not None else None
+    if locale is None:  # not chosen yet in this request (get_locale() chooses it and makes the state)
+        locale, state = get_locale(), globals_.__dict__.get("_flask_babel")
+    organisation = globals_.__dict__.get("organisation")
     kept = getattr(state, "portal_reader", None)
     if kept is None or kept.babel_locale is not locale or kept.organisation is not organisation:
         kept = Reader(locale, organisation)
@@ -161,9 +167,33 @@ def invoice_number(invoice, endpoint: str) -> Markup:
     return link
 
 
+class Labels:
+    """A dict of lazily translated labels (portal/labels.py) as templates read it, `labels[code]`: translated
+    once per language and kept, instead of through Flask-Babel's lookup for every row that shows one."""
+
+    __slots__ = ("_labels", "_translated")
+
+    def __init__(self, labels: dict):
+        self._labels = labels
+        self._translated: dict = {}
+
+    def __getitem__(self, key) -> str:
+        catalog = translations()
+        found = self._translated.get(catalog)
+        if found is None:
+            found = self._translated[catalog] = {code: str(label) for code, label in self._labels.items()}
+        return found[key]
+
+
 def catalog_badge(item) -> Markup:
-    """Whether a software, category or product is on sale or retired."""
-    return badge(_("Retired"), "bad") if item.retired_at else badge(_("On sale"), "ok")
+    """Whether a software, category or product is on sale or retired (the two badges made once per language)."""
+    return _catalog_badges(reader().language, translations())[item.retired_at is None]
+
+
+@lru_cache(maxsize=16)
+def _catalog_badges(_language: str, _catalog) -> tuple[Markup, Markup]:
+    """Made in the request that first needs them, whose catalog (`_catalog`, the key) gettext reads."""
+    return badge(_("Retired"), "bad"), badge(_("On sale"), "ok")
 
 
 def path_for(endpoint: str, **values: int) -> str:
@@ -308,9 +338,10 @@ def init_app(app) -> None:
         shell_topbar=shell_topbar, shell_nav=shell_nav, path_for=path_for, badge=badge,
         invoice_status=invoice_status, invoice_badge=invoice_badge, invoice_day=invoice_day,
         invoice_number=invoice_number, status_label=status_label, local_date=local_date,
-        taxes_by_rate=taxes_by_rate, invoice_kind_labels=INVOICE_KIND_LABELS, timedelta=timedelta,
-        catalog_badge=catalog_badge, product_kind_labels=PRODUCT_KIND_LABELS, period_labels=PERIOD_LABELS,
-        metric_labels=METRIC_LABELS, sorted_prices=sorted_prices, sorted_quotas=sorted_quotas,
+        taxes_by_rate=taxes_by_rate, invoice_kind_labels=Labels(INVOICE_KIND_LABELS), timedelta=timedelta,
+        catalog_badge=catalog_badge, product_kind_labels=Labels(PRODUCT_KIND_LABELS),
+        period_labels=Labels(PERIOD_LABELS), metric_labels=Labels(METRIC_LABELS), sorted_prices=sorted_prices,
+        sorted_quotas=sorted_quotas,
         amount_example=amount_example, percent=percent, reader_now=lambda: reader().now,
     )
     app.jinja_env.filters.update(

@@ -15,7 +15,6 @@ from portal.extensions import db
 from portal.forms import has_control_characters
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import PRODUCT_KINDS, Category, Product, Software
-from portal.pagination import page_of
 from portal.routing import id_arg, page_arg
 from portal.services import catalog
 from portal.services.catalog import search as catalog_search
@@ -82,11 +81,15 @@ def _filters() -> dict:
     }
 
 
+def _product_filters(filters: dict) -> dict:
+    return {"software_id": filters["software"], "category_id": filters["category"], "kind": filters["kind"] or None,
+            "search": filters["q"], "include_retired": filters["retired"]}
+
+
 def _products(filters: dict):
     """The products the filters find. A search with a control character finds none: no name or code holds one
     (forms refuse them), and PostgreSQL would refuse a NUL in the query."""
-    query = catalog_search.find_products(filters["software"], filters["category"], filters["kind"] or None,
-                                         filters["q"], filters["retired"])
+    query = catalog_search.find_products(**_product_filters(filters))
     return query.where(db.false()) if has_control_characters(filters["q"]) else query
 
 
@@ -96,8 +99,8 @@ def _catalog_page(status: int = 200, block: str | None = None, software_form=Non
     when shown: when one is being edited or `adding` names it; otherwise their place holds the link that
     loads them (in place with htmx, the page with the form open without)."""
     filters = _filters()
-    query = _products(filters)
-    page = page_of(query, page_arg())
+    page = catalog_search.product_list(page_arg(), nothing=has_control_characters(filters["q"]),
+                                       **_product_filters(filters))
     return render(
         CATALOG, block or target("products", "software_form", "categories", "category_form"), status=status,
         filters=filters, products=page, software=catalog_search.list_software(),

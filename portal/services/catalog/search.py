@@ -3,6 +3,8 @@ use by live subscriptions, the translated names of the catalog's codes, and the 
 
 import csv
 import io
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -10,7 +12,8 @@ from portal.extensions import db
 from portal.i18n import to_major
 from portal.labels import PERIOD_LABELS, PRODUCT_KIND_LABELS
 from portal.models import METRICS, PERIODS, Category, Price, Product, Quota, Software, Subscription, SubscriptionItem
-from portal.models.catalog import CURRENCIES
+from portal.models.catalog import CURRENCIES, Localised
+from portal.pagination import Page, page_of
 from portal.services.billing.rules import SUBSCRIBED_STATUSES
 from portal.text import folded
 
@@ -61,28 +64,99 @@ def on_sale():
     )
 
 
+def _product_criteria(software_id: int | None, category_id: int | None, kind: str | None, search: str | None,
+                      include_retired: bool) -> list:
+    criteria = []
+    if software_id:
+        criteria.append(Product.software_id == software_id)
+    if category_id:
+        criteria.append(Product.category_id == category_id)
+    if kind:
+        criteria.append(Product.kind == kind)
+    if search and search.strip():
+        term = search.strip()[:100]
+        criteria.append(Product.search_name.contains(folded(term), autoescape=True))
+    if not include_retired:
+        criteria.append(Product.retired_at.is_(None))
+    return criteria
+
+
+_STORE_ORDER = (Category.position.is_(None), Category.position, Product.position, Product.name, Product.id)
+
+
 def find_products(software_id: int | None = None, category_id: int | None = None, kind: str | None = None,
                   search: str | None = None, include_retired: bool = False):
     """A select of products for the back office's list, filtered, in store order."""
-    query = (
+    return (
         db.select(Product)
         .outerjoin(Category, Product.category_id == Category.id)
         .options(db.joinedload(Product.software), db.contains_eager(Product.category),
                  db.selectinload(Product.prices))
-        .order_by(Category.position.is_(None), Category.position, Product.position, Product.name, Product.id)
+        .where(*_product_criteria(software_id, category_id, kind, search, include_retired))
+        .order_by(*_STORE_ORDER)
     )
-    if software_id:
-        query = query.where(Product.software_id == software_id)
-    if category_id:
-        query = query.where(Product.category_id == category_id)
-    if kind:
-        query = query.where(Product.kind == kind)
-    if search and search.strip():
-        term = search.strip()[:100]
-        query = query.where(Product.search_name.contains(folded(term), autoescape=True))
-    if not include_retired:
-        query = query.where(Product.retired_at.is_(None))
-    return query
+
+
+@dataclass(frozen=True, slots=True)
+class Named(Localised):
+    """The software or store category of a listed product: what the list shows of it."""
+
+    name: str
+    names: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProduct(Localised):
+    """A product as the back office's list shows it: its names, kind, status, software, category and monthly
+    prices (amount, currency) in the catalog's currency order; read by one statement, not loaded as a model
+    with every price."""
+
+    id: int
+    code: str
+    name: str
+    names: dict
+    kind: str
+    is_free: bool
+    retired_at: datetime | None
+    software: Named
+    category: Named | None
+    monthly_prices: tuple[tuple[int, str], ...]
+
+
+_LISTED_COLUMNS = (Product.id, Product.code, Product.name, Product.names, Product.kind, Product.is_free,
+                   Product.retired_at, Software.name, Software.names, Category.id, Category.name, Category.names)
+
+
+def product_list(number: int, nothing: bool = False, **filters) -> Page:
+    """Page `number` of the products `find_products(**filters)` finds, as ListedProducts (`nothing`: a
+    search that can find none, answered with an empty page)."""
+    query = (
+        db.select(*_LISTED_COLUMNS)
+        .join(Software, Product.software_id == Software.id)
+        .outerjoin(Category, Product.category_id == Category.id)
+        .where(*_product_criteria(**filters))
+        .order_by(*_STORE_ORDER)
+    )
+    if nothing:
+        query = query.where(db.false())
+    page = page_of(query, number, as_rows=True)
+    ids = [row[0] for row in page.items]
+    monthly: dict[int, list[tuple[int, str]]] = {}
+    if ids:
+        prices = db.session.execute(
+            db.select(Price.product_id, Price.amount, Price.currency)
+            .where(Price.product_id.in_(ids), Price.period == "monthly")
+        ).all()
+        for product_id, amount, currency in sorted(prices, key=lambda row: CURRENCIES.index(row[2])):
+            monthly.setdefault(product_id, []).append((amount, currency))
+    page.items = [
+        ListedProduct(id_, code, name, names, kind, is_free, retired_at, Named(software_name, software_names),
+                      Named(category_name, category_names) if category_id is not None else None,
+                      tuple(monthly.get(id_, ())))
+        for (id_, code, name, names, kind, is_free, retired_at, software_name, software_names, category_id,
+             category_name, category_names) in page.items
+    ]
+    return page
 
 
 def price_uses(product: Product, price: Price) -> int:
