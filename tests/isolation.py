@@ -83,6 +83,8 @@ MATRIX: dict[str, Access] = {
     "customer.account_overview": kind("customer"),
     "customer.account_month": kind("customer"),
     "customer.account_month_csv": kind("customer"),
+    "customer.account_history": kind("customer"),
+    "customer.account_history_csv": kind("customer"),
     "reseller.home": kind("reseller"),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),

@@ -1,7 +1,7 @@
 """The customer's account area ("Mi cuenta > Facturación"): the billing overview, this month's account, and the
 pages beside them."""
 
-from flask import Response, g, stream_with_context
+from flask import Response, abort, g, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -10,7 +10,7 @@ from portal.htmx import render
 from portal.labels import METRIC_LABELS, PRODUCT_KIND_LABELS, SUBSCRIPTION_EVENT_LABELS, SUBSCRIPTION_STATUS_LABELS
 from portal.orm import utcnow
 from portal.pagination import page_of
-from portal.routing import page_arg
+from portal.routing import id_arg, page_arg
 from portal.services.billing import account, account_csv, estimate, history, month
 from portal.services.billing.entitlements import entitlements_for, subscriptions_in_force
 from portal.services.billing.rules import PriceBook
@@ -55,3 +55,33 @@ def account_month_csv():
     query = history.events(org.id, actions=month.ACTIVATION_ACTIONS, since=since)
     rows = account_csv.change_rows(org, query, str(get_locale()))
     return _csv(account_csv.stream(account_csv.CHANGE_HEADER, rows), _("activations"))
+
+
+def _history_subscription(subscriptions):
+    """The subscription the history is filtered by (`?subscription=<id>`), one of the organisation's, or None."""
+    wanted = id_arg("subscription")
+    if wanted is None:
+        return None
+    return next((sub for sub in subscriptions if sub.id == wanted), None) or abort(404)
+
+
+@bp.get("/account/history")
+def account_history():
+    """Show the history of every subscription, newest change first (paged), filtered by one subscription."""
+    org, book, locale = g.organisation, PriceBook.load(), str(get_locale())
+    subscriptions = history.subscriptions_of(org.id)
+    chosen = _history_subscription(subscriptions)
+    page = page_of(history.events(org.id, chosen.id if chosen else None), page_arg())
+    return render("customer/account/history.html", "history", subscriptions=subscriptions, chosen=chosen,
+                  page=page, changes=history.changes(page.items, book, locale),
+                  args={"subscription": chosen.id} if chosen else {}, book=book, event_labels=SUBSCRIPTION_EVENT_LABELS,
+                  status_labels=SUBSCRIPTION_STATUS_LABELS)
+
+
+@bp.get("/account/history.csv")
+def account_history_csv():
+    """Download the subscription history (every page, the same filter) as CSV."""
+    org = g.organisation
+    chosen = _history_subscription(history.subscriptions_of(org.id))
+    rows = account_csv.change_rows(org, history.events(org.id, chosen.id if chosen else None), str(get_locale()))
+    return _csv(account_csv.stream(account_csv.CHANGE_HEADER, rows), _("subscription-history"))

@@ -4,6 +4,7 @@ month's account with its overconsumption; the pages
 fit a desktop and a phone, with and without JavaScript."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -75,3 +76,51 @@ def test_a_chilean_customer_reads_its_overview_and_its_months_account(app, new_p
         page.set_viewport_size({"width": 390, "height": 844})
         assert layout_problems(page) == []
         screenshot(page, "account-month-390")
+
+
+def brazilian_customer(app) -> str:
+    """A Brazilian bakery whose annual Plan Básico got two additional users, then one fewer, then Plan Pro."""
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
+        cat = make_catalog()
+        org = factories.make_org("customer", "BR", name="Padaria Pão Dourado Ltda")
+        membership = factories.make_member("customer", "admin", organisation=org, locale="pt_BR", name="João Lima")
+        actor = membership.user
+        sub = subs.start_subscription(org, cat.basic, "BRL", "annual", start, trial_days=0, actor=actor)
+        subs.add_addon(sub, cat.user, start + timedelta(days=10), quantity=2, actor=actor)
+        subs.change_quantity(sub, cat.user, 1, start + timedelta(days=20), actor=actor)
+        subs.change_plan(sub, cat.pro, start + timedelta(days=30), actor=actor)
+        db.session.commit()
+        return membership.user.email
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_a_brazilian_customer_reads_its_subscription_history(app, new_page, screenshot, javascript):
+    email = brazilian_customer(app)
+    page = new_page(locale="pt-BR", javascript=javascript, width=1024)
+    log_in(page, email)
+    page.get_by_role("link", name="Minha conta").click()
+    page.get_by_role("link", name="Histórico de assinatura").click()
+    expect(page.get_by_role("link", name="Histórico de assinatura")).to_have_attribute("aria-current", "page")
+    rows = page.locator("#history tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Plano alterado")
+    expect(rows.nth(0)).to_contain_text("Plan Básico → Plan Pro")
+    expect(rows.nth(1)).to_contain_text("2 → 1")
+    expect(rows.nth(2)).to_contain_text("Complemento adicionado")
+    expect(rows.nth(3)).to_contain_text("Iniciada")
+    expect(rows.nth(3)).to_contain_text("João Lima")
+    assert layout_problems(page) == []
+    screenshot(page, f"account-history-1024-{'js' if javascript else 'nojs'}")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Exportar como CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Data,Assinatura,Mudança") and len(text.splitlines()) == 5
+    rows.nth(3).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Fatura")
+    if javascript:
+        page.go_back()
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(rows).to_have_count(4)
+        assert layout_problems(page) == []
+        screenshot(page, "account-history-390")

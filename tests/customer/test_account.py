@@ -99,3 +99,43 @@ def test_the_balance_counts_credit_notes_and_payments_as_the_amount_due_does(app
         assert balance.due == credit_notes.amounts_due(org.id)[0][1] == 59_500 - 20_000 + 11_900 - 1_900
         assert (balance.overdue, balance.overdue_invoices) == (39_500, 1)
         assert balance.due == sum(credit_notes.amount_due(invoice) for invoice in (late, recent))
+
+
+def test_the_history_lists_every_change_with_who_before_after_and_its_documents(app, login_as):
+    from tests.services.billing_helpers import JAN, invoices_of
+
+    client = login_as("customer", "admin", organisation=factories.make_org("customer", "BR"), name="João Lima")
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        cat = make_catalog()
+        org = db.session.merge(client.organisation)
+        actor = db.session.merge(client.user)
+        sub = subs.start_subscription(org, cat.basic, "BRL", "annual", JAN, trial_days=0, actor=actor)
+        subs.add_addon(sub, cat.user, JAN + timedelta(days=20), quantity=2, actor=actor)
+        subs.change_quantity(sub, cat.user, 1, JAN + timedelta(days=30), actor=actor)
+        subs.change_plan(sub, cat.pro, JAN + timedelta(days=40), actor=actor)
+        subs.suspend(sub, JAN + timedelta(days=100), actor=actor)
+        db.session.commit()
+        first, *_pending = invoices_of(org)  # the year in advance; the suspension's invoice of the days used
+        note = invoices_of(org, "credit_note")[0]  # the refund of the unused months
+        numbers = first.display_number, note.display_number
+        other = subs.start_subscription(factories.make_org("customer", "BR"), cat.basic, "BRL", "monthly", JAN,
+                                        trial_days=0)
+        db.session.commit()
+        other_id = other.id
+    page = client.get("/customer/account/history", headers={"Accept-Language": "pt-BR"})
+    assert page.status_code == 200
+    text = _text(page)
+    # The suspension of the annual plan: the invoice of the days used, and the credit note of the unused months.
+    assert re.search(r"Suspensa Plan Pro — João Lima — F\d+ " + numbers[1], text), text
+    assert re.search(r"Plano alterado Plan Pro Plan Básico → Plan Pro João Lima R\$ [\d.,]+", text), text
+    assert re.search(r"Quantidade alterada Usuario adicional 2 → 1 João Lima -R\$", text), text
+    assert re.search(r"Complemento adicionado Usuario adicional 0 → 2 João Lima R\$", text), text
+    assert re.search(r"Iniciada Plan Básico — → Plan Básico João Lima — " + numbers[0], text), text
+    assert "5 mudanças" in text
+    assert f'href="/customer/invoices/{note.id}"' in page.get_data(as_text=True)
+    csv = client.get("/customer/account/history.csv", headers={"Accept-Language": "pt-BR"}, buffered=True)
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Data,Assinatura,Mudança") and len(lines) == 6
+    assert numbers[1] in lines[1] and "Suspensa" in lines[1]
+    assert client.get(f"/customer/account/history?subscription={other_id}").status_code == 404
+    assert client.get(f"/customer/account/history.csv?subscription={other_id}").status_code == 404

@@ -114,8 +114,6 @@ def changes(found: list[SubscriptionEvent], book: PriceBook, locale: str | None)
                           after=payers.get(details.get("payer_id")))
         elif action in ("suspension_scheduled", "cancellation_scheduled"):
             values["effective_at"] = _moment(details.get("at"))
-        elif action == "suspended" and details.get("refund"):
-            values["amount"] = -int(details["refund"])
         result.append(Change(event, **values))
     return result
 
