@@ -115,6 +115,9 @@ def load(instance_path: str) -> dict:
         "SESSION_IDLE": timedelta(minutes=_int("PORTAL_SESSION_IDLE_MINUTES")),
         "SESSION_MAX": timedelta(hours=_int("PORTAL_SESSION_MAX_HOURS")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("PORTAL_SESSION_MAX_HOURS")),
+        # The cookie is signed and sent again only when the session changes (the idle clock, at most once a
+        # minute): it then still outlives the server's limits, and a page no longer signs it for nothing.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_UPLOAD_MB") * 1024 * 1024,
         "LOGIN_LIMIT": env("PORTAL_LOGIN_LIMIT"),
         "BRAND_NAME": env("PORTAL_BRAND_NAME"),

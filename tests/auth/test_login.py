@@ -247,6 +247,28 @@ def test_a_session_ends_after_inactivity(app, client):
         assert client.get("/customer/").status_code == 302
 
 
+def test_the_session_cookie_is_sent_again_only_when_the_session_changed(app, client):
+    """A page that changes nothing in the session sends no new cookie (signing it costs every request); the
+    idle clock, moved at most once a minute, sends it again, so the cookie outlives the server's limits."""
+    email, _org = _member()
+    start = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+    def sets_cookie(response) -> bool:
+        return any(header.startswith(f"{COOKIE}=") for header in response.headers.getlist("Set-Cookie"))
+
+    with time_machine.travel(start, tick=False) as clock:
+        assert sets_cookie(_login(client, email))
+        client.get("/customer/")  # the first page puts the CSRF token in the session
+        clock.move_to(start + timedelta(seconds=30))
+        assert client.get("/customer/").status_code == 200
+        assert not sets_cookie(client.get("/customer/"))
+        clock.move_to(start + timedelta(minutes=2))
+        assert sets_cookie(client.get("/customer/"))
+        assert not sets_cookie(client.get("/customer/"))
+        clock.move_to(start + timedelta(minutes=31))  # 29 minutes after the last touch: still in
+        assert client.get("/customer/").status_code == 200
+
+
 def test_an_htmx_request_after_the_session_ended_is_sent_to_the_login(app, client):
     email, _org = _member()
     start = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
