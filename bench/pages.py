@@ -5,7 +5,7 @@ for a visitor), what (`method`, `path`, `form`), and what a correct answer is (`
 is the same request as htmx sends it (`HX-Request: true`, plus `headers` such as `HX-Target`). A POST
 gets the session's CSRF token added to its form.
 
-Paths may name objects of the generated data set with `{placeholders}`: each is looked up once per run
+Paths (and form values) may name objects of the generated data set with `{placeholders}`: each is looked up once per run
 with the SQL in PARAMS, against the bench organisations (`:customer`, `:reseller`, `:partner`, `:vendor`).
 """
 
@@ -50,10 +50,16 @@ class Page:
     def url(self, params: dict) -> str:
         return self.path.format(**params)
 
+    def filled_form(self, params: dict) -> dict:
+        """The form with the data set's values put in its `{placeholders}` (as in the path)."""
+        return {name: value.format(**params) for name, value in (self.form or {}).items()}
+
 
 # name → SQL returning one value; `:customer` etc. are the ids of the bench organisations.
 PARAMS = {
     "product_id": "SELECT MIN(id) FROM product",
+    "store_product_id": "SELECT MIN(id) FROM product WHERE category_id IS NOT NULL AND retired_at IS NULL",
+    "store_row": "SELECT code FROM category WHERE retired_at IS NULL ORDER BY position, id LIMIT 1",
     "software_id": "SELECT MIN(id) FROM software",
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
@@ -75,6 +81,12 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/customer/invoices", name="customer invoices"),
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}", name="customer invoice"),
     Page(CUSTOMER_ADMIN, "/customer/integration", name="customer integration key"),
+    Page(CUSTOMER_ADMIN, "/customer/store", name="store"),
+    Page(CUSTOMER_MEMBER, "/customer/store", name="store (member)"),
+    Page(CUSTOMER_ADMIN, "/customer/store?q=usuario", name="store search"),
+    Page(CUSTOMER_ADMIN, "/customer/store/products/{store_product_id}", name="store product"),
+    Page(CUSTOMER_ADMIN, "/customer/cart", name="cart"),
+    Page(CUSTOMER_ADMIN, "/customer/store/activations", name="store activations"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
     # Reseller
     Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),
@@ -124,6 +136,9 @@ FRAGMENTS = [
          name="month's activations next page"),
     Page(CUSTOMER_ADMIN, "/customer/account/history?page=2", "fragment", headers={"HX-Target": "history"},
          name="subscription history next page"),
+    Page(CUSTOMER_ADMIN, "/customer/store?row={store_row}&{store_row}=2", "fragment", name="store row next page"),
+    Page(CUSTOMER_ADMIN, "/customer/cart", "fragment", "POST", {"product_id": "{store_product_id}", "quantity": "0"},
+         status=422, name="cart add, invalid quantity (422)"),
     Page(CUSTOMER_ADMIN, "/customer/invoices?status=paid", "fragment", headers={"HX-Target": "invoices"},
          name="customer invoices filter"),
     Page(VENDOR_BILLING, "/backoffice/invoices?status=open", "fragment", headers={"HX-Target": "invoices"},

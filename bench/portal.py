@@ -65,12 +65,12 @@ class Portal:
     def form_body(self, page: Page) -> str | None:
         if page.form is None:
             return None
-        return urlencode({**page.form, "csrf_token": self.session(page).csrf_token})
+        return urlencode({**page.filled_form(self.params), "csrf_token": self.session(page).csrf_token})
 
     def fetch(self, page: Page) -> Response:
         """The page as its user asks for it (cookies, CSRF token, htmx headers)."""
         session = self.session(page)
-        form = None if page.form is None else {**page.form, "csrf_token": session.csrf_token}
+        form = None if page.form is None else {**page.filled_form(self.params), "csrf_token": session.csrf_token}
         # A visitor's fetch must not keep cookies; a user's keeps the session as a browser would.
         return session.request(self.url(page), page.method, form, page.request_headers())
 

@@ -30,6 +30,7 @@ from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing.invoice_search import display_status, status_label
 from portal.services.billing.pdf import local_date, taxes_by_rate
 from portal.services.catalog.search import sorted_prices, sorted_quotas
+from portal.services.store.carts import line_count
 
 _LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
 
@@ -217,10 +218,10 @@ def path_for(endpoint: str, **values: int) -> str:
 # process; the key is made of everything they show, read from the rows loaded for the request, so a
 # change of role, organisation, name, advisor or language is a new key and never a stale bar.
 SHELL_ENTRIES = 2048
-_CSRF_SLOT, _PATH_SLOT = "\x00csrf\x00", "\x00path\x00"
+_CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x00"
 # The sections whose link is current on every page under their address (an invoice is under Invoices).
-_SECTIONS = ("customer.account_overview", "customer.invoices", "customer.integration_key", "backoffice.invoices",
-             "backoffice.catalog_index")
+_SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
+             "backoffice.invoices", "backoffice.catalog_index")
 
 
 class ShellCache:
@@ -285,11 +286,18 @@ def shell_topbar() -> Markup:
         return _shell_template(
             "components/topbar.html", locales=_LOCALE_CHOICES, membership=membership,
             organisation=g.get("organisation"), memberships=_memberships(), can_manage_team=_can_manage(membership),
-            csrf_token=lambda: _CSRF_SLOT, current_path=_PATH_SLOT)
+            csrf_token=lambda: _CSRF_SLOT, current_path=_PATH_SLOT, cart_slot=_CART_SLOT)
 
     html = _shell_cache().get(("topbar", *_topbar_key(locale)), render)
     html = html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
+    html = html.replace(_CART_SLOT, _cart_badge()) if _CART_SLOT in html else html
     return Markup(html.replace(_PATH_SLOT, str(escape(_current_path()))))  # noqa: S704 — rendered escaped
+
+
+def _cart_badge() -> str:
+    """The top bar's cart link with this request's count (a customer administrator's own cart)."""
+    count = line_count(g.organisation, current_user)
+    return current_app.jinja_env.get_template("components/cart_badge.html").render(count=count, oob=False)
 
 
 @lru_cache(maxsize=64)

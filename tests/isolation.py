@@ -64,6 +64,33 @@ def _api_invoice(org) -> dict:
     return {"invoice_id": factories.make_invoice(org).id}
 
 
+def _cart_line(org) -> dict:
+    from portal.extensions import db
+    from portal.models import CartLine
+    from tests import factories
+
+    member = factories.make_member("customer", "admin", organisation=org)
+    product = factories.make_product("module", category=factories.make_category())
+    line = CartLine(organisation_id=org.id, user_id=member.user.id, product_id=product.id, quantity=1,
+                    currency=org.currency, unit_amount=19_990)
+    db.session.add(line)
+    db.session.flush()
+    return {"line_id": line.id}
+
+
+def _activation(org) -> dict:
+    from portal.extensions import db
+    from portal.models import Activation
+    from tests import factories
+
+    member = factories.make_member("customer", "admin", organisation=org)
+    found = Activation(organisation_id=org.id, user_id=member.user.id, key=f"key-of-{org.id:016d}",
+                       fingerprint="0" * 64, currency=org.currency)
+    db.session.add(found)
+    db.session.flush()
+    return {"activation_id": found.id}
+
+
 MATRIX: dict[str, Access] = {
     "static": public(),
     "auth.index": public(),
@@ -106,6 +133,15 @@ MATRIX: dict[str, Access] = {
     "backoffice.quota_save": kind("vendor", roles=("admin",)),
     "backoffice.quota_remove": kind("vendor", roles=("admin",)),
     # Invoices: a customer reads only those billed to it; every staff role reads all of them.
+    "customer.store": kind("customer"),
+    "customer.store_product": kind("customer"),
+    "customer.store_activations": kind("customer"),
+    "customer.store_activation": owned("customer", make=_activation),
+    "customer.cart": kind("customer", roles=("admin",)),
+    "customer.cart_add": kind("customer", roles=("admin",)),
+    "customer.cart_line_update": owned("customer", make=_cart_line, roles=("admin",)),
+    "customer.cart_line_remove": owned("customer", make=_cart_line, roles=("admin",)),
+    "customer.cart_activate": kind("customer", roles=("admin",)),
     "customer.invoices": kind("customer"),
     "customer.invoices_csv": kind("customer"),
     "customer.invoice": owned("customer", make=_invoice),

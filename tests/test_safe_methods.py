@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event
 
 from portal.extensions import db
-from portal.models import ROLES, AuditEvent, IntegrationKey, InvoicePdf
+from portal.models import ROLES, Activation, AuditEvent, CartLine, IntegrationKey, InvoicePdf, User
 from portal.services import catalog
 from portal.services.accounts import auth, integration
 from tests import factories
@@ -46,11 +46,19 @@ def world(app):
     quota = catalog.set_quota(product, "users", 3)
     price = product.prices[0]
     invited = factories.make_user(password=None)
+    admin = db.session.scalar(db.select(User).where(User.email == people[("customer", "admin")]))
+    line = CartLine(organisation_id=customer.id, user_id=admin.id, product_id=product.id, quantity=1,
+                    currency="CLP", unit_amount=19_990)
+    activation = Activation(organisation_id=customer.id, user_id=admin.id, key="k" * 32, fingerprint="0" * 64,
+                            currency="CLP")
+    db.session.add_all([line, activation])
+    db.session.flush()
     values = {
         "invoice_id": invoice.id, "software_id": software.id, "category_id": category.id,
         "product_id": product.id, "price_id": price.id, "quota_id": quota.id,
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),
         "filename": "app.css", "gateway": "sandbox",
+        "line_id": line.id, "activation_id": activation.id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -4,4 +4,10 @@ from portal.customer.views import bp
 
 __all__ = ["bp"]
 
-from portal.customer import account_views, integration_views, invoice_views  # noqa: E402, F401 — they register their routes on bp
+from portal.customer import (  # noqa: E402, F401 — they register their routes on bp
+    account_views,
+    cart_views,
+    integration_views,
+    invoice_views,
+    store_views,
+)

@@ -24,6 +24,7 @@ from portal.models.invoices import (
 from portal.models.mail import OutboxMessage
 from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.sessions import LoginSession
+from portal.models.store import Activation, ActivationLine, CartLine
 from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
 from portal.models.usage import UsageEvent
 
@@ -34,9 +35,12 @@ __all__ = [
     "PERIODS",
     "PRODUCT_KINDS",
     "ROLES",
+    "Activation",
+    "ActivationLine",
     "AuditEvent",
     "AuthToken",
     "BillingSettings",
+    "CartLine",
     "Category",
     "Installment",
     "IntegrationKey",

@@ -154,6 +154,65 @@ DEMO_PRODUCTS = [
     ("erp-emprendedor-2023", "plan", "vitrine-erp", None, "Plan Emprendedor (2023)", "Entrepreneur plan (2023)",
      "Plano Empreendedor (2023)", "retired", [("CLP", "monthly", 14990, 0), ("CLP", "annual", 149900, 0)]),
 ]
+# What each product of the store does, in Spanish (the catalog's own language), English and Portuguese.
+DEMO_DESCRIPTIONS = {
+    "permiso-usuario-modifica": (
+        "Permite que un usuario corrija documentos ya emitidos, con registro de quién cambió qué.",
+        "Lets a user correct documents already issued, with a record of who changed what.",
+        "Permite que um usuário corrija documentos já emitidos, com registro de quem mudou o quê."),
+    "respaldo-excel": (
+        "Cada mes, una planilla Excel con tus ventas, compras y asientos, lista para tu contador.",
+        "Every month, an Excel workbook of your sales, purchases and entries, ready for your accountant.",
+        "Todo mês, uma planilha Excel com suas vendas, compras e lançamentos, pronta para seu contador."),
+    "usuario-adicional": (
+        "Un usuario más en tu cuenta, con su propia clave y permisos.",
+        "One more user in your account, with their own password and permissions.",
+        "Mais um usuário na sua conta, com senha e permissões próprias."),
+    "empresa-adicional": (
+        "Una empresa más, con su propia contabilidad y folios, en la misma cuenta.",
+        "One more company, with its own books and document numbers, in the same account.",
+        "Mais uma empresa, com contabilidade e numeração próprias, na mesma conta."),
+    "faznota-usuario-adicional": (
+        "Un usuario más para emitir notas en FazNota.",
+        "One more user to issue invoices in FazNota.",
+        "Mais um usuário para emitir notas no FazNota."),
+    "ciclo-comercial": (
+        "Cotizaciones, notas de venta y seguimiento de clientes, de la oferta a la factura.",
+        "Quotes, sales orders and customer follow-up, from the offer to the invoice.",
+        "Orçamentos, pedidos de venda e acompanhamento de clientes, da proposta à nota."),
+    "inventario": (
+        "Stock por bodega, entradas y salidas, y alertas de reposición.",
+        "Stock per warehouse, receipts and issues, and reorder alerts.",
+        "Estoque por depósito, entradas e saídas, e alertas de reposição."),
+    "facturacion-electronica": (
+        "Emite facturas, boletas y notas de crédito electrónicas ante el SII o el SAT desde el ERP.",
+        "Issue electronic invoices, receipts and credit notes to the tax authority from the ERP.",
+        "Emita faturas, recibos e notas de crédito eletrônicas para o fisco a partir do ERP."),
+    "exportador-contable": (
+        "Exporta tus asientos al formato de tu software contable.",
+        "Exports your entries in your accounting software's format.",
+        "Exporta seus lançamentos no formato do seu software contábil."),
+    "exportador-previred": (
+        "Genera el archivo de remuneraciones para cargarlo en Previred.",
+        "Builds the payroll file to upload to Previred.",
+        "Gera o arquivo de folha para enviar à Previred."),
+    "pack-500-dte": (
+        "500 documentos tributarios electrónicos más, para usar cuando superes tu plan.",
+        "500 more electronic tax documents, for when you go beyond your plan.",
+        "Mais 500 documentos fiscais eletrônicos, para quando passar do seu plano."),
+    "timbres-cfdi-1000": (
+        "1.000 timbres para emitir CFDI más allá de los que incluye tu plan.",
+        "1,000 stamps to issue CFDI beyond those your plan includes.",
+        "1.000 carimbos para emitir CFDI além dos que o seu plano inclui."),
+    "faznota-pacote-1000": (
+        "Paquete de 1.000 notas fiscales más allá de tu plan.",
+        "A pack of 1,000 invoices beyond your plan.",
+        "Pacote de 1.000 notas fiscais além do seu plano."),
+    "faznota-certificado": (
+        "Instalamos tu certificado digital A1 en FazNota contigo, en una llamada.",
+        "We install your A1 digital certificate in FazNota with you, in one call.",
+        "Instalamos seu certificado digital A1 no FazNota com você, em uma ligação."),
+}
 _FAZNOTA_PLAN_QUOTAS = {"faznota-essencial": (2, 1, 200, 25), "faznota-profissional": (5, 2, 1000, 15)}
 
 
@@ -169,9 +228,14 @@ def load_catalog() -> dict:
     products = {}
     for code, kind, sw, category, name, en, other, flags, prices in DEMO_PRODUCTS:
         other_locale = "es" if sw == "faznota" else "pt_BR"
+        names = {"en": {"name": en}, other_locale: {"name": other}}
+        es, en_text, pt = DEMO_DESCRIPTIONS.get(code, ("", "", ""))
+        description = pt if sw == "faznota" else es
+        if en_text:
+            names["en"]["description"] = en_text
+            names[other_locale]["description"] = es if sw == "faznota" else pt
         product = catalog.create_product(
-            code, kind, software[sw], name, categories.get(category), names={"en": {"name": en},
-                                                                            other_locale: {"name": other}},
+            code, kind, software[sw], name, categories.get(category), description=description, names=names,
             is_free=flags == "free", pay_upfront=flags == "upfront")
         for currency, period, amount, setup_fee in prices:
             catalog.set_price(product, currency, period, amount, setup_fee)

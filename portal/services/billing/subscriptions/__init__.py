@@ -17,7 +17,8 @@ not charged again; an annual one stops now and its whole unused months are refun
 Before changing a subscription, its row is locked (PostgreSQL: SELECT ... FOR UPDATE, the sweep skips it) and
 any period that ended before `now` is closed first, so a change never lands on a period already over.
 
-The verbs live in lifecycle (start, resume, cancel), changes (quantities, add-ons, plan, payer) and suspension;
+The verbs live in lifecycle (start, resume, cancel), changes (quantities, add-ons, plan, payer), purchases
+(a product bought once, invoiced at once) and suspension;
 common holds what they share; refunds by credit note are in `portal.services.billing.refunds`.
 """
 
@@ -37,10 +38,11 @@ from portal.services.billing.subscriptions.lifecycle import (
     resume,
     start_subscription,
 )
+from portal.services.billing.subscriptions.purchases import buy_once, one_time_price
 from portal.services.billing.subscriptions.suspension import SuspensionPreview, preview_suspension, suspend
 
 __all__ = [
-    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "SuspensionPreview", "add_addon", "cancel", "change_payer",
-    "change_plan", "change_quantity", "pending_charges", "preview_suspension", "refund_credits", "remove_addon",
-    "resume", "start_subscription", "suspend",
+    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "SuspensionPreview", "add_addon", "buy_once", "cancel", "change_payer",
+    "change_plan", "change_quantity", "one_time_price", "pending_charges", "preview_suspension", "refund_credits",
+    "remove_addon", "resume", "start_subscription", "suspend",
 ]

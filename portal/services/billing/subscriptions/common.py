@@ -112,13 +112,20 @@ def item_for(sub: Subscription, product: Product) -> SubscriptionItem | None:
 # Charges
 
 
+def prorated_amount(sub: Subscription, unit: int, quantity: int, now: datetime) -> int:
+    """What `quantity` more units of `unit` cost from `now` to the end of the period, by day (0 in a trial).
+    The store prices its cart with this, so that it shows what the change then charges."""
+    if sub.status == "trial" or quantity == 0:
+        return 0
+    start, end = sub.current_period_start, sub.current_period_end
+    return money.prorate(unit * quantity, now, end, start, end)
+
+
 def prorated_charge(sub: Subscription, product: Product, unit: int, delta: int, reason: str, now: datetime
                     ) -> SubscriptionCharge | None:
     """A charge (delta > 0) or credit (delta < 0) for `delta` units of `unit` over the rest of the period."""
-    if sub.status == "trial" or delta == 0:
-        return None
+    part = prorated_amount(sub, unit, abs(delta), now)
     start, end = sub.current_period_start, sub.current_period_end
-    part = money.prorate(unit * abs(delta), now, end, start, end)
     if part == 0:
         return None
     charge = SubscriptionCharge(subscription_id=sub.id, kind="prorated" if delta > 0 else "credit", reason=reason,
