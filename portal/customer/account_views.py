@@ -1,7 +1,7 @@
 """The customer's account area ("Mi cuenta > Facturación"): the billing overview, this month's account, and the
 pages beside them."""
 
-from flask import Response, abort, g, stream_with_context
+from flask import Response, abort, g, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -11,7 +11,7 @@ from portal.labels import METRIC_LABELS, PRODUCT_KIND_LABELS, SUBSCRIPTION_EVENT
 from portal.orm import utcnow
 from portal.pagination import page_of
 from portal.routing import id_arg, page_arg
-from portal.services.billing import account, account_csv, estimate, history, month
+from portal.services.billing import account, account_csv, estimate, history, month, usage_history
 from portal.services.billing.entitlements import entitlements_for, subscriptions_in_force
 from portal.services.billing.rules import PriceBook
 
@@ -85,3 +85,30 @@ def account_history_csv():
     chosen = _history_subscription(history.subscriptions_of(org.id))
     rows = account_csv.change_rows(org, history.events(org.id, chosen.id if chosen else None), str(get_locale()))
     return _csv(account_csv.stream(account_csv.CHANGE_HEADER, rows), _("subscription-history"))
+
+
+def _usage(chosen: int):
+    return usage_history.overview(g.organisation, utcnow(), chosen)
+
+
+@bp.get("/account/usage")
+def account_usage():
+    """Show the usage of each metric over the last 12 periods and per day in one of them (charts and tables)."""
+    found = _usage(usage_history.period_index(request.args.get("period")))
+    return render("customer/account/usage.html", "usage_days", usage=found, metric_labels=METRIC_LABELS)
+
+
+@bp.get("/account/usage.csv")
+def account_usage_csv():
+    """Download the usage per period (the last 12) of every metric as CSV."""
+    found = _usage(0)
+    return _csv(account_csv.stream(account_csv.USAGE_HEADER, account_csv.usage_rows(g.organisation, found.by_period)),
+                _("usage"))
+
+
+@bp.get("/account/usage-days.csv")
+def account_usage_days_csv():
+    """Download the usage per day of one period (`?period=`, 0 the current one) as CSV."""
+    found = _usage(usage_history.period_index(request.args.get("period")))
+    return _csv(account_csv.stream(account_csv.USAGE_HEADER, account_csv.usage_rows(g.organisation, found.by_day)),
+                _("usage-per-day"))

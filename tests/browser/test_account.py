@@ -3,6 +3,7 @@ reads what it owes, its billing cycle and the estimate of its next invoice with 
 month's account with its overconsumption; the pages
 fit a desktop and a phone, with and without JavaScript."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,3 +125,30 @@ def test_a_brazilian_customer_reads_its_subscription_history(app, new_page, scre
         expect(rows).to_have_count(4)
         assert layout_problems(page) == []
         screenshot(page, "account-history-390")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_a_chilean_customer_reads_its_usage_chart_and_picks_a_period(app, new_page, screenshot, javascript):
+    email = chilean_customer(app)
+    page = new_page(locale="es-CL", javascript=javascript, width=1024)
+    log_in(page, email)
+    page.goto("/customer/account")
+    page.get_by_role("link", name="Descripción general del uso").click()
+    chart = page.get_by_role("img", name="Documentos electrónicos por período")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect.bar.over")).to_have_count(1)  # this period: 130, beyond the 100 included
+    expect(chart.locator("line.quota")).to_have_count(1)
+    periods = page.get_by_role("region", name="Documentos electrónicos")
+    expect(periods.locator("tbody tr").first).to_contain_text("130")
+    expect(page.locator("#usage_days")).to_contain_text("130")
+    assert layout_problems(page) == []
+    screenshot(page, f"account-usage-1024-{'js' if javascript else 'nojs'}")
+    page.get_by_label("Período", exact=True).select_option("1")
+    if not javascript:
+        page.get_by_role("button", name="Mostrar").click()
+    expect(page).to_have_url(re.compile(r"period=1"))
+    expect(page.locator("#usage_days")).to_contain_text("Nada consumido en este período.")
+    if javascript:
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert layout_problems(page) == []
+        screenshot(page, "account-usage-390")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.labels import SUBSCRIPTION_EVENT_LABELS
+from portal.labels import METRIC_LABELS, SUBSCRIPTION_EVENT_LABELS
 from portal.models import Organisation
 from portal.orm import utcnow
 from portal.services.billing import history
@@ -70,3 +70,15 @@ def change_rows(organisation: Organisation, query, locale: str | None, chunk: in
                 event.actor.name if event.actor else "", " ".join(documents),
             ]
 
+
+
+USAGE_HEADER = (_l("Metric"), _l("From"), _l("To"), _l("Used"), _l("Included"))
+
+
+def usage_rows(organisation: Organisation, series: dict) -> Iterator[list]:
+    """One row per metric and bucket of `series` (usage_history.Series by metric): its bounds, use and quota."""
+    zone = ZoneInfo(organisation.timezone or "UTC")
+    for metric, found in series.items():
+        for bucket in found.buckets:
+            yield [str(METRIC_LABELS.get(metric, metric)), _local(bucket.start, zone), _local(bucket.end, zone),
+                   bucket.used, "" if found.quota is None else found.quota]
