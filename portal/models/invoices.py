@@ -43,7 +43,7 @@ class Invoice(db.Model):
     # "sub:<id>:<period start>" for a renewal: unique, so a period is never billed twice.
     period_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="invoice")
-    credit_for_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    credit_for_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_series.id"))
     number: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)

@@ -13,10 +13,12 @@ current billing period; companies are the latest count reported in the period (1
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
-from portal.models import METRICS, Membership, Organisation, Product, Subscription, SubscriptionItem
+from portal.models import METRICS, Membership, Organisation, Product, Quota, Subscription, SubscriptionItem
 from portal.orm import utcnow
 from portal.services.billing.rules import METERED_METRICS, MONTHS
 from portal.services.billing.usage import METERED_STATUSES, Period, current_period, latest_report, usage_totals
@@ -54,16 +56,31 @@ class Entitlements:
 
 
 def subscriptions_in_force(organisation_id: int) -> list[Subscription]:
-    """The organisation's trial, active and past-due subscriptions, oldest first, plans and add-ons loaded."""
-    return list(db.session.scalars(
+    """The organisation's trial, active and past-due subscriptions, oldest first, plans and add-ons loaded
+    with their quotas."""
+    subscriptions = list(db.session.scalars(
         db.select(Subscription)
         .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(METERED_STATUSES))
         .order_by(Subscription.created_at, Subscription.id)
-        .options(
-            joinedload(Subscription.plan).selectinload(Product.quotas),
-            selectinload(Subscription.items).joinedload(SubscriptionItem.product).selectinload(Product.quotas),
-        )
+        .options(joinedload(Subscription.plan),
+                 selectinload(Subscription.items).joinedload(SubscriptionItem.product))
     ))
+    _load_quotas({subscription.plan for subscription in subscriptions}
+                 | {item.product for subscription in subscriptions for item in subscription.items})
+    return subscriptions
+
+
+def _load_quotas(products: set[Product]) -> None:
+    """The quotas of the plans and the add-ons in one statement (a load per relationship cost one each);
+    a product whose quotas are loaded already keeps them."""
+    waiting = {product.id: product for product in products if "quotas" not in inspect(product).dict}
+    if not waiting:
+        return
+    found: dict[int, list[Quota]] = {product_id: [] for product_id in waiting}
+    for quota in db.session.scalars(db.select(Quota).where(Quota.product_id.in_(list(waiting)))):
+        found[quota.product_id].append(quota)
+    for product_id, product in waiting.items():
+        set_committed_value(product, "quotas", found[product_id])
 
 
 def allowances(subscriptions: list[Subscription]) -> dict[str, int]:
