@@ -40,6 +40,14 @@ ACTION_LABELS = {
     "price_removed": _l("Removed a price"),
     "quota_set": _l("Set an included quota"),
     "quota_removed": _l("Removed an included quota"),
+    "store_activated": _l("Activated products from the store"),
+    "payment_started": _l("Started a payment"),
+    "payment_succeeded": _l("Payment received"),
+    "payment_method_added": _l("Added a payment method"),
+    "payment_method_removed": _l("Removed a payment method"),
+    "payment_method_auto_pay": _l("Chose the payment method for automatic payment"),
+    "payment_method_auto_pay_off": _l("Turned automatic payment off"),
+    "wallet_adjusted": _l("Adjusted the wallet balance"),
 }
 
 
