@@ -70,6 +70,7 @@ PAGES = [
     Page(None, "/login", name="login"),
     Page(None, "/password/forgot", name="forgot password"),
     Page(None, "/no-such-page", status=404, name="error page (404)"),
+    Page(None, "/sandbox-bank/", name="sandbox bank"),
     # Customer
     Page(CUSTOMER_ADMIN, "/customer/", name="customer home"),
     Page(CUSTOMER_ADMIN, "/team", name="customer team"),
@@ -109,6 +110,7 @@ PAGES = [
     Page(VENDOR_BILLING, "/backoffice/invoices", name="back office invoices"),
     Page(VENDOR_BILLING, "/backoffice/invoices/{invoice_id}", name="back office invoice"),
     Page(VENDOR_ADVISOR, "/backoffice/", name="back office advisor home"),
+    Page(VENDOR_BILLING, "/backoffice/reconciliation", name="reconciliation"),
 ]
 
 FRAGMENTS = [
@@ -148,6 +150,10 @@ FRAGMENTS = [
          name="back office invoices filter"),
     Page(VENDOR_BILLING, "/backoffice/invoices?page=2", "fragment", headers={"HX-Target": "invoices"},
          name="back office invoices next page"),
+    Page(VENDOR_BILLING, "/backoffice/reconciliation?page=2", "fragment", headers={"HX-Target": "statements"},
+         name="reconciliation statements next page"),
+    Page(None, "/sandbox-bank/", "fragment", "POST", {"code": "not a code"}, status=404,
+         name="sandbox bank, unknown code (404)"),
 ]
 
 # Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.

@@ -51,10 +51,11 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, auth, backoffice, customer, partner, reseller, sandbox, tenancy, webhooks
+    from portal import api, auth, backoffice, customer, partner, reseller, sandbox, sandbox_bank, tenancy, webhooks
 
     app.before_request(tenancy.load_membership)
-    for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp, sandbox.bp, webhooks.bp):
+    for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp, sandbox.bp, sandbox_bank.bp,
+                      webhooks.bp):
         app.register_blueprint(blueprint)
 
 

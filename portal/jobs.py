@@ -23,6 +23,7 @@ def init_app(app) -> None:
     hooks.on_commit("send_email", _send_committed_emails)
     hooks.on_commit("render_invoice_pdfs", _render_committed_invoices)
     hooks.on_commit("deliver_webhook", _deliver_committed_webhooks)
+    hooks.on_commit("match_statement", lambda import_ids: [match_statement(import_id) for import_id in import_ids])
 
 
 def _send_committed_emails(message_ids: list[int]) -> None:
@@ -126,6 +127,15 @@ def render_invoice_pdfs(invoice_ids: list[int]) -> None:
         failed = invoice_pdfs.render_and_store_many(invoice_ids)
     if failed:
         raise RuntimeError(f"{len(failed)} invoice PDF(s) not rendered: {failed[:20]}")
+
+
+@huey.task(retries=3, retry_delay=30)
+def match_statement(import_id: int) -> None:
+    """Match an imported statement's rows to payments, batch by batch (a retry resumes where it stopped)."""
+    from portal.workflows import statements
+
+    with app_context(), huey.lock_task(f"match-statement-{import_id}"):
+        statements.match_statement(import_id)
 
 
 @huey.periodic_task(crontab(minute="7,37"))

@@ -64,6 +64,35 @@ INVOICE_STATUS_LABELS = {
     "uncollectible": _l("Uncollectible"),
 }
 
+STATEMENT_KIND_LABELS = {
+    "bank": _l("Bank account (transfers and Pix)"),
+    "boleto": _l("Boleto collection"),
+    "oxxo": _l("OXXO payments"),
+}
+STATEMENT_IMPORT_STATE_LABELS = {
+    "processing": _l("Matching"),
+    "done": _l("Done"),
+    "refused": _l("Refused"),
+}
+STATEMENT_LINE_STATE_LABELS = {
+    "matched": _l("Matched"),
+    "unmatched": _l("To match"),
+    "dismissed": _l("Dismissed"),
+    "already_paid": _l("Already paid"),
+}
+# Why a statement file, or one of its rows, was refused (portal.services.payments.offline.statement).
+STATEMENT_ERROR_LABELS = {
+    "size": _l("The file is larger than 50 MB. Split it by date and import each part."),
+    "encoding": _l("The file is neither UTF-8 nor Windows (cp1252) text. Save it again as CSV UTF-8."),
+    "empty": _l("The file is empty."),
+    "header": _l("The first row does not name these columns: %(detail)s."),
+    "columns": _l("The row has fewer columns than the first row."),
+    "date": _l("The date “%(detail)s” is not a date (write 2026-12-02 or 02/12/2026)."),
+    "amount": _l("The amount “%(detail)s” is not an amount received in the statement's currency."),
+    "currency": _l("The row is in %(detail)s, not in the statement's currency."),
+    "reference": _l("The reference “%(detail)s” is missing or its check digits are wrong."),
+}
+
 PAYMENT_METHOD_LABELS = {
     "card": _l("Card"),
     "wallet": _l("Wallet balance"),

@@ -1,6 +1,7 @@
 """What every template can use: money and date filters, the brand, the switchers' data."""
 
 from collections import OrderedDict
+from datetime import date as datetime_date
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -30,6 +31,7 @@ from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing.invoice_search import display_status, status_label
 from portal.services.billing.pdf import local_date, taxes_by_rate
 from portal.services.catalog.search import sorted_prices, sorted_quotas
+from portal.services.payments.offline import interleaved2of5, pix
 from portal.services.store.carts import line_count
 
 _LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
@@ -105,6 +107,20 @@ def _formatted_in(formatter, value, fmt: str, _locale: str, _timezone: str) -> s
 
 def date(value, fmt: str = "medium") -> str:
     return _formatted(format_date, value, fmt) if value else ""
+
+
+def iso_date(value: str | None, fmt: str = "medium") -> str:
+    """A calendar date kept as ISO text (a boleto's due date) in the reader's language."""
+    return date(datetime_date.fromisoformat(value), fmt) if value else ""
+
+
+def boleto_svg(digits: str, label: str) -> Markup:
+    """A boleto's (or any even-length) number as an Interleaved 2 of 5 barcode, in SVG."""
+    return Markup(interleaved2of5.svg(digits, str(label)))  # noqa: S704 (digits only, the label escaped)
+
+
+def pix_qr_svg(code: str, title: str) -> Markup:
+    return Markup(pix.qr_svg(code, str(title)))  # noqa: S704 (segno escapes the code and the title)
 
 
 def country_name(code: str | None) -> str:
@@ -221,7 +237,7 @@ SHELL_ENTRIES = 2048
 _CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x00"
 # The sections whose link is current on every page under their address (an invoice is under Invoices).
 _SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
-             "backoffice.invoices", "backoffice.catalog_index")
+             "backoffice.invoices", "backoffice.catalog_index", "backoffice.reconciliation_index")
 
 
 class ShellCache:
@@ -351,12 +367,14 @@ def init_app(app) -> None:
         period_labels=Labels(PERIOD_LABELS), metric_labels=Labels(METRIC_LABELS), sorted_prices=sorted_prices,
         sorted_quotas=sorted_quotas,
         amount_example=amount_example, percent=percent, reader_now=lambda: reader().now,
+        boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg,
     )
     app.jinja_env.filters.update(
         money=money,
         timezone_name=timezone_name,
         datetime=lambda value, fmt="medium": _formatted(format_datetime, value, fmt) if value else "",
         date=date,
+        iso_date=iso_date,
         number=number,
         percent=percent,
         tax_id=lambda value, country: format_tax_id(country, value),

@@ -58,6 +58,25 @@ def _invoice(org) -> dict:
     return {"invoice_id": factories.make_invoice(org).id}
 
 
+def _offline_payment(org) -> dict:
+    """A transfer reference waiting to be paid, issued for one of the organisation's invoices."""
+    import secrets
+
+    from portal.extensions import db
+    from portal.models import Payment
+    from tests import factories
+
+    invoice = factories.make_invoice(org)
+    payment = Payment(organisation_id=org.id, invoice_id=invoice.id, amount=invoice.total, currency=invoice.currency,
+                      method_kind="bank_transfer", gateway="bank_transfer", state="pending",
+                      reference=f"PAY-{secrets.token_hex(4).upper()}", idempotency_key=secrets.token_hex(8),
+                      instructions={"kind": "bank_transfer", "reference": "RF18539007547034",
+                                    "reference_printed": "RF18 5390 0754 7034", "amount": invoice.total})
+    db.session.add(payment)
+    db.session.flush()
+    return {"payment_id": payment.id}
+
+
 def _api_invoice(org) -> dict:
     from tests import factories
 
@@ -153,6 +172,18 @@ MATRIX: dict[str, Access] = {
     "backoffice.invoices_csv": kind("vendor"),
     "backoffice.invoice": kind("vendor"),
     "backoffice.invoice_pdf": kind("vendor"),
+    # Offline payments: a customer issues references for its own invoices and reads only their instructions;
+    # the sandbox bank stands in for an outside site (anyone may pay a sandbox code, no id in the URL).
+    "customer.invoice_pay_offline": owned("customer", make=_invoice, method="pix", key="isolation"),
+    "customer.payment_instructions": owned("customer", make=_offline_payment),
+    "sandbox_bank.pay": public(),
+    # Reconciliation is vendor-wide (statements belong to no tenant): administrators and billing staff only.
+    "backoffice.reconciliation_index": kind("vendor", roles=("admin", "billing")),
+    "backoffice.reconciliation_import": kind("vendor", roles=("admin", "billing")),
+    "backoffice.statement": kind("vendor", roles=("admin", "billing")),
+    "backoffice.statement_csv": kind("vendor", roles=("admin", "billing")),
+    "backoffice.statement_line_match": kind("vendor", roles=("admin", "billing")),
+    "backoffice.statement_line_dismiss": kind("vendor", roles=("admin", "billing")),
     # The integration key is the organisation's own (no id in the URL): its administrators only.
     "customer.integration_key": kind("customer", roles=("admin",)),
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),

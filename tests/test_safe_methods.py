@@ -12,16 +12,27 @@ What a read may write, and why it is not a change of state:
 """
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event
 
 from portal.extensions import db
-from portal.models import ROLES, Activation, AuditEvent, CartLine, IntegrationKey, InvoicePdf, User
+from portal.models import (
+    ROLES,
+    Activation,
+    AuditEvent,
+    CartLine,
+    IntegrationKey,
+    InvoicePdf,
+    StatementImport,
+    StatementLine,
+    User,
+)
 from portal.services import catalog
 from portal.services.accounts import auth, integration
 from tests import factories
+from tests.isolation import _offline_payment
 
 SAFE = ("GET", "HEAD", "OPTIONS")
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|COPY)\b", re.IGNORECASE)
@@ -52,8 +63,17 @@ def world(app):
     activation = Activation(organisation_id=customer.id, user_id=admin.id, key="k" * 32, fingerprint="0" * 64,
                             currency="CLP")
     db.session.add_all([line, activation])
+    payment_id = _offline_payment(customer)["payment_id"]
+    statement = StatementImport(kind="bank", currency="CLP", filename="cartola.csv", sha256="0" * 64, size=10,
+                                state="done", errors=[])
+    db.session.add(statement)
+    db.session.flush()
+    statement_line = StatementLine(import_id=statement.id, line=2, paid_on=date(2026, 12, 2), amount=1000,
+                                   currency="CLP", refs=[], text="ABONO", state="unmatched")
+    db.session.add(statement_line)
     db.session.flush()
     values = {
+        "payment_id": payment_id, "import_id": statement.id, "row_id": statement_line.id,
         "invoice_id": invoice.id, "software_id": software.id, "category_id": category.id,
         "product_id": product.id, "price_id": price.id, "quota_id": quota.id,
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),

@@ -9,5 +9,6 @@ from portal.customer import (  # noqa: E402, F401 — they register their routes
     cart_views,
     integration_views,
     invoice_views,
+    offline_views,
     store_views,
 )

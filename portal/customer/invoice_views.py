@@ -3,6 +3,7 @@
 from flask import Response, abort, g, request, stream_with_context
 
 from portal.customer.invoice_forms import InvoiceFilterForm
+from portal.customer.offline_views import pay_panel
 from portal.customer.views import bp
 from portal.downloads import pdf_response
 from portal.htmx import render
@@ -49,7 +50,7 @@ def invoice(invoice_id: int):
     """Show one invoice: its lines, taxes, totals and installments, to print or download."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
     return render("customer/invoice.html", invoice=found,
-                  credit_notes=invoice_search.credit_notes_for(found, ISSUED_STATUSES))
+                  credit_notes=invoice_search.credit_notes_for(found, ISSUED_STATUSES), pay_offline=pay_panel(found))
 
 
 @bp.get("/invoices/<int:invoice_id>/pdf", endpoint="invoice_pdf")

@@ -22,6 +22,7 @@ from portal.models.invoices import (
     TaxRate,
 )
 from portal.models.mail import OutboxMessage
+from portal.models.offline import OfflineMethod, StatementImport, StatementLine
 from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.sessions import LoginSession
 from portal.models.store import Activation, ActivationLine, CartLine
@@ -51,6 +52,7 @@ __all__ = [
     "LoginSession",
     "Membership",
     "Organisation",
+    "OfflineMethod",
     "OutboxMessage",
     "Payment",
     "PaymentMethod",
@@ -58,6 +60,8 @@ __all__ = [
     "Product",
     "Quota",
     "Software",
+    "StatementImport",
+    "StatementLine",
     "Subscription",
     "SubscriptionCharge",
     "SubscriptionEvent",

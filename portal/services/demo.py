@@ -275,8 +275,10 @@ def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
     from portal.services.billing import invoicing, usage
     from portal.services.billing import subscriptions as subs
     from portal.services.billing.sweep import close_due
+    from portal.services.payments.offline import setup as offline_setup
 
     invoicing.install_defaults()
+    offline_setup.configure_demo()  # transfers in Chile and Mexico, OXXO, boleto and Pix in Brazil
     day = now - timedelta(days=3)  # each paid subscription started on this day of some earlier month
     for key, plan, currency, period, months_ago, trial_days, payer, items in DEMO_SUBSCRIPTIONS:
         subs.start_subscription(orgs[key], products[plan], currency, period, add_months(day, -months_ago),

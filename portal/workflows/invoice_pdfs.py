@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import InvoicePdf
 from portal.orm import utcnow
 from portal.services.billing import pdf as invoice_pdf
+from portal.services.payments.offline import documents as offline_documents
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,9 @@ def render_and_store(invoice_id: int) -> InvoicePdf | None:
         if invoice is None or invoice.status == "draft" or invoice.number is None:
             return None
         instructions = invoice_pdf.payment_instructions(invoice, session)
+        offline = offline_documents.pending_for_invoice(invoice_id, session)
         session.commit()  # end the read: drawing must not hold a transaction open
-        content = invoice_pdf.render_invoice_pdf(invoice, instructions)
+        content = invoice_pdf.render_invoice_pdf(invoice, instructions, offline)
         with writing():
             existing = invoice_pdf.stored_pdf(invoice_id, session)
             if existing is not None:

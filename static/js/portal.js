@@ -84,6 +84,24 @@
     toast(box && box.dataset.offline || "Offline");
   });
 
+  // A [data-copy] button (hidden without JavaScript, where the text can be selected) copies its element's text.
+  function showCopyButtons() {
+    doc.querySelectorAll("button[data-copy][hidden]").forEach(function (button) {
+      if (navigator.clipboard) { button.hidden = false; }
+    });
+  }
+  doc.addEventListener("DOMContentLoaded", showCopyButtons);
+  doc.addEventListener("htmx:load", showCopyButtons);
+  doc.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && doc.getElementById(button.dataset.copy);
+    if (source) {
+      navigator.clipboard.writeText((source.value || source.textContent).trim()).then(function () {
+        toast(button.dataset.copied, 3000);
+      });
+    }
+  });
+
   // A [data-print] link prints the page with the print stylesheet; without JavaScript it opens the PDF.
   doc.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-print]");

@@ -173,7 +173,7 @@ def taxes_by_rate(invoice: Invoice) -> list[tuple[int, int]]:
     return [(rate, amount) for rate, amount in sorted(totals.items()) if rate or amount]
 
 
-def render_invoice_pdf(invoice: Invoice, instructions: str | None = None) -> bytes:
+def render_invoice_pdf(invoice: Invoice, instructions: str | None = None, offline=()) -> bytes:
     """Draw the invoice as a PDF in its own language. Reads only what is already loaded on `invoice`.
 
     The footer says "Page 2 of 3". xhtml2pdf's own page count lays the document out twice; instead the
@@ -181,14 +181,14 @@ def render_invoice_pdf(invoice: Invoice, instructions: str | None = None) -> byt
     costs one more drawing, a right one keeps a one-page invoice to a single pass.
     """
     guess = estimate_pages(invoice, instructions)
-    content = _draw(invoice, instructions, guess)
+    content = _draw(invoice, instructions, guess, offline)
     pages = count_pages(content)
     if pages != guess:
-        content = _draw(invoice, instructions, pages)
+        content = _draw(invoice, instructions, pages, offline)
     return content
 
 
-def _draw(invoice: Invoice, instructions: str | None, pages: int) -> bytes:
+def _draw(invoice: Invoice, instructions: str | None, pages: int, offline=()) -> bytes:
     with force_locale(invoice.locale):
         html = current_app.jinja_env.get_template(TEMPLATE).render(
             invoice=invoice,
@@ -196,6 +196,7 @@ def _draw(invoice: Invoice, instructions: str | None, pages: int) -> bytes:
             customer=party(invoice.customer_snapshot, fallback=invoice.organisation),
             title=document_title(invoice),
             instructions=instructions,
+            offline=offline,  # the references offline methods issued for it (boleto, Pix, …): payments
             brand=current_app.config["BRAND_NAME"],
             font_family=register_fonts(),
             pages=pages,

@@ -1,7 +1,8 @@
 """Payments: gateways (`gateway`: the interface and its registry; `sandbox`: the built-in card provider),
 claiming and recording payments once per idempotency key (`checkout`), what an outcome changes
 (`settlement`), stored methods (`methods`), the wallet's ledger (`wallet`) and the gateways' webhooks
-(`webhooks`).
+(`webhooks`); the offline methods — bank transfer, boleto, Pix, OXXO — and statement reconciliation
+(`offline`).
 
 Adding a provider means writing one `gateway.Gateway` subclass and naming it in GATEWAYS.
 """
@@ -10,7 +11,9 @@ from importlib import import_module
 
 # "module:Class" of every gateway the portal offers, registered at start-up (a later one for a method kind
 # takes its payments).
-GATEWAYS = ["portal.services.payments.sandbox:SandboxGateway"]
+GATEWAYS = ["portal.services.payments.sandbox:SandboxGateway"] + [
+    f"portal.services.payments.offline.gateways:{name}"
+    for name in ("BankTransferGateway", "BoletoGateway", "PixGateway", "OxxoGateway")]
 
 
 def register_gateways() -> None:

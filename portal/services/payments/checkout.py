@@ -251,5 +251,6 @@ def record_charge(payment: Payment, result: gateways.ChargeResult, now: datetime
         payment.state, payment.instructions, payment.expires_at = "pending", dict(result.instructions), \
             result.expires_at
         payment.payer_reference = result.payer_reference
+        gateways.get(payment.gateway).reference_recorded(payment)
     db.session.flush()
     return payment

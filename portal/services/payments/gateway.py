@@ -153,6 +153,11 @@ class Gateway(ABC):
     def refund(self, request: RefundRequest) -> RefundResult:
         raise NotSupported(self.code)
 
+    def reference_recorded(self, payment) -> None:
+        """Called in the transaction that records a reference this gateway issued ("pending"): an offline
+        method e-mails its instructions and has the invoice's PDF redrawn with them."""
+        return None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> GatewayEvent:
         """Verify a webhook's signature and read it; raise WebhookRefused when it cannot be trusted."""
         raise NotSupported(self.code)
