@@ -35,6 +35,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
                            "logged in to the account before is counted on its own instead."),
     "PORTAL_BRAND_NAME": ("Vitrine", "Name shown in the top bar, e-mails and invoices."),
     "PORTAL_BASE_URL": ("http://localhost:5000", "External address used in e-mailed links."),
+    "PORTAL_SIGNUP_PLANS": ("", "Codes of the plans a new organisation tries for its first month, the first sold in "
+                            "its currency; empty: the cheapest plan sold in it."),
 }
 
 
@@ -122,6 +124,7 @@ def load(instance_path: str) -> dict:
         "LOGIN_LIMIT": env("PORTAL_LOGIN_LIMIT"),
         "BRAND_NAME": env("PORTAL_BRAND_NAME"),
         "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
+        "SIGNUP_PLANS": env("PORTAL_SIGNUP_PLANS"),
         "RATELIMIT_STORAGE_URI": env("PORTAL_REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "vitrine",

@@ -25,6 +25,7 @@ from portal.models.mail import OutboxMessage
 from portal.models.offline import OfflineMethod, StatementImport, StatementLine
 from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.sessions import LoginSession
+from portal.models.signups import SignUp
 from portal.models.store import Activation, ActivationLine, CartLine
 from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
 from portal.models.usage import UsageEvent
@@ -57,6 +58,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Price",
+    "SignUp",
     "Product",
     "Quota",
     "Software",

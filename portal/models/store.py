@@ -72,3 +72,4 @@ class ActivationLine(db.Model):
 
     activation: Mapped[Activation] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+
