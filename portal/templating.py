@@ -29,7 +29,7 @@ from portal.labels import (
 from portal.orm import utcnow
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing.invoice_search import display_status, status_label
-from portal.services.billing.pdf import local_date, taxes_by_rate
+from portal.services.billing.pdf import invoice_timezone, local_date, taxes_by_rate
 from portal.services.catalog.search import sorted_prices, sorted_quotas
 from portal.services.payments.offline import interleaved2of5, pix
 from portal.services.store.carts import line_count
@@ -63,10 +63,11 @@ class Reader:
     """Who reads this request's page, resolved once per request rather than per value: the language, the
     time zone, the organisation's country (the territory of money) and the moment statuses are judged at."""
 
-    __slots__ = ("babel_locale", "organisation", "language", "timezone", "country", "now")
+    __slots__ = ("babel_locale", "organisation", "language", "timezone", "country", "now", "invoice_zones")
 
     def __init__(self, babel_locale, organisation):
         self.babel_locale, self.organisation = babel_locale, organisation
+        self.invoice_zones: dict = {}  # (the snapshot's time zone, organisation id) → its ZoneInfo
         self.language = str(babel_locale or "en")
         self.timezone = str(get_timezone())
         self.country = organisation.country if organisation is not None else None
@@ -168,12 +169,27 @@ def invoice_status(invoice) -> str:
 
 def invoice_badge(invoice) -> Markup:
     status = invoice_status(invoice)
-    return badge(status_label(status), INVOICE_BADGES.get(status, ""))
+    found = _invoice_badges(translations()).get(status)
+    return found if found is not None else badge(status_label(status), INVOICE_BADGES.get(status, ""))
+
+
+@lru_cache(maxsize=16)
+def _invoice_badges(_catalog) -> dict[str, Markup]:
+    """Every status's badge, made once per catalog (the key: made in a request that reads it)."""
+    return {status: badge(status_label(status), tone) for status, tone in INVOICE_BADGES.items()}
 
 
 def invoice_day(invoice, moment) -> str:
-    """`moment`'s calendar date where the invoice's customer is, or a dash."""
-    return date(local_date(invoice, moment)) if moment else "—"
+    """`moment`'s calendar date where the invoice's customer is (local_date's rule), or a dash; the time
+    zone found once per request for the invoices of one customer."""
+    if not moment:
+        return "—"
+    zones = reader().invoice_zones
+    key = ((invoice.customer_snapshot or {}).get("timezone"), invoice.organisation_id)
+    zone = zones.get(key)
+    if zone is None:
+        zone = zones[key] = invoice_timezone(invoice)
+    return date(moment.astimezone(zone).date())
 
 
 def invoice_number(invoice, endpoint: str) -> Markup:
