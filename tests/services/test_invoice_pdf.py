@@ -139,6 +139,22 @@ def test_credit_note_says_so_and_names_the_invoice_it_corrects(app, customer):
     assert "Due date" not in text
 
 
+def test_the_stylesheet_is_parsed_once_per_process_and_the_page_rule_every_time(app, customer, monkeypatch):
+    """What is the same for every invoice is parsed by the first drawing in a process only (QUALITY.md P4)."""
+    from xhtml2pdf.context import pisaCSSParser
+
+    invoice = factories.make_invoice(customer, locale="en")
+    invoice_pdf.render_invoice_pdf(invoice)
+    parsed = []
+    parse = pisaCSSParser.parse
+    monkeypatch.setattr(pisaCSSParser, "parse", lambda parser, source: parsed.append(source) or parse(parser, source))
+    text = flat(pdf_text(invoice_pdf.render_invoice_pdf(invoice))[0])
+
+    assert "Unit price" in text and "Page 1 of 1" in text
+    assert any("@page" in source for source in parsed)
+    assert not any(".lines th" in source or "font-weight" in source for source in parsed), parsed
+
+
 def test_file_name_names_the_document_and_its_number(app, customer):
     invoice = factories.make_invoice(customer, locale="en")
     credit = factories.make_invoice(customer, kind="credit_note", credit_for=invoice, locale="en")
