@@ -13,11 +13,16 @@ exactly the unique events.
 Every run, quick or not, posts 300 batches into the growing table (QUALITY.md P6): a cost that grows with the
 table only shows after a few hundred batches, so the first and the last WINDOW batches are reported apart
 (events/s from the first one's send to the last one's answer), and the last must stay within 20% of the
-first. The full run also measures the embedded SQLite default, for comparison.
+first. Those two windows are posted on their own (the batches between them in a third go), so that the CPU
+time each takes is measured apart too: the portal's (its gunicorn processes) and, when the server runs on this
+machine, PostgreSQL's (the backends of the run's database), read from /proc. CPU time per batch is what the
+clock would say on a quiet machine; on a busy one the clock also counts other people's work. The full run
+also measures the embedded SQLite default, for comparison.
 """
 
 import argparse
 import json
+import os
 import random
 import secrets
 import time
@@ -114,6 +119,66 @@ def post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[fl
     return time.perf_counter() - started, [answer for answer, _t in results], [times for _a, times in results]
 
 
+def cpu_by_process(pids) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of `pids` still running, read from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def group_pids(group: int) -> list[int]:
+    """The processes of a process group (gunicorn's arbiter and its workers), from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == group:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of the portal's processes and of the PostgreSQL backends of its database (when the server is
+    on this machine) between two readings; the backends are looked up at each reading (workers connect late)."""
+
+    def __init__(self, group: int, url: str):
+        self.group = group
+        self.engine = None
+        if url.startswith("postgresql") and create_engine(url).url.host in (None, "", "localhost", "127.0.0.1",
+                                                                            "::1"):
+            self.engine = create_engine(url)
+
+    def backends(self) -> list[int]:
+        if self.engine is None:
+            return []
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND pid <> pg_backend_pid()")).scalars().all()
+
+    def read(self) -> tuple[dict[int, float], dict[int, float]]:
+        return cpu_by_process(group_pids(self.group)), cpu_by_process(self.backends())
+
+    @staticmethod
+    def spent(before, after) -> tuple[float, float | None]:
+        """(portal seconds, PostgreSQL seconds or None) between two readings; a process that started in between
+        counts from zero."""
+        portal = sum(seconds - before[0].get(pid, 0.0) for pid, seconds in after[0].items())
+        server = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
+        return portal, server if after[1] or before[1] else None
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
 def window_rate(times: list[tuple[float, float]]) -> int:
     """Events per second of consecutive batches: their events over the time from the first send to the last
     answer among them."""
@@ -125,18 +190,45 @@ def measure(label: str, url: str, options, batches: int) -> dict:
     key = prepare_database(url, instance)
     bodies, unique, repeats = make_batches(WARM_UP + batches, options.seed, datetime.now(UTC))
     env = bench_environment(url, instance, sql_count=False)
+    window = min(WINDOW, batches)
+    # The first and the last window posted apart (each one's CPU measured), the batches between in one go.
+    measured = bodies[WARM_UP:]
+    parts = ([measured[:window], measured[window:batches - window], measured[batches - window:]]
+             if batches >= 2 * window else [measured])
+    seconds, answers, times, cpu = 0.0, [], [], []
     with gunicorn(f"usage-{label}", "wsgi:app", env, Path(options.results_dir) / "logs",
                   probe="/api/v1/openapi.json") as server:
-        # Both workers' first request, outside the measure.
-        _seconds, warm_up, _times = post_all(server.base, key, bodies[:WARM_UP], WARM_UP)
-        seconds, answers, times = post_all(server.base, key, bodies[WARM_UP:], CLIENTS)
+        meter = CpuMeter(server.process.pid, url)
+        try:
+            # Both workers' first request, outside the measure.
+            _seconds, warm_up, _times = post_all(server.base, key, bodies[:WARM_UP], WARM_UP)
+            for part in parts:
+                if not part:
+                    continue
+                before = meter.read()
+                part_seconds, part_answers, part_times = post_all(server.base, key, part, CLIENTS)
+                cpu.append(meter.spent(before, meter.read()))
+                seconds += part_seconds
+                answers += part_answers
+                times += part_times
+        finally:
+            meter.close()
     accepted = sum(a["accepted"] for a in warm_up + answers)
     duplicates = sum(a["duplicates"] for a in warm_up + answers)
     stored = stored_events(url)
     latencies = sorted(end - start for start, end in times)
     sent = BATCH * batches
-    window = min(WINDOW, batches)
     first, last = window_rate(times[:window]), window_rate(times[-window:])
+    first_cpu, last_cpu = cpu[0], cpu[-1]
+
+    def per_batch_ms(spent, count):
+        return {"portal": round(1000 * spent[0] / count, 1),
+                "postgresql": None if spent[1] is None else round(1000 * spent[1] / count, 1)}
+
+    def per_cpu_second(spent, count):
+        total = spent[0] + (spent[1] or 0)
+        return round(BATCH * count / total) if total else None
+
     return {
         "database": label,
         "batches": batches,
@@ -147,6 +239,12 @@ def measure(label: str, url: str, options, batches: int) -> dict:
         "first_window_events_per_second": first,
         "last_window_events_per_second": last,
         "last_to_first": round(last / first, 2),
+        # CPU per batch of the first and last windows, the portal's and PostgreSQL's (None: not on this
+        # machine, or SQLite); events per second of that CPU (portal + PostgreSQL).
+        "first_window_cpu_ms_per_batch": per_batch_ms(first_cpu, window),
+        "last_window_cpu_ms_per_batch": per_batch_ms(last_cpu, window),
+        "first_window_events_per_cpu_second": per_cpu_second(first_cpu, window),
+        "last_window_events_per_cpu_second": per_cpu_second(last_cpu, window),
         # Every run of WINDOW batches in turn: where a fall happens, and whether it stays.
         "windows_events_per_second": [window_rate(times[at:at + window]) for at in range(0, batches, window)],
         "unique_events": unique,
@@ -193,6 +291,21 @@ def run(options) -> dict:
                                + (f" and ≥ {BAR_EVENTS_PER_SECOND:,}" if on_postgres else ""),
                         "ok": found["last_to_first"] >= BAR_LAST_SHARE and (
                             found["last_window_events_per_second"] >= BAR_EVENTS_PER_SECOND or not on_postgres)})
+        cpu_first, cpu_last = found["first_window_cpu_ms_per_batch"], found["last_window_cpu_ms_per_batch"]
+
+        def cpu_text(spent):
+            return f"{spent['portal']}" + ("" if spent["postgresql"] is None else f" + {spent['postgresql']}")
+
+        figures.append({"name": f"P6 CPU per batch, batches 1–{window} / {batches - window + 1}–{batches} "
+                                f"(portal{' + PostgreSQL' if cpu_first['postgresql'] is not None else ''}), "
+                                f"{found['database']}",
+                        "value": f"{cpu_text(cpu_first)} / {cpu_text(cpu_last)}", "unit": "ms", "bar": "",
+                        "ok": None})
+        figures.append({"name": f"P6 events per CPU-second, batches 1–{window} / {batches - window + 1}–{batches}, "
+                                f"{found['database']}",
+                        "value": f"{found['first_window_events_per_cpu_second']:,} / "
+                                 f"{found['last_window_events_per_cpu_second']:,}", "unit": "events/s",
+                        "bar": "", "ok": None})
         figures.append({"name": f"P6 each event counted once, {found['database']}",
                         "value": f"{found['stored']:,} stored of {found['unique_events']:,} unique",
                         "unit": "", "bar": "equal", "ok": found["counted_once"]})
