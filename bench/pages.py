@@ -63,6 +63,8 @@ PARAMS = {
     "software_id": "SELECT MIN(id) FROM software",
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
+    "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
+                                "AND status IN ('trial', 'active', 'past_due')",
 }
 
 PAGES = [
@@ -77,6 +79,10 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/account/password", name="customer password"),
     Page(CUSTOMER_MEMBER, "/customer/", name="customer member home"),
     Page(CUSTOMER_ADMIN, "/customer/account", name="customer billing overview"),
+    Page(CUSTOMER_ADMIN, "/customer/account/plans", name="customer active plans"),
+    Page(CUSTOMER_MEMBER, "/customer/account/plans", name="customer active plans (member, read-only)"),
+    Page(CUSTOMER_ADMIN, "/customer/account/plans/{customer_subscription_id}/suspend",
+         name="customer suspension preview"),
     Page(CUSTOMER_ADMIN, "/customer/account/month", name="customer month's account"),
     Page(CUSTOMER_ADMIN, "/customer/account/history", name="customer subscription history"),
     Page(CUSTOMER_ADMIN, "/customer/account/usage", name="customer usage overview (charts)"),

@@ -83,6 +83,12 @@ def _api_invoice(org) -> dict:
     return {"invoice_id": factories.make_invoice(org).id}
 
 
+def _subscription(org) -> dict:
+    from tests import factories
+
+    return {"subscription_id": factories.make_subscription(org).id}
+
+
 def _cart_line(org) -> dict:
     from portal.extensions import db
     from portal.models import CartLine
@@ -134,6 +140,12 @@ MATRIX: dict[str, Access] = {
     "customer.account_month_csv": kind("customer"),
     "customer.account_history": kind("customer"),
     "customer.account_history_csv": kind("customer"),
+    "customer.account_plans": kind("customer"),
+    # Changing a plan is its organisation's administrators' (members read); another organisation's is 404.
+    "customer.account_plan_change": owned("customer", make=_subscription, roles=("admin",)),
+    "customer.account_suspend": owned("customer", make=_subscription, roles=("admin",)),
+    "customer.account_resume": owned("customer", make=_subscription, roles=("admin",)),
+    "customer.account_quantity": owned("customer", make=_subscription, roles=("admin",)),
     "customer.account_usage": kind("customer"),
     "customer.account_usage_csv": kind("customer"),
     "customer.account_usage_days_csv": kind("customer"),

@@ -71,6 +71,7 @@ def world(app):
     statement_line = StatementLine(import_id=statement.id, line=2, paid_on=date(2026, 12, 2), amount=1000,
                                    currency="CLP", refs=[], text="ABONO", state="unmatched")
     db.session.add(statement_line)
+    subscription = factories.make_subscription(customer)
     db.session.flush()
     values = {
         "payment_id": payment_id, "import_id": statement.id, "row_id": statement_line.id,
@@ -78,7 +79,7 @@ def world(app):
         "product_id": product.id, "price_id": price.id, "quota_id": quota.id,
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),
         "filename": "app.css", "gateway": "sandbox",
-        "line_id": line.id, "activation_id": activation.id,
+        "line_id": line.id, "activation_id": activation.id, "subscription_id": subscription.id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -10,5 +10,6 @@ from portal.customer import (  # noqa: E402, F401 — they register their routes
     integration_views,
     invoice_views,
     offline_views,
+    plan_views,
     store_views,
 )

@@ -152,3 +152,70 @@ def test_a_chilean_customer_reads_its_usage_chart_and_picks_a_period(app, new_pa
         page.set_viewport_size({"width": 390, "height": 844})
         assert layout_problems(page) == []
         screenshot(page, "account-usage-390")
+
+
+def annual_chilean_customer(app) -> str:
+    """A Chilean bakery on an annual Plan Básico begun 40 days ago: two months begun, ten whole months unused."""
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        cat = make_catalog()
+        org = factories.make_org("customer", name=CUSTOMER, locale="es")
+        subs.start_subscription(org, cat.basic, "CLP", "annual",
+                                datetime.now(UTC).replace(microsecond=0) - timedelta(days=40), trial_days=0)
+        membership = factories.make_member("customer", "admin", organisation=org, locale="es")
+        db.session.commit()
+        return membership.user.email
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_a_chilean_customer_suspends_an_annual_plan_after_seeing_its_refund(app, new_page, screenshot, javascript):
+    email = annual_chilean_customer(app)
+    page = new_page(locale="es-CL", javascript=javascript, width=1024)
+    log_in(page, email)
+    page.goto("/customer/account")
+    page.get_by_role("link", name="Tus planes activos").click()
+    expect(page.get_by_role("region", name=re.compile("Plan Básico"))).to_contain_text("Anual")
+    screenshot(page, f"account-plans-1024-{'js' if javascript else 'nojs'}")
+    page.get_by_role("link", name="Suspender la suscripción").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suspender Plan Básico")
+    expect(page.locator("dl.facts")).to_contain_text("10")  # whole months refunded
+    expect(page.locator("dl.facts")).to_contain_text("$99.166")  # 10/12 of $100.000 plus its 19 % IVA
+    assert layout_problems(page) == []
+    screenshot(page, f"account-suspend-1024-{'js' if javascript else 'nojs'}")
+    page.get_by_role("button", name="Confirmar la suspensión").click()
+    expect(page.get_by_role("status").or_(page.locator(".flash-success"))).to_contain_text("suspendida")
+    page.get_by_role("link", name="Historial de suscripción").click()
+    first = page.locator("#history tbody tr").first
+    expect(first).to_contain_text("Suspendida")
+    first.get_by_role("link", name=re.compile("NC")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Nota de crédito")
+    expect(page.locator("main")).to_contain_text("$99.166")
+
+
+def test_a_brazilian_customer_upgrades_after_seeing_the_proration_and_finds_it_in_the_history(app, new_page,
+                                                                                            screenshot):
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        cat = make_catalog()
+        org = factories.make_org("customer", "BR", name="Padaria Pão Dourado Ltda")
+        subs.start_subscription(org, cat.basic, "BRL", "monthly",
+                                datetime.now(UTC).replace(microsecond=0) - timedelta(days=10), trial_days=0)
+        membership = factories.make_member("customer", "admin", organisation=org, locale="pt_BR", name="João Lima")
+        db.session.commit()
+    page = new_page(locale="pt-BR", width=1024)
+    log_in(page, membership.user.email)
+    page.goto("/customer/account/plans")
+    page.get_by_label("Mudar de plano").select_option(label="Plan Pro")
+    page.get_by_role("button", name="Ver quanto custa").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mudar de Plan Básico para Plan Pro")
+    preview = page.locator("dl.facts")
+    expect(preview).to_contain_text("Diferença pelo resto do período")
+    amount = preview.locator("dd").first.inner_text()
+    assert layout_problems(page) == []
+    screenshot(page, "account-plan-change-1024")
+    page.get_by_role("button", name="Confirmar a mudança").click()
+    expect(page.locator(".flash-success")).to_contain_text("O plano foi alterado")
+    page.get_by_role("link", name="Histórico de assinatura").click()
+    first = page.locator("#history tbody tr").first
+    expect(first).to_contain_text("Plano alterado")
+    expect(first).to_contain_text("Plan Básico → Plan Pro")
+    expect(first).to_contain_text(amount)
+    expect(first).to_contain_text("João Lima")

@@ -59,3 +59,43 @@ def last_purchase(organisation_id: int) -> Invoice | None:
         .where(Invoice.organisation_id == organisation_id, Invoice.kind == "invoice",
                Invoice.status.in_(("open", "paid", "uncollectible")), Invoice.issued_at.is_not(None))
         .order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(1))
+
+
+def subscriptions(organisation_id: int) -> list:
+    """The organisation's subscriptions that hold a plan (every state but cancelled), oldest first, with their
+    plan, add-ons, payer and any plan they change to."""
+    from portal.models import Subscription, SubscriptionItem
+    from portal.services.billing.rules import SUBSCRIBED_STATUSES
+
+    return list(db.session.scalars(
+        db.select(Subscription)
+        .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(SUBSCRIBED_STATUSES))
+        .order_by(Subscription.created_at, Subscription.id)
+        .options(joinedload(Subscription.plan), joinedload(Subscription.payer), joinedload(Subscription.pending_plan),
+                 selectinload(Subscription.items).joinedload(SubscriptionItem.product))))
+
+
+def subscription(organisation_id: int, subscription_id: int):
+    """One subscription of the organisation (None for anyone else's)."""
+    from portal.models import Subscription
+
+    return db.session.scalar(db.select(Subscription).where(Subscription.id == subscription_id,
+                                                           Subscription.organisation_id == organisation_id))
+
+
+def choices(sub, book) -> tuple[list, list]:
+    """The plans `sub` can move to and the add-ons it can take: of its software, on sale, priced in its currency
+    and period (ids, for the forms), the current plan and the add-ons it has left out."""
+    software = book.products[sub.plan_id].software_id
+    held = {item.product_id for item in sub.items}
+    plans, addons = [], []
+    for info in book.products.values():
+        if info.software_id != software or not info.on_sale:
+            continue
+        if book.period_amount(info.id, sub.currency, sub.period) is None:
+            continue
+        if info.kind == "plan" and info.id != sub.plan_id:
+            plans.append(info)
+        elif info.kind != "plan" and info.id not in held:
+            addons.append(info)
+    return sorted(plans, key=lambda p: p.name), sorted(addons, key=lambda p: p.name)

@@ -24,10 +24,12 @@ common holds what they share; refunds by credit note are in `portal.services.bil
 
 from portal.services.billing.refunds import refund_credits
 from portal.services.billing.subscriptions.changes import (
+    PlanChangePreview,
     add_addon,
     change_payer,
     change_plan,
     change_quantity,
+    preview_plan_change,
     remove_addon,
 )
 from portal.services.billing.subscriptions.common import MAX_QUANTITY
@@ -42,7 +44,7 @@ from portal.services.billing.subscriptions.purchases import buy_once, one_time_p
 from portal.services.billing.subscriptions.suspension import SuspensionPreview, preview_suspension, suspend
 
 __all__ = [
-    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "SuspensionPreview", "add_addon", "buy_once", "cancel", "change_payer",
-    "change_plan", "change_quantity", "one_time_price", "pending_charges", "preview_suspension", "refund_credits",
-    "remove_addon", "resume", "start_subscription", "suspend",
+    "MAX_QUANTITY", "MAX_TRIAL_DAYS", "PlanChangePreview", "SuspensionPreview", "add_addon", "buy_once", "cancel",
+    "change_payer", "change_plan", "change_quantity", "one_time_price", "pending_charges", "preview_plan_change",
+    "preview_suspension", "refund_credits", "remove_addon", "resume", "start_subscription", "suspend",
 ]

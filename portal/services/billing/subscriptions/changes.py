@@ -5,6 +5,7 @@ renewal invoice collects; a product paid up front (`pay_upfront`, or `invoice_no
 An upgrade applies now with the prorated difference; a downgrade waits for the end of the period.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.models import Organisation, Product, Subscription
 from portal.models.subscriptions import SubscriptionItem
+from portal.services.billing import invoicing, money
 from portal.services.billing.rules import (
     RESELLER_DISCOUNT_BP,
     PriceBook,
@@ -25,6 +27,8 @@ from portal.services.billing.subscriptions.common import (
     invoice_charges,
     item_for,
     lock,
+    payer_of,
+    prorated_amount,
     prorated_charge,
     record_event,
     setup_charge,
@@ -50,6 +54,8 @@ def change_quantity(sub: Subscription, product: Product, quantity: int, now: dat
         return sub
     if delta > 0:
         check_for_sale(book, product)
+    else:
+        check_in_use(sub, product, -delta)
     unit = unit_price(book, product, sub)
     before = item.quantity
     charge = prorated_charge(sub, product, unit, delta, "quantity_increase" if delta > 0 else "quantity_decrease", now)
@@ -96,6 +102,7 @@ def remove_addon(sub: Subscription, product: Product, now: datetime, actor=None)
     if item is None:
         raise DomainError(_l("%(product)s is not in this subscription.", product=product.name), code="not_added",
                           field="product")
+    check_in_use(sub, product, item.quantity)
     unit = unit_price(book, product, sub)
     charge = prorated_charge(sub, product, unit, -item.quantity, "addon_removed", now)
     quantity = item.quantity
@@ -104,6 +111,57 @@ def remove_addon(sub: Subscription, product: Product, now: datetime, actor=None)
     record_event(sub, "addon_removed", now, actor, product_id=product.id, quantity=quantity,
                  amount=charge.amount if charge else 0)
     return sub
+
+
+def check_in_use(sub: Subscription, product: Product, fewer: int) -> None:
+    """Refuse to take away `fewer` additional users when the organisation's members would no longer fit in what
+    its plans include (7 users active: no going down to 5)."""
+    from portal.services.billing.entitlements import entitlements_for
+
+    metric = IMPLIED_METRIC.get(product.kind)
+    if metric is None:
+        return
+    entitlement = entitlements_for(db.session.get(Organisation, sub.organisation_id)).metrics[metric]
+    if entitlement.included is not None and entitlement.used > entitlement.included - fewer:
+        raise DomainError(_l("%(used)d users are active and the plan would include only %(left)d: remove users "
+                             "from the team first, or keep the quantity.", used=entitlement.used,
+                             left=max(entitlement.included - fewer, 0)), code="below_in_use", field="quantity")
+
+
+IMPLIED_METRIC = {"additional_user": "users"}
+
+
+@dataclass(frozen=True)
+class PlanChangePreview:
+    """What moving to `plan` now means: an upgrade applies now and charges the difference for the rest of the
+    period (`amount` before tax, `tax`, on the next invoice); a downgrade waits for `effective_at`."""
+
+    plan: Product
+    immediate: bool
+    effective_at: datetime
+    amount: int
+    tax: int
+    currency: str
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax
+
+
+def preview_plan_change(sub: Subscription, plan: Product, now: datetime) -> PlanChangePreview:
+    """What `change_plan` would do now, without doing it (the same checks, prices and proration)."""
+    book = PriceBook.load()
+    check_live(sub)
+    check_plan(book, plan, book.products[sub.plan_id].software_id)
+    if plan.id == sub.plan_id:
+        raise DomainError(_l("This is already the subscription's plan."), code="same_plan", field="plan")
+    old = unit_price(book, db.session.get(Product, sub.plan_id), sub)
+    new = unit_price(book, plan, sub)
+    if sub.status == "trial" or new >= old:
+        amount = prorated_amount(sub, new - old, 1, now)  # as change_plan charges it
+        rate = invoicing.load_context().tax_rate(payer_of(sub).country)
+        return PlanChangePreview(plan, True, now, amount, money.tax_for(amount, rate), sub.currency)
+    return PlanChangePreview(plan, False, sub.current_period_end, 0, 0, sub.currency)
 
 
 def change_plan(sub: Subscription, plan: Product, now: datetime, actor=None) -> Subscription:

@@ -1,0 +1,137 @@
+"""Active plans: the customer's subscriptions with their add-ons, renewal and payer; its administrators change
+quantities, add-ons and plans (an upgrade previewed with its proration, a downgrade at the period's end) and suspend
+an annual plan with its refund previewed, through the subscriptions service; bad requests are translated 4xx
+answers that write nothing."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from portal.extensions import db
+from portal.models import Invoice, Subscription, SubscriptionCharge
+from portal.orm import utcnow
+from portal.services import catalog
+from portal.services.billing import subscriptions as subs
+from tests import factories
+from tests.services.billing_helpers import make_catalog
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+@pytest.fixture
+def setup(app, login_as):
+    """A Chilean customer's administrator, with an annual Plan Básico begun 40 days ago and 2 additional users."""
+    client = login_as("customer", "admin")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        cat = make_catalog()
+        org = db.session.merge(client.organisation)
+        sub = subs.start_subscription(org, cat.basic, "CLP", "annual", utcnow() - timedelta(days=40), trial_days=0,
+                                      items=[(cat.user, 2)])
+        db.session.commit()
+        yield client, cat, sub.id
+
+
+def _counts():
+    db.session.rollback()
+    return (db.session.scalar(db.select(db.func.count(Invoice.id))),
+            db.session.scalar(db.select(db.func.count(SubscriptionCharge.id))))
+
+
+def test_the_plans_page_shows_each_plan_its_add_ons_renewal_and_payer(setup, login_as):
+    client, _cat, _sub = setup
+    text = _text(client.get("/customer/account/plans", headers={"Accept-Language": "en"}))
+    assert "Plan Básico" in text and "Annual · CLP" in text and "Next renewal" in text
+    assert re.search(r"Who pays .*\(you\)", text) and "Usuario adicional" in text
+    assert "Suspend the subscription" in text and "See what it costs" in text
+
+
+def test_a_member_reads_the_plans_and_changes_nothing(setup, login_as):
+    _client, _cat, sub_id = setup
+    member = login_as("customer", "member", organisation=db.session.get(Subscription, sub_id).organisation)
+    page = member.get("/customer/account/plans")
+    assert page.status_code == 200 and "Plan Básico" in _text(page) and "<form" not in _text(page)
+    assert "Suspend the subscription" not in _text(page)
+    assert member.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 403
+
+
+def test_an_upgrade_is_previewed_with_the_proration_it_then_charges(setup):
+    client, cat, sub_id = setup
+    preview = client.get(f"/customer/account/plans/{sub_id}/plan?plan={cat.pro.id}", headers={"Accept-Language": "en"})
+    assert preview.status_code == 200
+    text = _text(preview)
+    amount = int(re.search(r"Difference for the rest of the period \D*([\d,]+)", text).group(1).replace(",", ""))
+    assert "Confirm the change" in text and amount > 0
+    assert client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": cat.pro.id}).status_code == 303
+    db.session.rollback()
+    sub = db.session.get(Subscription, sub_id)
+    [charge] = db.session.scalars(db.select(SubscriptionCharge).where(SubscriptionCharge.reason == "upgrade"))
+    assert sub.plan_id == cat.pro.id and charge.amount == amount
+
+
+def test_a_downgrade_waits_for_the_end_of_the_period(setup):
+    client, cat, sub_id = setup
+    client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": cat.pro.id})
+    text = _text(client.get(f"/customer/account/plans/{sub_id}/plan?plan={cat.basic.id}"))
+    assert "takes effect at the end of the current period" in text
+    assert client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": cat.basic.id}).status_code == 303
+    db.session.rollback()
+    sub = db.session.get(Subscription, sub_id)
+    assert sub.plan_id == cat.pro.id and sub.pending_plan_id == cat.basic.id
+
+
+def test_an_annual_suspension_refunds_the_previewed_amount_once(setup):
+    client, _cat, sub_id = setup
+    text = _text(client.get(f"/customer/account/plans/{sub_id}/suspend", headers={"Accept-Language": "en"}))
+    months = int(re.search(r"Months refunded (\d+)", text).group(1))
+    refund = int(re.search(r"Refund, taxes included \D*([\d,]+)", text).group(1).replace(",", ""))
+    assert months == 10  # 40 days in: two months begun, ten whole months not used
+    assert client.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 303
+    again = client.form_post(f"/customer/account/plans/{sub_id}/suspend", headers={"Accept-Language": "en"})
+    assert again.status_code == 422 and "suspended" in _text(again)
+    db.session.rollback()
+    notes = list(db.session.scalars(db.select(Invoice).where(Invoice.kind == "credit_note")))
+    assert sum(note.total for note in notes) == refund and db.session.get(Subscription, sub_id).status == "suspended"
+    assert client.form_post(f"/customer/account/plans/{sub_id}/resume").status_code == 303
+    assert client.form_post(f"/customer/account/plans/{sub_id}/resume").status_code == 422  # active already
+
+
+@pytest.mark.parametrize("case", ["same plan", "retired plan", "unknown plan", "no plan", "huge id"])
+def test_a_bad_plan_change_is_refused_and_writes_nothing(setup, case):
+    client, cat, sub_id = setup
+    plan = {"same plan": cat.basic.id, "retired plan": cat.old.id, "unknown plan": 999_999, "no plan": "",
+            "huge id": "9" * 30}[case]
+    before = _counts()
+    for response in (client.get(f"/customer/account/plans/{sub_id}/plan?plan={plan}",
+                                headers={"Accept-Language": "es"}),
+                     client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": plan},
+                                      headers={"Accept-Language": "es"})):
+        assert response.status_code == 422, case
+        assert any(phrase in _text(response) for phrase in ("ya es el plan", "ya no se vende", "Elige uno")), case
+    assert _counts() == before
+
+
+def test_quantities_change_add_and_remove_add_ons_but_not_below_the_users_in_use(app, setup, login_as):
+    client, cat, sub_id = setup
+    sub = db.session.get(Subscription, sub_id)
+    with app.test_request_context():
+        catalog.set_quota(cat.basic, "users", 1)  # 1 user + 2 additional users = 3 included
+        for _n in range(2):
+            factories.make_member("customer", "member", organisation=sub.organisation)
+        db.session.commit()  # 3 members now
+    url = f"/customer/account/plans/{sub_id}/quantity"
+    before = _counts()
+    refused = client.form_post(url, {"product_id": cat.user.id, "quantity": "1"}, headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and "3 users are active" in _text(refused)
+    assert _counts() == before
+    assert client.form_post(url, {"product_id": cat.user.id, "quantity": "4"}).status_code == 303
+    assert client.form_post(url, {"product_id": cat.module.id, "quantity": "1"}).status_code == 303
+    assert client.form_post(url, {"product_id": cat.module.id, "quantity": "0"}).status_code == 303
+    for bad in ({"product_id": cat.user.id, "quantity": "-1"}, {"product_id": cat.user.id, "quantity": "dos"},
+                {"product_id": cat.basic.id, "quantity": "1"}, {"product_id": "x", "quantity": "1"}):
+        assert client.form_post(url, bad).status_code == 422, bad
+    db.session.rollback()
+    sub = db.session.get(Subscription, sub_id)
+    assert {item.product_id: item.quantity for item in sub.items} == {cat.user.id: 4}
