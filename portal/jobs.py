@@ -174,3 +174,15 @@ def deliver_webhook(gateway_code: str, body: str) -> None:
         status = webhook_delivery.deliver(gateway_code, body)
     if status not in webhook_delivery.DELIVERED:
         raise RuntimeError(f"{gateway_code} webhook answered {status}; it will be sent again")
+
+
+@huey.periodic_task(crontab(minute="15"))
+def send_trial_notices() -> None:
+    """Tell the customers whose free month ends within a week what comes next (once per trial)."""
+    from portal.extensions import db
+    from portal.orm import utcnow
+    from portal.services import trial_notices
+
+    with app_context():
+        trial_notices.send_trial_notices(utcnow())
+        db.session.commit()

@@ -141,4 +141,6 @@ SUBSCRIPTION_EVENT_LABELS = {
     "resumed": _l("Resumed"),
     "cancellation_scheduled": _l("Cancellation scheduled for the end of the period"),
     "cancelled": _l("Cancelled"),
+    "purchased": _l("Bought once"),
+    "trial_ending_notified": _l("Told that the free trial ends soon"),
 }

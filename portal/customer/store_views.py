@@ -5,7 +5,9 @@ from flask_login import current_user
 
 from portal.customer.views import bp
 from portal.htmx import render, wants_fragment
+from portal.orm import utcnow
 from portal.routing import page_arg
+from portal.services import trial_notices
 from portal.services.store import carts, offers
 
 
@@ -42,7 +44,8 @@ def store():
     results = offers.search_offers(held, term) if term else None
     cart = cart_summary()
     return render("customer/store.html", rows=[] if term else offers.store_rows(held, _pages()), pages=_pages(),
-                  term=term, results=results, can_buy=_can_buy(), cart=cart, in_cart_by=_in_cart(cart))
+                  term=term, results=results, can_buy=_can_buy(), cart=cart, in_cart_by=_in_cart(cart),
+                  trial=trial_notices.trial_ending(g.organisation, utcnow()))
 
 
 @bp.get("/store/products/<int:product_id>")

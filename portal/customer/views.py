@@ -5,6 +5,8 @@ from flask import Blueprint, g
 from portal.activity import recent_activity
 from portal.htmx import render
 from portal.labels import METRIC_LABELS, SUBSCRIPTION_STATUS_LABELS
+from portal.orm import utcnow
+from portal.services import trial_notices
 from portal.services.billing import credit_notes
 from portal.services.billing.entitlements import entitlements_for
 from portal.tenancy import gate
@@ -22,4 +24,4 @@ def home():
     members = plan.metrics["users"].used  # the organisation's memberships, counted once for both
     return render("customer/home.html", members=members, activity=recent_activity(org.id),
                   plan=plan, metric_labels=METRIC_LABELS, status_labels=SUBSCRIPTION_STATUS_LABELS,
-                  amounts_due=credit_notes.amounts_due(org.id))
+                  amounts_due=credit_notes.amounts_due(org.id), trial=trial_notices.trial_ending(org, utcnow()))
