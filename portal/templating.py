@@ -124,6 +124,11 @@ def pix_qr_svg(code: str, title: str) -> Markup:
     return Markup(pix.qr_svg(code, str(title)))  # noqa: S704 (segno escapes the code and the title)
 
 
+def pix_qr_png(code: str) -> str:
+    """The BR Code's QR as a PNG data URI, for the invoice PDF (xhtml2pdf draws no SVG)."""
+    return pix.qr_png_data_uri(code)
+
+
 def country_name(code: str | None) -> str:
     """A country's name in the page's language ("CL" → "Chile"); an unknown code is shown as it is."""
     if not code:
@@ -383,7 +388,7 @@ def init_app(app) -> None:
         period_labels=Labels(PERIOD_LABELS), metric_labels=Labels(METRIC_LABELS), sorted_prices=sorted_prices,
         sorted_quotas=sorted_quotas,
         amount_example=amount_example, percent=percent, reader_now=lambda: reader().now,
-        boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg,
+        boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg, pix_qr_png=pix_qr_png,
     )
     app.jinja_env.filters.update(
         money=money,

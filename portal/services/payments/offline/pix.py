@@ -96,3 +96,8 @@ def qr_svg(payload: str, title: str, scale: int = 4) -> str:
     """The BR Code as an SVG QR image (error correction M, as the Banco Central's manual recommends)."""
     qr = segno.make(payload, error="m", micro=False)
     return qr.svg_inline(scale=scale, title=title, svgclass="pix-qr", lineclass=None, omitsize=False)
+
+
+def qr_png_data_uri(payload: str, scale: int = 4) -> str:
+    """The BR Code as a PNG data URI (for documents that draw no SVG, like the invoice PDF)."""
+    return segno.make(payload, error="m", micro=False).png_data_uri(scale=scale)
