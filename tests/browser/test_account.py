@@ -219,3 +219,26 @@ def test_a_brazilian_customer_upgrades_after_seeing_the_proration_and_finds_it_i
     expect(first).to_contain_text("Plan Básico → Plan Pro")
     expect(first).to_contain_text(amount)
     expect(first).to_contain_text("João Lima")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_violation_in_the_account_area(app, new_page, width):
+    from tests.browser.test_accessibility import axe_violations
+
+    email = chilean_customer(app)
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        from portal.models import Product, Subscription
+
+        sub = db.session.scalar(db.select(Subscription).order_by(Subscription.id.desc()).limit(1))
+        pro = db.session.scalar(db.select(Product).where(Product.code == "pro"))
+        sub_id, pro_id = sub.id, pro.id
+    page = new_page(width=width, locale="es-CL", bypass_csp=True)  # axe is injected as an inline script
+    log_in(page, email)
+    problems = []
+    for path in ("/customer/account", "/customer/account/plans", f"/customer/account/plans/{sub_id}/suspend",
+                 f"/customer/account/plans/{sub_id}/plan?plan={pro_id}", "/customer/account/month",
+                 "/customer/account/history", "/customer/account/usage"):
+        response = page.goto(path)
+        assert response.ok, f"{path} answered {response.status}"
+        problems += axe_violations(page)
+    assert not problems, "\n".join(problems)

@@ -133,6 +133,10 @@ def test_the_history_lists_every_change_with_who_before_after_and_its_documents(
     assert re.search(r"Iniciada Plan Básico — → Plan Básico João Lima — " + numbers[0], text), text
     assert "5 mudanças" in text
     assert f'href="/customer/invoices/{note.id}"' in page.get_data(as_text=True)
+    invoice_page = client.get(f"/customer/invoices/{note.id}", headers={"Accept-Language": "pt-BR"})
+    link = f'href="/customer/account/history?subscription={note.subscription_id}"'
+    assert link in invoice_page.get_data(as_text=True)
+    assert "O histórico da sua assinatura" in _text(invoice_page)
     csv = client.get("/customer/account/history.csv", headers={"Accept-Language": "pt-BR"}, buffered=True)
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("Data,Assinatura,Mudança") and len(lines) == 6
