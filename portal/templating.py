@@ -334,7 +334,9 @@ def shell_topbar() -> Markup:
 def _cart_badge() -> str:
     """The top bar's cart link with this request's count (a customer administrator's own cart)."""
     count = line_count(g.organisation, current_user)
-    return current_app.jinja_env.get_template("components/cart_badge.html").render(count=count, oob=False)
+    key = ("cart", str(get_locale()), request.script_root, count)
+    return _shell_cache().get(key, lambda: current_app.jinja_env.get_template("components/cart_badge.html").render(
+        count=count, oob=False))
 
 
 @lru_cache(maxsize=64)
