@@ -14,6 +14,7 @@ from portal.routing import id_arg, page_arg
 from portal.services.billing import account, account_csv, estimate, history, month, usage_history
 from portal.services.billing.entitlements import entitlements_for, subscriptions_in_force
 from portal.services.billing.rules import PriceBook
+from portal.services.payments.offline.gateways import offered_kinds
 
 
 def _csv(lines, stem: str) -> Response:
@@ -27,7 +28,9 @@ def account_overview():
     """Show the billing overview: what is owed and overdue, each plan's billing cycle with an estimate of its next
     invoice, and the last purchase."""
     org, now = g.organisation, utcnow()
-    return render("customer/account/overview.html", balances=account.balances(org.id, now),
+    balances = account.balances(org.id, now)
+    payable = {balance.currency for balance in balances if offered_kinds(org.country, balance.currency)}
+    return render("customer/account/overview.html", balances=balances, payable=payable,
                   overdue=account.overdue_invoices(org.id, now), subscriptions=subscriptions_in_force(org.id),
                   estimates=estimate.next_invoices(org.id), last=account.last_purchase(org.id),
                   status_labels=SUBSCRIPTION_STATUS_LABELS)

@@ -40,7 +40,15 @@ def test_the_overview_shows_the_balance_the_overdue_the_cycle_and_the_estimate(a
     assert re.search(r"Estimated total \D*20,825", text), text  # 10,000 + 2 × 3,000 + 30 × 50, plus 19 %
     assert f"{renewal:%Y}" in text
     assert "Last purchase" in text
+    assert "Pay invoice" not in page.get_data(as_text=True)  # no way to pay offered in Chile yet
     assert counter["n"] <= 30, counter["n"]
+    with app.test_request_context():
+        from portal.models import OfflineMethod
+
+        db.session.add(OfflineMethod(kind="bank_transfer", country="CL", details={"bank": "Banco Estado"}))
+        db.session.commit()
+    html = client.get("/customer/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f'aria-label="Pay invoice {late_number}"' in html and "#pay-offline-title" in html
 
 
 def test_the_overview_without_a_plan_nor_invoices_says_so_in_spanish(login_as):
