@@ -50,8 +50,11 @@ def pytest_collection_modifyitems(config, items):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (10 s, not Playwright's 5 s): on two busy cores an htmx
+    # swap can take longer than 5 s, and a slow machine is not a failure of the page.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield chromium
