@@ -95,6 +95,10 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/customer/store/products/{store_product_id}", name="store product"),
     Page(CUSTOMER_ADMIN, "/customer/cart", name="cart"),
     Page(CUSTOMER_ADMIN, "/customer/store/activations", name="store activations"),
+    Page(CUSTOMER_ADMIN, "/customer/pay", name="customer pay online"),
+    Page(CUSTOMER_ADMIN, "/customer/payments", name="customer payment history"),
+    Page(CUSTOMER_ADMIN, "/customer/payment-methods", name="customer payment methods"),
+    Page(CUSTOMER_ADMIN, "/customer/wallet", name="customer wallet"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
     # Reseller
     Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),
@@ -125,6 +129,8 @@ FRAGMENTS = [
     Page(CUSTOMER_ADMIN, "/account/password", "fragment", "POST", {"current": "", "password": "short", "confirm": ""},
          status=422, name="password form, invalid (422)"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", "fragment", status=404, name="error fragment (404)"),
+    Page(CUSTOMER_ADMIN, "/customer/payments?page=1", "fragment", name="customer payment history (fragment)"),
+    Page(CUSTOMER_ADMIN, "/customer/wallet?page=1", "fragment", name="customer wallet movements (fragment)"),
     Page(VENDOR_ADMIN, "/backoffice/catalog?q=plan", "fragment", headers={"HX-Target": "products"},
          name="catalog search"),
     Page(VENDOR_ADMIN, "/backoffice/catalog?page=2", "fragment", headers={"HX-Target": "products"},
@@ -165,6 +171,7 @@ FRAGMENTS = [
 # Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.
 DOWNLOADS = [
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}/pdf", "file", name="customer invoice PDF (stored)"),
+    Page(CUSTOMER_ADMIN, "/customer/payments.csv", "file", name="customer payment history CSV"),
 ]
 
 ALL = PAGES + FRAGMENTS + DOWNLOADS

@@ -19,11 +19,46 @@ _app = None
 
 
 def init_app(app) -> None:
-    """Committed outbox messages go to `send_email`, committed invoices to the PDF renderer."""
+    """Committed outbox messages go to `send_email`, committed invoices to the PDF renderer, the sandbox's
+    webhooks to their delivery; `flask run` consumes the queue in threads of its own."""
     hooks.on_commit("send_email", _send_committed_emails)
     hooks.on_commit("render_invoice_pdfs", _render_committed_invoices)
     hooks.on_commit("deliver_webhook", _deliver_committed_webhooks)
     hooks.on_commit("match_statement", lambda import_ids: [match_statement(import_id) for import_id in import_ids])
+    consume_beside_dev_server(app)
+
+
+_consumer = None
+
+
+def consume_beside_dev_server(app, workers: int = 2, queue=None):
+    """Under `flask run` (the README's first command), run a Huey consumer in daemon threads of the serving
+    process, so that e-mails, PDFs, the billing sweep and the sandbox's webhooks happen with nothing else
+    started. Not under the reloader's watcher process, not in tests, and only once per process. Production
+    runs `huey_consumer` beside gunicorn instead."""
+    import click
+    from flask.cli import get_debug_flag
+    from werkzeug.serving import is_running_from_reloader
+
+    global _consumer
+    queue = queue or huey
+    context = click.get_current_context(silent=True)
+    if context is None or context.command.name != "run" or queue.immediate or (queue is huey and (
+            _consumer is not None or app.testing)):
+        return None
+    reload = context.params.get("reload")
+    if (get_debug_flag() if reload is None else reload) and not is_running_from_reloader():
+        return None
+    consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                     check_worker_health=False)
+    # The scheduler and the workers only: Consumer.start() would also take over the server's signals.
+    consumer.scheduler.start()
+    for _name, worker in consumer.worker_threads:
+        worker.start()
+    if queue is huey:
+        _consumer = consumer
+    log.info("job queue consumed by %d worker threads beside the development server", workers)
+    return consumer
 
 
 def _send_committed_emails(message_ids: list[int]) -> None:

@@ -2,6 +2,7 @@
 of each, imported by the views, forms, templates and the services that write them into CSV files and invoices."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 ORGANISATION_KIND_LABELS = {
     "vendor": _l("Vendor"),
@@ -103,18 +104,18 @@ PAYMENT_METHOD_LABELS = {
     "manual": _l("Recorded by staff"),
 }
 PAYMENT_STATE_LABELS = {
-    "pending": _l("Awaiting payment"),
-    "processing": _l("Processing"),
-    "succeeded": _l("Paid"),
-    "failed": _l("Failed"),
-    "expired": _l("Expired"),
-    "cancelled": _l("Cancelled"),
+    "pending": lazy_pgettext("payment", "Awaiting payment"),
+    "processing": lazy_pgettext("payment", "Processing"),
+    "succeeded": lazy_pgettext("payment", "Paid"),
+    "failed": lazy_pgettext("payment", "Failed"),
+    "expired": lazy_pgettext("payment", "Expired"),
+    "cancelled": lazy_pgettext("payment", "Cancelled"),
 }
 PAYMENT_METHOD_STATE_LABELS = {
-    "active": _l("Active"),
-    "expired": _l("Expired"),
-    "failing": _l("Failing"),
-    "removed": _l("Removed"),
+    "active": lazy_pgettext("card", "Active"),
+    "expired": lazy_pgettext("card", "Expired"),
+    "failing": lazy_pgettext("card", "Failing"),
+    "removed": lazy_pgettext("card", "Removed"),
 }
 WALLET_ENTRY_LABELS = {
     "top_up": _l("Funds added"),
@@ -143,4 +144,11 @@ SUBSCRIPTION_EVENT_LABELS = {
     "cancelled": _l("Cancelled"),
     "purchased": _l("Bought once"),
     "trial_ending_notified": _l("Told that the free trial ends soon"),
+}
+
+# Why a payment was not made, as the payer reads it (the gateway's failure codes).
+PAYMENT_FAILURE_LABELS = {
+    "card_declined": _l("the card was declined. Try another card or another method."),
+    "expired_card": _l("the card has expired. Add a new card or choose another method."),
+    "gateway_error": _l("the payment provider could not be reached. Nothing was charged; try again in a moment."),
 }

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 from threading import Lock
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_currency_precision
 from flask import current_app, g, has_app_context, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
@@ -16,14 +16,26 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from portal.activity import action_label
-from portal.i18n import LOCALE_NAMES, LOCALES, format_money, install_template_gettext, timezone_name, translations
+from portal.i18n import (
+    LOCALE_NAMES,
+    LOCALES,
+    format_money,
+    install_template_gettext,
+    timezone_name,
+    to_major,
+    translations,
+)
 from portal.labels import (
     INVOICE_KIND_LABELS,
     METRIC_LABELS,
     ORGANISATION_KIND_LABELS,
+    PAYMENT_METHOD_LABELS,
+    PAYMENT_METHOD_STATE_LABELS,
+    PAYMENT_STATE_LABELS,
     PERIOD_LABELS,
     PRODUCT_KIND_LABELS,
     TEAM_ADMIN_ROLES,
+    WALLET_ENTRY_LABELS,
     role_label,
 )
 from portal.orm import utcnow
@@ -143,6 +155,13 @@ def money(amount: int, currency: str, country: str | None = None, code: bool = F
     return format_money(amount, currency, found.language, found.country if country is None else country, code)
 
 
+def amount_input(amount: int, currency: str) -> str:
+    """An amount as a person would type it back into a field: no symbol, no grouping ("47564", "141,55")."""
+    digits = get_currency_precision(currency)
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(to_major(amount, currency), format=pattern, locale=reader().language)
+
+
 def number(value) -> str:
     """A whole number in the reader's language ("1.000" in Spanish)."""
     return format_decimal(value, locale=reader().language)
@@ -221,6 +240,31 @@ class Labels:
         if found is None:
             found = self._translated[catalog] = {code: str(label) for code, label in self._labels.items()}
         return found[key]
+
+
+PAYMENT_BADGES = {"pending": "warn", "processing": "info", "succeeded": "ok", "failed": "bad", "expired": "",
+                  "cancelled": ""}
+METHOD_BADGES = {"active": "ok", "expired": "bad", "failing": "warn", "removed": ""}
+
+
+def payment_badge(payment) -> Markup:
+    return badge(PAYMENT_STATE_LABELS[payment.state], PAYMENT_BADGES.get(payment.state, ""))
+
+
+def method_badge(method) -> Markup:
+    return badge(PAYMENT_METHOD_STATE_LABELS[method.state], METHOD_BADGES.get(method.state, ""))
+
+
+def card_name(method) -> str:
+    """A stored card as a person recognises it: "Visa •••• 4242"."""
+    return f"{method.brand.title()} •••• {method.last4}"
+
+
+def payment_method_text(payment) -> str:
+    """How a payment was made: the card's name, or the kind of method."""
+    if payment.method_kind == "card" and payment.payment_method is not None:
+        return card_name(payment.payment_method)
+    return str(PAYMENT_METHOD_LABELS[payment.method_kind])
 
 
 def catalog_badge(item) -> Markup:
@@ -391,6 +435,8 @@ def init_app(app) -> None:
         sorted_quotas=sorted_quotas,
         amount_example=amount_example, percent=percent, reader_now=lambda: reader().now,
         boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg, pix_qr_png=pix_qr_png,
+        amount_input=amount_input, payment_badge=payment_badge, method_badge=method_badge, card_name=card_name,
+        payment_method_text=payment_method_text, wallet_entry_labels=Labels(WALLET_ENTRY_LABELS),
     )
     app.jinja_env.filters.update(
         money=money,

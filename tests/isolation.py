@@ -77,6 +77,18 @@ def _offline_payment(org) -> dict:
     return {"payment_id": payment.id}
 
 
+def _payment(org) -> dict:
+    from tests.services.payments.helpers import make_payment
+
+    return {"payment_id": make_payment(org).id}
+
+
+def _card(org) -> dict:
+    from tests.services.payments.helpers import make_card
+
+    return {"method_id": make_card(org).id}
+
+
 def _api_invoice(org) -> dict:
     from tests import factories
 
@@ -203,6 +215,18 @@ MATRIX: dict[str, Access] = {
     "customer.integration_key": kind("customer", roles=("admin",)),
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),
     "customer.integration_key_generate": kind("customer", roles=("admin",)),
+    # Payments: every member pays and reads the organisation's payments and wallet; cards are its administrators'.
+    "customer.pay": kind("customer"),
+    "customer.payments": kind("customer"),
+    "customer.payments_csv": kind("customer"),
+    "customer.payment": owned("customer", make=_payment),
+    "customer.wallet": kind("customer"),
+    "customer.payment_methods": kind("customer", roles=("admin",)),
+    "customer.payment_method_new": kind("customer", roles=("admin",)),
+    "customer.payment_method_added": kind("customer", roles=("admin",)),
+    "customer.payment_method_auto_pay_off": kind("customer", roles=("admin",)),
+    "customer.payment_method_auto_pay": owned("customer", make=_card, roles=("admin",)),
+    "customer.payment_method_remove": owned("customer", make=_card, roles=("admin",)),
     "api.openapi": public(),
     # The sandbox gateway's hosted page stands in for the provider's site (a signed session, no login), and
     # gateways post their webhooks unauthenticated (a signature instead): both public.

@@ -33,6 +33,7 @@ from portal.services import catalog
 from portal.services.accounts import auth, integration
 from tests import factories
 from tests.isolation import _offline_payment
+from tests.services.payments.helpers import make_card
 
 SAFE = ("GET", "HEAD", "OPTIONS")
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|COPY)\b", re.IGNORECASE)
@@ -80,6 +81,7 @@ def world(app):
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),
         "filename": "app.css", "gateway": "sandbox",
         "line_id": line.id, "activation_id": activation.id, "subscription_id": subscription.id,
+        "method_id": make_card(customer).id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -80,8 +80,9 @@ def test_the_compiled_catalog_is_the_catalog(locale):
     po_path, mo_path = folder / "messages.po", folder / "messages.mo"
     assert mo_path.exists(), f"{mo_path} is missing: {FIX}"
     with open(mo_path, "rb") as mo:
-        compiled = {_hashable(m.id): m.string for m in read_mo(mo) if m.id}
-    written = {_hashable(m.id): m.string for m in _catalog(locale) if m.id and not m.fuzzy and any(_forms(m.string))}
+        compiled = {(m.context, _hashable(m.id)): m.string for m in read_mo(mo) if m.id}
+    written = {(m.context, _hashable(m.id)): m.string for m in _catalog(locale)
+               if m.id and not m.fuzzy and any(_forms(m.string))}
     # Git does not keep modification times, so a difference in content is what proves a stale .mo.
     older = " (and older than the .po)" if mo_path.stat().st_mtime < po_path.stat().st_mtime else ""
     stale = sorted(str(k) for k in set(written) ^ set(compiled)) + sorted(

@@ -9,7 +9,10 @@ from portal.customer import (  # noqa: E402, F401 — they register their routes
     cart_views,
     integration_views,
     invoice_views,
+    method_views,
     offline_views,
+    payment_views,
     plan_views,
     store_views,
+    wallet_views,
 )

@@ -11,6 +11,7 @@ from portal.pagination import page_of
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
 from portal.services.billing.invoicing import ISSUED_STATUSES
+from portal.services.payments import history, settlement
 
 
 def _filter_form() -> InvoiceFilterForm:
@@ -49,8 +50,11 @@ def invoices_csv():
 def invoice(invoice_id: int):
     """Show one invoice: its lines, taxes, totals and installments, to print or download."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
-    return render("customer/invoice.html", invoice=found,
-                  credit_notes=invoice_search.credit_notes_for(found, ISSUED_STATUSES), pay_offline=pay_panel(found))
+    notes, payments = invoice_search.credit_notes_for(found, ISSUED_STATUSES), history.invoice_payments(found)
+    return render("customer/invoice.html", invoice=found, credit_notes=notes, payments=payments,
+                  due=settlement.payable_from(found, payments, notes),
+                  pay_offline=pay_panel(found, settlement.payable_from(found, payments, notes, reserved=False),
+                                        payments))
 
 
 @bp.get("/invoices/<int:invoice_id>/pdf", endpoint="invoice_pdf")

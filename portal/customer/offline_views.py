@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.labels import PAYMENT_METHOD_LABELS, PAYMENT_STATE_LABELS
 from portal.models import Invoice, Payment
+from portal.models.offline import OFFLINE_KINDS
 from portal.orm import utcnow
 from portal.services.billing import invoice_search
 from portal.services.errors import DomainError
@@ -19,10 +20,14 @@ from portal.services.payments.offline import paying, sandbox_bank
 from portal.workflows import payments as payment_flow
 
 
-def pay_panel(invoice: Invoice) -> dict | None:
-    """What the invoice page shows to pay it offline: the methods offered and the references waiting."""
-    kinds = paying.offered(g.organisation, invoice)
-    waiting = paying.waiting(invoice)
+def pay_panel(invoice: Invoice, due: int | None = None, payments: list[Payment] | None = None) -> dict | None:
+    """What the invoice page shows to pay it offline: the methods offered and the references waiting (from
+    the invoice's amount due and payments, when the page has them already)."""
+    kinds = paying.offered(g.organisation, invoice, due)
+    if payments is None:
+        waiting = paying.waiting(invoice)
+    else:
+        waiting = [p for p in payments if p.state == "pending" and p.method_kind in OFFLINE_KINDS]
     if not kinds and not waiting:
         return None
     form = OfflinePayForm(formdata=None, kinds=kinds, key=secrets.token_urlsafe(16))

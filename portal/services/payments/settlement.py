@@ -33,6 +33,18 @@ def payable(invoice: Invoice) -> int:
     return max(due - reserved, 0)
 
 
+def payable_from(invoice: Invoice, payments: list[Payment], credit_notes_: list[Invoice],
+                 reserved: bool = True) -> int:
+    """`payable` (or, without `reserved`, `credit_notes.amount_due`) from the invoice's payments and credit
+    notes already loaded (a page showing them)."""
+    if invoice.status != "open" or invoice.kind != "invoice":
+        return 0
+    credited = sum(note.total for note in credit_notes_ if note.kind == "credit_note" and note.status != "void")
+    counted = ("succeeded", *RESERVING_STATES) if reserved else ("succeeded",)
+    taken = sum(p.amount for p in payments if p.state in counted)
+    return max(invoice.total - credited - taken, 0)
+
+
 def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = None, actor=None) -> bool:
     """Record that the money of `payment` arrived. Returns False when it was already recorded (nothing
     changes); a payment that had failed or expired and is paid after all is recorded too."""

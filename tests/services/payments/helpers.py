@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from portal.extensions import db
-from portal.models import Invoice, Organisation, PaymentMethod
+from portal.models import Invoice, Organisation, Payment, PaymentMethod
 from portal.services.payments import checkout, sandbox
 from portal.workflows import payments as payment_flow
 
@@ -22,6 +22,19 @@ def make_card(org: Organisation, behaviour: str = "succeeds", last4: str = "4242
     db.session.add(method)
     db.session.flush()
     return method
+
+
+def make_payment(org: Organisation, amount: int = 1000, state: str = "succeeded") -> Payment:
+    """A card payment of `amount` against a new invoice of `org`, recorded as it stands."""
+    from tests import factories
+
+    invoice = factories.make_invoice(org)
+    payment = Payment(organisation_id=org.id, invoice_id=invoice.id, amount=amount, currency=invoice.currency,
+                      method_kind="card", gateway="sandbox", state=state, reference=checkout.new_reference(),
+                      idempotency_key=secrets.token_urlsafe(8), instructions={}, refunded_amount=0)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
 
 
 def pay_by_card(org_id: int, invoice_id: int, amount: int, method_id: int, key: str, now: datetime = NOW):

@@ -11,9 +11,11 @@ from portal.services.payments.offline import documents
 from portal.services.payments.offline.gateways import offered_kinds
 
 
-def offered(org: Organisation, invoice: Invoice) -> list[str]:
-    """The offline kinds the payer of `invoice` may choose now (none when nothing is owed)."""
-    if invoice.kind != "invoice" or invoice.status != "open" or credit_notes.amount_due(invoice) <= 0:
+def offered(org: Organisation, invoice: Invoice, due: int | None = None) -> list[str]:
+    """The offline kinds the payer of `invoice` may choose now (none when nothing is owed); `due` is its
+    amount due when the caller already knows it."""
+    due = credit_notes.amount_due(invoice) if due is None else due
+    if invoice.kind != "invoice" or invoice.status != "open" or due <= 0:
         return []
     return offered_kinds(org.country, invoice.currency)
 

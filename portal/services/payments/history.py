@@ -1,0 +1,101 @@
+"""Reading payments for the screens: what an organisation can pay now, its payments (pages, CSV), an
+invoice's payments. Every query is scoped by the organisation passed in (the view's `g.organisation`)."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.i18n import to_major
+from portal.labels import PAYMENT_METHOD_LABELS, PAYMENT_STATE_LABELS
+from portal.models import Invoice, Organisation, Payment
+from portal.services.payments import settlement
+
+MAX_PAYABLE = 100  # open invoices listed on the payment screen
+CSV_HEADER = (_l("Date"), _l("Reference"), _l("Method"), _l("Status"), _l("Amount"), _l("Currency"), _l("Invoice"))
+
+
+@dataclass
+class Payable:
+    invoice: Invoice
+    due: int  # what can be asked for now (amount due less payments in progress)
+
+
+def payable_invoices(org: Organisation) -> list[Payable]:
+    """The organisation's open invoices with something left to pay, oldest due first."""
+    invoices = db.session.scalars(
+        db.select(Invoice).options(joinedload(Invoice.series))
+        .where(Invoice.organisation_id == org.id, Invoice.kind == "invoice", Invoice.status == "open")
+        .order_by(Invoice.due_at.is_(None), Invoice.due_at, Invoice.id).limit(MAX_PAYABLE))
+    found = [Payable(invoice, settlement.payable(invoice)) for invoice in invoices]
+    return [item for item in found if item.due > 0]
+
+
+def payable_invoice(org: Organisation, invoice_id: int) -> Invoice | None:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.organisation_id != org.id or invoice.kind != "invoice":
+        return None
+    return invoice
+
+
+def payments_of(org: Organisation):
+    """The organisation's payments, newest first (a query to page or export)."""
+    return (db.select(Payment).options(joinedload(Payment.payment_method))
+            .where(Payment.organisation_id == org.id)
+            .order_by(Payment.created_at.desc(), Payment.id.desc()))
+
+
+def payment_of(org: Organisation, payment_id: int) -> Payment | None:
+    found = db.session.get(Payment, payment_id)
+    return found if found is not None and found.organisation_id == org.id else None
+
+
+def invoice_payments(invoice: Invoice) -> list[Payment]:
+    return list(db.session.scalars(db.select(Payment).options(joinedload(Payment.payment_method))
+                                   .where(Payment.invoice_id == invoice.id).order_by(Payment.id)))
+
+
+def invoices_by_id(payments: list[Payment]) -> dict[int, Invoice]:
+    ids = {p.invoice_id for p in payments if p.invoice_id is not None}
+    if not ids:
+        return {}
+    return {i.id: i for i in db.session.scalars(db.select(Invoice).options(joinedload(Invoice.series))
+                                                .where(Invoice.id.in_(ids)))}
+
+
+def has_processing(payments: list[Payment]) -> bool:
+    return any(p.state == "processing" for p in payments)
+
+
+def csv_filename(now: datetime) -> str:
+    return f"payments-{now:%Y%m%d}.csv"
+
+
+def csv_lines(org: Organisation, timezone: str, chunk: int = 1_000):
+    """The CSV text of every payment of the organisation, a chunk at a time."""
+    zone = ZoneInfo(timezone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow([str(h) for h in CSV_HEADER])
+    yield buffer.getvalue()
+    query = payments_of(org).execution_options(yield_per=chunk)
+    for payments in db.session.scalars(query).partitions(chunk):
+        buffer.seek(0)
+        buffer.truncate()
+        invoices = invoices_by_id(payments)
+        for payment in payments:
+            invoice = invoices.get(payment.invoice_id)
+            writer.writerow([
+                payment.created_at.astimezone(zone).date().isoformat(), payment.reference,
+                str(PAYMENT_METHOD_LABELS[payment.method_kind]), str(PAYMENT_STATE_LABELS[payment.state]),
+                f"{to_major(payment.amount, payment.currency)}", payment.currency,
+                invoice.display_number if invoice is not None else "",
+            ])
+        yield buffer.getvalue()
+
