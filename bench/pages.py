@@ -58,7 +58,13 @@ class Page:
 # name → SQL returning one value; `:customer` etc. are the ids of the bench organisations.
 PARAMS = {
     "product_id": "SELECT MIN(id) FROM product",
-    "store_product_id": "SELECT MIN(id) FROM product WHERE category_id IS NOT NULL AND retired_at IS NULL",
+    # A product the store offers the bench customer: in a store category, of the software it subscribes to,
+    # priced in its subscription's currency.
+    "store_product_id": "SELECT MIN(p.id) FROM product p JOIN subscription s ON s.organisation_id = :customer "
+                        "AND s.status IN ('trial', 'active', 'past_due') JOIN product plan ON plan.id = s.plan_id "
+                        "WHERE p.software_id = plan.software_id AND p.category_id IS NOT NULL "
+                        "AND p.retired_at IS NULL AND EXISTS (SELECT 1 FROM price pr WHERE pr.product_id = p.id "
+                        "AND pr.currency = s.currency)",
     "store_row": "SELECT code FROM category WHERE retired_at IS NULL ORDER BY position, id LIMIT 1",
     "software_id": "SELECT MIN(id) FROM software",
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
@@ -164,8 +170,6 @@ FRAGMENTS = [
          name="back office invoices next page"),
     Page(VENDOR_BILLING, "/backoffice/reconciliation?page=2", "fragment", headers={"HX-Target": "statements"},
          name="reconciliation statements next page"),
-    Page(None, "/sandbox-bank/", "fragment", "POST", {"code": "not a code"}, status=404,
-         name="sandbox bank, unknown code (404)"),
 ]
 
 # Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.
