@@ -29,7 +29,7 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from portal import database, diagnostics, htmx, jobs, routing, security, sessions, templating
+    from portal import database, diagnostics, htmx, jobs, routing, security, sessions, shell, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
     from portal.services import payments
@@ -46,6 +46,7 @@ def init_extensions(app: Flask) -> None:
     security.init_app(app)
     htmx.init_app(app)
     templating.init_app(app)
+    shell.init_app(app)
     jobs.init_app(app)
     payments.register_gateways()
 

@@ -1,11 +1,9 @@
 """What every template can use: money and date filters, the brand, the switchers' data."""
 
-from collections import OrderedDict
 from datetime import date as datetime_date
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
-from threading import Lock
 
 from babel.numbers import format_decimal, format_percent, get_currency_precision
 from flask import current_app, g, has_app_context, has_request_context, request, url_for
@@ -13,7 +11,7 @@ from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from portal.activity import action_label
 from portal.i18n import (
@@ -44,12 +42,12 @@ from portal.services.billing.invoice_search import display_status, status_label
 from portal.services.billing.pdf import invoice_timezone, local_date, taxes_by_rate
 from portal.services.catalog.search import sorted_prices, sorted_quotas
 from portal.services.payments.offline import interleaved2of5, pix
-from portal.services.store.carts import line_count
 
-_LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
+LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
 
 
-def _helpers() -> dict:
+def helpers() -> dict:
+    """The helpers every template gets, the shell's too."""
     return {"kind_label": lambda kind: str(ORGANISATION_KIND_LABELS.get(kind, kind)), "role_label": role_label}
 
 
@@ -57,17 +55,17 @@ def _context() -> dict:
     membership = g.get("membership")
     return {
         "brand": current_app.config["BRAND_NAME"],
-        "locales": _LOCALE_CHOICES,
+        "locales": LOCALE_CHOICES,
         "current_locale": str(get_locale()),
         "membership": membership,
         "organisation": g.get("organisation"),
-        "memberships": _memberships(),
-        "can_manage_team": _can_manage(membership),
+        "memberships": memberships(),
+        "can_manage_team": can_manage(membership),
         "action_label": action_label,
         "tax_id_label": tax_id_label,
         "csrf_token_value": generate_csrf,
-        "current_path": _current_path(),
-        **_helpers(),
+        "current_path": current_path(),
+        **helpers(),
     }
 
 
@@ -293,140 +291,27 @@ def path_for(endpoint: str, **values: int) -> str:
         patterns[key] = pattern
     return pattern.format(**{name: int(value) for name, value in values.items()})
 
-
-# The shell: the top bar and the sidebar are the same for every request of one user, membership and
-# language (and, for the sidebar, the current section). Each is rendered once for them and kept per
-# process; the key is made of everything they show, read from the rows loaded for the request, so a
-# change of role, organisation, name, advisor or language is a new key and never a stale bar.
-SHELL_ENTRIES = 2048
-_CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x00"
-# The sections whose link is current on every page under their address (an invoice is under Invoices).
-_SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
-             "backoffice.invoices", "backoffice.catalog_index", "backoffice.reconciliation_index")
-
-
-class ShellCache:
-    """Rendered top bars and sidebars, least recently used first out."""
-
-    def __init__(self, size: int = SHELL_ENTRIES):
-        self.size = size
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key, render) -> str:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        found = render()
-        with self._lock:
-            self._entries[key] = found
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def _shell_cache() -> ShellCache:
-    return current_app.extensions["portal_shell"]
-
-
-def _shell_template(name: str, **context) -> str:
-    base = {"brand": current_app.config["BRAND_NAME"], "current_user": current_user,
-            "current_locale": str(get_locale()), **_helpers()}
-    return current_app.jinja_env.get_template(name).render(base | context)
-
-
-def _topbar_key(locale: str) -> tuple:
-    if not current_user.is_authenticated:
-        return (locale,)
-    membership, organisation = g.get("membership"), g.get("organisation")
-    advisor = organisation.advisor if organisation is not None and organisation.kind == "customer" else None
-    return (
-        locale, current_user.id, current_user.name, current_user.email,
-        tuple((m.id, m.role, m.organisation.kind, m.organisation.name, m.organisation.trade_name)
-              for m in _memberships()),
-        membership.id if membership is not None else None,
-        membership.role if membership is not None else None,
-        (organisation.id, organisation.kind, organisation.name, organisation.trade_name) if organisation else None,
-        (advisor.name, advisor.email) if advisor is not None else None,
-    )
-
-
-def shell_topbar() -> Markup:
-    """The top bar of this request: kept per user, membership and language, with this request's CSRF
-    token and address put in."""
-    locale = str(get_locale())
-
-    def render() -> str:
-        membership = g.get("membership")
-        return _shell_template(
-            "components/topbar.html", locales=_LOCALE_CHOICES, membership=membership,
-            organisation=g.get("organisation"), memberships=_memberships(), can_manage_team=_can_manage(membership),
-            csrf_token=lambda: _CSRF_SLOT, current_path=_PATH_SLOT, cart_slot=_CART_SLOT)
-
-    html = _shell_cache().get(("topbar", *_topbar_key(locale)), render)
-    html = html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
-    html = html.replace(_CART_SLOT, _cart_badge()) if _CART_SLOT in html else html
-    return Markup(html.replace(_PATH_SLOT, str(escape(_current_path()))))  # noqa: S704 — rendered escaped
-
-
-def _cart_badge() -> str:
-    """The top bar's cart link with this request's count (a customer administrator's own cart)."""
-    count = line_count(g.organisation, current_user)
-    key = ("cart", str(get_locale()), request.script_root, count)
-    return _shell_cache().get(key, lambda: current_app.jinja_env.get_template("components/cart_badge.html").render(
-        count=count, oob=False))
-
-
-@lru_cache(maxsize=64)
-def _section_paths(script_root: str) -> tuple:
-    return tuple((endpoint, url_for(endpoint)) for endpoint in _SECTIONS)
-
-
-def current_sections() -> frozenset:
-    """The endpoints whose sidebar link is the current page's: the page itself, and the section whose
-    address the page is under."""
-    path = request.path
-    under = {endpoint for endpoint, prefix in _section_paths(request.script_root) if path.startswith(prefix)}
-    return frozenset({request.endpoint, *under} - {None})
-
-
-def shell_nav() -> Markup:
-    """The sidebar of the current membership, kept per kind, role, language and current section."""
-    membership = g.membership
-    can_manage = _can_manage(membership)
-    current = current_sections()
-    key = ("nav", str(get_locale()), membership.kind, membership.role, can_manage, current)
-    return Markup(_shell_cache().get(key, lambda: _shell_template(  # noqa: S704 — rendered escaped
-        "components/nav.html", membership=membership, can_manage_team=can_manage, current=current)))
-
-
-def _can_manage(membership) -> bool:
+def can_manage(membership) -> bool:
     return membership is not None and (membership.kind, membership.role) in TEAM_ADMIN_ROLES
 
 
-def _memberships() -> list:
+def memberships() -> list:
     """The user's memberships for the switcher: an invitation not accepted yet is not one of them."""
     if not (has_request_context() and current_user.is_authenticated):
         return []
     return [m for m in current_user.memberships if not m.is_pending]
 
 
-def _current_path() -> str:
+def current_path() -> str:
     return request.full_path.rstrip("?") if has_request_context() else "/"
 
 
+
 def init_app(app) -> None:
-    app.extensions["portal_shell"] = ShellCache()
     app.context_processor(_context)
     app.extensions["portal_paths"] = {}
     app.jinja_env.globals.update(
-        shell_topbar=shell_topbar, shell_nav=shell_nav, path_for=path_for, badge=badge,
+        path_for=path_for, badge=badge,
         invoice_status=invoice_status, invoice_badge=invoice_badge, invoice_day=invoice_day,
         invoice_number=invoice_number, status_label=status_label, local_date=local_date,
         taxes_by_rate=taxes_by_rate, invoice_kind_labels=Labels(INVOICE_KIND_LABELS), timedelta=timedelta,
