@@ -54,6 +54,10 @@ ACTION_LABELS = {
     "statement_imported": _l("Imported a statement"),
     "statement_line_matched": _l("Matched a statement row to a payment"),
     "statement_line_dismissed": _l("Dismissed a statement row"),
+    "reseller_email_linked": _l("Linked an e-mail to the reseller"),
+    "reseller_email_unlinked": _l("Removed a linked e-mail"),
+    "accountant_email_set": _l("Changed the accountant's e-mail"),
+    "customer_linked_to_reseller": _l("Linked a customer to its accountant's reseller"),
 }
 
 

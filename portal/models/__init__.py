@@ -24,6 +24,7 @@ from portal.models.invoices import (
 from portal.models.mail import OutboxMessage
 from portal.models.offline import OfflineMethod, StatementImport, StatementLine
 from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
+from portal.models.resellers import ResellerEmail
 from portal.models.sessions import LoginSession
 from portal.models.signups import SignUp
 from portal.models.store import Activation, ActivationLine, CartLine
@@ -61,6 +62,7 @@ __all__ = [
     "SignUp",
     "Product",
     "Quota",
+    "ResellerEmail",
     "Software",
     "StatementImport",
     "StatementLine",

@@ -47,6 +47,8 @@ class Organisation(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     reseller_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The customer's accountant: a reseller that links this e-mail to itself becomes the customer's reseller.
+    accountant_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Legal and trade name without accents or case, for searches by name (kept by _keep_search_name).
     search_name: Mapped[str] = mapped_column(Text, default="", server_default="")

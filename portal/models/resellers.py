@@ -1,0 +1,24 @@
+"""The e-mails a reseller links to itself: a customer whose accountant's e-mail is one of them is its customer."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.accounts import Organisation
+from portal.orm import utcnow
+
+
+class ResellerEmail(db.Model):
+    """One e-mail a reseller links to itself; an e-mail belongs to one reseller at most (unique)."""
+
+    __tablename__ = "reseller_email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reseller: Mapped[Organisation] = relationship()
