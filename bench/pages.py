@@ -108,6 +108,10 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
     # Reseller
     Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),
+    Page(RESELLER_MANAGER, "/reseller/?q=ltda", name="reseller client search"),
+    Page(RESELLER_MANAGER, "/reseller/?status=active&payer=client", name="reseller client filter"),
+    Page(RESELLER_MANAGER, "/reseller/?page=2", "fragment", name="reseller clients next page (fragment)"),
+    Page(RESELLER_MANAGER, "/reseller/clients.csv", "file", name="reseller clients CSV"),
     Page(RESELLER_MANAGER, "/team", name="reseller team"),
     Page(RESELLER_ACCOUNTANT, "/reseller/", name="reseller accountant home"),
     Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),

@@ -30,6 +30,20 @@ TEAM_ADMIN_ROLES = {("vendor", "admin"), ("customer", "admin"), ("reseller", "ma
 def role_label(kind: str, role: str) -> str:
     return str(ROLE_LABELS.get((kind, role), role))
 
+# A reseller's client as its manager reads it (seed 002's "Status do cliente": Efetivado, Teste, Bloqueado, Cancelado).
+CONTRACT_STATUS_LABELS = {
+    "active": lazy_pgettext("contract", "Active"),
+    "trial": lazy_pgettext("contract", "Trial"),
+    "blocked": lazy_pgettext("contract", "Blocked"),
+    "cancelled": lazy_pgettext("contract", "Cancelled"),
+}
+
+# Who pays a reseller's client's monthly fee.
+PAYER_LABELS = {
+    "client": _l("The client"),
+    "reseller": _l("The reseller"),
+}
+
 SUBSCRIPTION_STATUS_LABELS = {
     "trial": _l("Free trial"),
     "active": _l("Active"),

@@ -24,9 +24,11 @@ from portal.i18n import (
     translations,
 )
 from portal.labels import (
+    CONTRACT_STATUS_LABELS,
     INVOICE_KIND_LABELS,
     METRIC_LABELS,
     ORGANISATION_KIND_LABELS,
+    PAYER_LABELS,
     PAYMENT_METHOD_LABELS,
     PAYMENT_METHOD_STATE_LABELS,
     PAYMENT_STATE_LABELS,
@@ -265,6 +267,16 @@ def payment_method_text(payment) -> str:
     return str(PAYMENT_METHOD_LABELS[payment.method_kind])
 
 
+CONTRACT_BADGES = {"active": "ok", "trial": "info", "blocked": "bad", "cancelled": ""}
+
+
+def contract_badge(status: str | None) -> Markup:
+    """A reseller's client's contract status (Efetivado, Teste, Bloqueado, Cancelado) as a badge; "—" for none."""
+    if status is None:
+        return Markup("—")
+    return badge(CONTRACT_STATUS_LABELS[status], CONTRACT_BADGES[status])
+
+
 def catalog_badge(item) -> Markup:
     """Whether a software, category or product is on sale or retired (the two badges made once per language)."""
     return _catalog_badges(reader().language, translations())[item.retired_at is None]
@@ -322,6 +334,7 @@ def init_app(app) -> None:
         boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg, pix_qr_png=pix_qr_png,
         amount_input=amount_input, payment_badge=payment_badge, method_badge=method_badge, card_name=card_name,
         payment_method_text=payment_method_text, wallet_entry_labels=Labels(WALLET_ENTRY_LABELS),
+        contract_badge=contract_badge, payer_labels=Labels(PAYER_LABELS),
     )
     app.jinja_env.filters.update(
         money=money,

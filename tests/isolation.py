@@ -162,6 +162,7 @@ MATRIX: dict[str, Access] = {
     "customer.account_usage_csv": kind("customer"),
     "customer.account_usage_days_csv": kind("customer"),
     "reseller.home": kind("reseller"),
+    "reseller.clients_csv": kind("reseller"),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.

@@ -1,0 +1,1 @@
+"""Resellers: the client companies they look after (list, search, contract status, who pays)."""
