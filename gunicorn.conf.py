@@ -24,6 +24,8 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# With --access-logfile: one line a request, with the request id the portal answered (portal/observability.py).
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 WARM_UP_REQUESTS = 200
 _served = 0

@@ -37,6 +37,8 @@ def _environment(database_url: str, instance: Path) -> None:
         "PORTAL_SECRET_KEY": secrets.token_urlsafe(32),
         "PORTAL_SESSION_IDLE_MINUTES": "720",
         "PORTAL_LOGIN_LIMIT": "1000000 per minute",
+        # A log line per request (portal/observability.py) is the operator's, not the page's cost.
+        "PORTAL_LOG_LEVEL": "WARNING",
         "BENCH_FLOOR_DATABASE_URL": database_url,
     })
 

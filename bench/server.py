@@ -202,6 +202,8 @@ def bench_environment(database_url: str, instance_path: Path, sql_count: bool) -
         "PORTAL_SESSION_IDLE_MINUTES": "720",
         # wrk re-sends the same failing form thousands of times: the limiter still runs, but must not refuse it.
         "PORTAL_LOGIN_LIMIT": "1000000 per minute",
+        # A log line per request (portal/observability.py) is the operator's, not the page's cost.
+        "PORTAL_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(PROJECT_ROOT),
     })
     if sql_count:

@@ -29,11 +29,12 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from portal import database, diagnostics, htmx, jobs, routing, security, sessions, shell, templating
+    from portal import database, diagnostics, htmx, jobs, observability, routing, security, sessions, shell, templating
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
     from portal.services import payments
 
+    observability.init_app(app)
     routing.init_app(app)
     db.init_app(app)
     database.init_app(app)
@@ -52,8 +53,21 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, auth, backoffice, customer, partner, reseller, sandbox, sandbox_bank, tenancy, webhooks
+    from portal import (
+        api,
+        auth,
+        backoffice,
+        customer,
+        health,
+        partner,
+        reseller,
+        sandbox,
+        sandbox_bank,
+        tenancy,
+        webhooks,
+    )
 
+    app.register_blueprint(health.bp)
     app.before_request(tenancy.load_membership)
     for blueprint in (auth.bp, customer.bp, reseller.bp, partner.bp, backoffice.bp, api.bp, sandbox.bp, sandbox_bank.bp,
                       webhooks.bp):

@@ -2,6 +2,7 @@
 
 import functools
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -126,8 +127,64 @@ def billing_run_command(moment: str | None, batch_size: int) -> None:
         click.echo(f"subscription {subscription_id} not renewed: {reason}", err=True)
 
 
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker threads running jobs at once.")
+def worker_command(workers: int) -> None:
+    """Run the background jobs (e-mails, invoice PDFs, the billing sweep, webhooks, notices) and their schedule.
+
+    SIGTERM (or Ctrl-C) stops it cleanly: no new job is taken, the jobs in hand finish, then it exits.
+    """
+    from portal import jobs  # noqa: F401  (the tasks register on the queue when their module is imported)
+    from portal.extensions import huey
+
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM")
+    consumer.run()
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a backup archive of the SQLite database and the instance folder's secret key to PATH (a new file).
+
+    Safe while the portal serves: the copy is a consistent snapshot. On PostgreSQL, back the database up with
+    pg_dump (docs/deployment.md); this then keeps the secret key.
+    """
+    from portal import backup
+    from portal.health import head_revision
+
+    try:
+        manifest = backup.make_backup(path, database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                      instance_path=Path(current_app.instance_path), revision=head_revision())
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written to {path}: {', '.join(manifest['members'])}")
+    if manifest["database"] != "sqlite":
+        click.echo("the database is not SQLite: back it up with pg_dump (docs/deployment.md)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the database that is there (stop the portal first).")
+@with_appcontext
+def restore_command(path: Path, force: bool) -> None:
+    """Restore a backup archive made by `backup` into this instance folder."""
+    from portal import backup
+
+    db.engine.dispose()  # no connection of ours stays open on the file being replaced
+    try:
+        manifest = backup.restore_backup(path, database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                         instance_path=Path(current_app.instance_path), force=force)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored the backup of {manifest['created_at']} (revision {manifest['revision']}); "
+               "run `flask --app portal db upgrade` if this Vitrine is newer")
+
+
 def init_app(app) -> None:
-    for command in (demo_command, create_staff_command, send_outbox_command, billing_run_command):
+    for command in (demo_command, create_staff_command, send_outbox_command, billing_run_command, worker_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)
 
 

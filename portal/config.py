@@ -35,6 +35,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
                            "logged in to the account before is counted on its own instead."),
     "PORTAL_BRAND_NAME": ("Vitrine", "Name shown in the top bar, e-mails and invoices."),
     "PORTAL_BASE_URL": ("http://localhost:5000", "External address used in e-mailed links."),
+    "PORTAL_LOG_FORMAT": ("text", "json: one JSON object a line (time, level, request id, user, organisation, route, "
+                          "status, duration); text: readable lines."),
+    "PORTAL_LOG_LEVEL": ("INFO", "Least level written to the log (DEBUG, INFO, WARNING, ERROR)."),
     "PORTAL_SIGNUP_PLANS": ("", "Codes of the plans a new organisation tries for its first month, the first sold in "
                             "its currency; empty: the cheapest plan sold in it."),
 }
@@ -125,6 +128,8 @@ def load(instance_path: str) -> dict:
         "BRAND_NAME": env("PORTAL_BRAND_NAME"),
         "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
         "SIGNUP_PLANS": env("PORTAL_SIGNUP_PLANS"),
+        "LOG_FORMAT": env("PORTAL_LOG_FORMAT"),
+        "LOG_LEVEL": env("PORTAL_LOG_LEVEL").upper(),
         "RATELIMIT_STORAGE_URI": env("PORTAL_REDIS_URL") or "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "vitrine",

@@ -8,14 +8,38 @@ import logging
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 
-from flask import has_app_context
+from flask import g, has_app_context, has_request_context
 from huey import crontab
+from huey.signals import SIGNAL_ENQUEUED
 
 from portal.extensions import huey
+from portal.observability import job_request_id
 from portal.services import hooks
 
 log = logging.getLogger(__name__)
 _app = None
+_REQUEST_ID = "_request_id"
+
+
+def carry_request_ids(queue) -> None:
+    """A job queued by a request carries the request's id (portal/observability.py) to the worker that runs
+    it, where the job's log records show it."""
+
+    @queue.signal(SIGNAL_ENQUEUED)
+    def tag(_signal, task) -> None:
+        if has_request_context() and g.get("request_id"):
+            task.kwargs[_REQUEST_ID] = g.request_id
+
+    @queue.pre_execute()
+    def take(task) -> None:
+        job_request_id.set(task.kwargs.pop(_REQUEST_ID, None))
+
+    @queue.post_execute()
+    def drop(_task, _value, _exception) -> None:
+        job_request_id.set(None)
+
+
+carry_request_ids(huey)
 
 
 def init_app(app) -> None:

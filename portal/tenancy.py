@@ -29,6 +29,7 @@ def load_membership() -> None:
     if membership is not None:
         g.membership = membership
         g.organisation = membership.organisation
+        g.log_user_id, g.log_organisation_id = membership.user_id, membership.organisation_id
         if session.get("membership_id") != membership.id:  # rewriting the cookie on every request would race
             session["membership_id"] = membership.id
 

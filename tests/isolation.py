@@ -130,6 +130,8 @@ def _activation(org) -> dict:
 
 MATRIX: dict[str, Access] = {
     "static": public(),
+    "health.healthz": public(),
+    "health.readyz": public(),
     "auth.index": public(),
     "auth.login": public(),
     "auth.logout": public(),

@@ -161,7 +161,9 @@ def test_get_head_and_options_change_nothing_on_any_route_for_anyone(app, world,
             for method in SAFE:
                 for who, client in clients.items():
                     response = client.open(url, method=method, buffered=True)
-                    assert response.status_code < 500, (method, url, who, response.status_code)
+                    # The test database is built from the models, not the migrations: readiness says so (503).
+                    unready = rule.endpoint == "health.readyz" and response.status_code == 503
+                    assert response.status_code < 500 or unready, (method, url, who, response.status_code)
                     answered += response.status_code < 300
                     wrote = [s for s in writes if not ALLOWED_WRITE.match(s)]
                     if wrote:
