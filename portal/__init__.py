@@ -29,7 +29,19 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from portal import database, diagnostics, htmx, jobs, observability, routing, security, sessions, shell, templating
+    from portal import (
+        database,
+        diagnostics,
+        htmx,
+        intranet,
+        jobs,
+        observability,
+        routing,
+        security,
+        sessions,
+        shell,
+        templating,
+    )
     from portal.extensions import babel, csrf, db, limiter, migrate
     from portal.i18n import select_locale, select_timezone
     from portal.services import payments
@@ -44,6 +56,7 @@ def init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     sessions.init_app(app)
+    intranet.init_app(app)  # after the session's checks: a sign-on header opens a session of its own
     security.init_app(app)
     htmx.init_app(app)
     templating.init_app(app)

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "login": _l("Logged in"),
     "logout": _l("Logged out"),
     "login_failed": _l("Failed login"),
+    "trusted_header_refused": _l("Sign-on header refused (not from a trusted proxy)"),
     "role_switch": _l("Switched organisation"),
     "invitation_sent": _l("Invited a person"),
     "invitation_accepted": _l("Accepted an invitation"),

@@ -27,6 +27,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_MAIL_FROM": ("Vitrine <no-reply@vitrine.localhost>", "Sender of every e-mail."),
     "PORTAL_FRAME_ANCESTORS": ("'self'", "Origins allowed to frame the portal (CSP frame-ancestors)."),
     "PORTAL_PROXY_HOPS": ("0", "Reverse proxies in front (trusted X-Forwarded-* headers)."),
+    "PORTAL_TRUSTED_PROXIES": ("", "Addresses or networks of the reverse proxies (comma-separated): X-Forwarded-* "
+                               "headers and the sign-on header are believed only from them."),
+    "PORTAL_TRUSTED_USER_HEADER": ("", "Header in which a trusted proxy names the signed-on user's e-mail (e.g. "
+                                   "X-Remote-User); empty: off."),
     "PORTAL_HTTPS": ("0", "1 when served over HTTPS: cookies are marked Secure."),
     "PORTAL_SESSION_IDLE_MINUTES": ("30", "A session ends after this many minutes without a request."),
     "PORTAL_SESSION_MAX_HOURS": ("12", "A session ends this many hours after login, whatever happens."),
@@ -111,6 +115,8 @@ def load(instance_path: str) -> dict:
         "MAIL_FROM": env("PORTAL_MAIL_FROM"),
         "FRAME_ANCESTORS": env("PORTAL_FRAME_ANCESTORS"),
         "PROXY_HOPS": _int("PORTAL_PROXY_HOPS"),
+        "TRUSTED_PROXIES": env("PORTAL_TRUSTED_PROXIES"),
+        "TRUSTED_USER_HEADER": env("PORTAL_TRUSTED_USER_HEADER").strip(),
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SECURE": https,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,6 +1,6 @@
 """Logs a person can follow: a request id on every request, one line per request, JSON when asked.
 
-- Every request gets an id: the `X-Request-ID` a trusted reverse proxy sent (PORTAL_PROXY_HOPS > 0), when
+- Every request gets an id: the `X-Request-ID` a trusted reverse proxy sent (portal/intranet.py), when
   it is a plain token of at most 128 characters, or a new random one. It is returned in the response's
   `X-Request-ID`, and every log record written while the request runs carries it, with the user's and the
   organisation's ids. A header that is too long or holds anything but letters, digits and `._:-` is
@@ -20,7 +20,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -103,15 +103,23 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+def _from_trusted_proxy() -> bool:
+    """PORTAL_PROXY_HOPS is set; with PORTAL_TRUSTED_PROXIES, the request must also come from one of them."""
+    from portal.intranet import PEER, is_trusted
+
+    networks = current_app.extensions.get("vitrine_trusted_proxies")
+    return not networks or is_trusted(request.environ.get(PEER), networks)
+
+
 def init_app(app) -> None:
-    trust_header = bool(app.config.get("PROXY_HOPS"))
+    hops = bool(app.config.get("PROXY_HOPS"))
     if not app.testing:
         configure_logging(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
 
     @app.before_request
     def assign_request_id():
         g.request_started = time.perf_counter()
-        given = accepted_request_id(request.headers.get(HEADER)) if trust_header else None
+        given = accepted_request_id(request.headers.get(HEADER)) if hops and _from_trusted_proxy() else None
         g.request_id = given or new_request_id()
 
     @app.after_request

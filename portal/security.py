@@ -1,8 +1,7 @@
-"""Security headers on every response, and running behind a reverse proxy or under a URL prefix."""
+"""Security headers on every response (the reverse proxy, a URL prefix and framing: portal/intranet.py)."""
 
 from flask import request
 from flask_login import current_user
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Pages whose address is itself a secret (an e-mailed link): never kept by the browser or a proxy.
 _SECRET_URL_ENDPOINTS = {"auth.password_reset", "auth.invitation_accept"}
@@ -32,9 +31,6 @@ def content_security_policy(frame_ancestors: str) -> str:
 
 
 def init_app(app) -> None:
-    if app.config["PROXY_HOPS"]:
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     csp = content_security_policy(app.config["FRAME_ANCESTORS"])
 
     @app.after_request

@@ -89,7 +89,7 @@ def shell_topbar() -> Markup:
             organisation=g.get("organisation"), memberships=memberships(), can_manage_team=can_manage(membership),
             csrf_token=lambda: _CSRF_SLOT, current_path=_PATH_SLOT, cart_slot=_CART_SLOT)
 
-    html = _shell_cache().get(("topbar", *_topbar_key(locale)), render)
+    html = _shell_cache().get(("topbar", request.script_root, *_topbar_key(locale)), render)
     html = html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
     html = html.replace(_CART_SLOT, _cart_badge()) if _CART_SLOT in html else html
     return Markup(html.replace(_PATH_SLOT, str(escape(current_path()))))  # noqa: S704 — rendered escaped
@@ -121,7 +121,7 @@ def shell_nav() -> Markup:
     membership = g.membership
     manages_team = can_manage(membership)
     current = current_sections()
-    key = ("nav", str(get_locale()), membership.kind, membership.role, manages_team, current)
+    key = ("nav", str(get_locale()), request.script_root, membership.kind, membership.role, manages_team, current)
     return Markup(_shell_cache().get(key, lambda: _shell_template(  # noqa: S704 — rendered escaped
         "components/nav.html", membership=membership, can_manage_team=manages_team, current=current)))
 
