@@ -59,6 +59,15 @@ ACTION_LABELS = {
     "reseller_email_unlinked": _l("Removed a linked e-mail"),
     "accountant_email_set": _l("Changed the accountant's e-mail"),
     "customer_linked_to_reseller": _l("Linked a customer to its accountant's reseller"),
+    "price_list_created": _l("Created a price list"),
+    "price_list_revised": _l("Made a new version of a price list"),
+    "price_list_assigned": _l("Assigned a price list to a partner"),
+    "partner_order_confirmed": _l("Confirmed a license order"),
+    "partner_order_approved": _l("Approved a license order"),
+    "partner_order_cancelled": _l("Cancelled a license order"),
+    "license_activated": _l("Activated a license"),
+    "license_cancelled": _l("Cancelled a license"),
+    "partner_client_cancelled": _l("Cancelled a client and its licenses"),
 }
 
 

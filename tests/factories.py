@@ -170,3 +170,50 @@ def make_subscription(org: Organisation, plan=None, items=(), status: str = "act
     db.session.add(subscription)
     db.session.flush()
     return subscription
+
+
+def make_partner_catalog(partner: Organisation | None = None, currency: str = "BRL"):
+    """A license software with two licenses and additional users, and a price list of them (the partner's own
+    when given, else the default one): Completo R$ 89,90 a month + R$ 150,00 setup, 1 free license from 10
+    and 3 from 25; Light R$ 49,90; additional users R$ 15,00. Returns (price list, {code: product})."""
+    from portal.services.partners import pricelists
+
+    software = make_software()
+    products = {
+        "completo": make_product("module", software, name="Moderniza Completo", prices=()),
+        "light": make_product("module", software, name="Moderniza Light", prices=()),
+        "usuario": make_product("additional_user", software, name="Usuário adicional", prices=()),
+    }
+    items = [pricelists.ItemSpec(products["completo"], 8990, 15000, 2, ((10, 1), (25, 3))),
+             pricelists.ItemSpec(products["light"], 4990, 0, 1),
+             pricelists.ItemSpec(products["usuario"], 1500)]
+    price_list = pricelists.create_price_list("Pauta Parceiros 2026", currency, items, datetime.now(UTC),
+                                              partner=partner)
+    return price_list, products
+
+
+def make_partner_stock(partner: Organisation, product, quantity: int, users_per_license: int = 1):
+    """`quantity` licenses of `product` in the partner's stock, as an approved order would leave them."""
+    from portal.models.partners import StockMovement
+    from portal.services.partners.orders import stock_row
+
+    stock = stock_row(partner.id, product.id)
+    stock.available += quantity
+    stock.total += quantity
+    stock.users_per_license = users_per_license
+    db.session.add(StockMovement(partner_id=partner.id, product_id=product.id, kind="order", quantity=quantity))
+    db.session.flush()
+    return stock
+
+
+def make_license(partner: Organisation, product=None, client_name: str = "Mercado Boa Vista Ltda",
+                 tax_id: str | None = None):
+    """An active license of the partner (a product with one license in stock made when none is given)."""
+    from portal.services.partners import stock
+
+    if product is None:
+        product = make_product("module", name=f"Licença {next(_sequence)}", prices=())
+    make_partner_stock(partner, product, 1)
+    user = make_member("partner", "admin", organisation=partner).user
+    return stock.activate(partner, user, product, client_name, tax_id or _valid_tax_id("BR", next(_sequence)), "",
+                          datetime.now(UTC))

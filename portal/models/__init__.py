@@ -23,6 +23,16 @@ from portal.models.invoices import (
 )
 from portal.models.mail import OutboxMessage
 from portal.models.offline import OfflineMethod, StatementImport, StatementLine
+from portal.models.partners import (
+    LicenseActivation,
+    PartnerClient,
+    PartnerOrder,
+    PartnerOrderLine,
+    PartnerStock,
+    PriceList,
+    PriceListItem,
+    StockMovement,
+)
 from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.resellers import ResellerEmail
 from portal.models.sessions import LoginSession
@@ -56,6 +66,14 @@ __all__ = [
     "Organisation",
     "OfflineMethod",
     "OutboxMessage",
+    "StockMovement",
+    "PriceListItem",
+    "PriceList",
+    "PartnerStock",
+    "PartnerOrderLine",
+    "PartnerOrder",
+    "PartnerClient",
+    "LicenseActivation",
     "Payment",
     "PaymentMethod",
     "Price",

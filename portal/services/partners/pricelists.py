@@ -1,0 +1,124 @@
+"""Price lists ("Pauta Preço"): created, revised as a new version (the old one superseded, never changed, so
+orders priced with it keep their amounts) and assigned to a partner, each step audited."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.models import Organisation, Product, User
+from portal.models.catalog import CURRENCIES
+from portal.models.partners import PriceList, PriceListItem
+from portal.services import audit
+from portal.services.errors import DomainError
+
+MAX_AMOUNT = 10**12
+MAX_TIERS = 10
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    product: Product
+    unit_monthly: int
+    setup_fee: int = 0
+    users_per_license: int = 1
+    bonus_tiers: tuple[tuple[int, int], ...] = ()
+
+
+def _check(name: str, currency: str, items: list[ItemSpec]) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 120:
+        raise DomainError(_l("Give the price list a name (at most 120 characters)."), code="invalid_name",
+                          field="name")
+    if currency not in CURRENCIES:
+        raise DomainError(_l("Choose one of the offered currencies."), code="invalid_currency", field="currency")
+    if not items:
+        raise DomainError(_l("A price list needs at least one product."), code="no_items", field="items")
+    if len({item.product.id for item in items}) != len(items):
+        raise DomainError(_l("Each product can appear only once in a price list."), code="duplicate_product",
+                          field="items")
+    for item in items:
+        for amount in (item.unit_monthly, item.setup_fee):
+            if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < MAX_AMOUNT:
+                raise DomainError(_l("Amounts must be whole numbers of cents from 0 up."), code="invalid_amount",
+                                  field="items")
+        if not isinstance(item.users_per_license, int) or not 1 <= item.users_per_license <= 10_000:
+            raise DomainError(_l("Users per license must be from 1 to 10,000."), code="invalid_users",
+                              field="items")
+        tiers = item.bonus_tiers
+        if len(tiers) > MAX_TIERS or any(not 1 <= minimum <= 10_000 or not 0 <= free <= 10_000
+                                         for minimum, free in tiers):
+            raise DomainError(_l("Each bonus tier is a minimum quantity of at least 1 and the free licenses it "
+                                 "gives."), code="invalid_tiers", field="items")
+    return name
+
+
+def _items(items: list[ItemSpec]) -> list[PriceListItem]:
+    return [PriceListItem(product_id=item.product.id, unit_monthly=item.unit_monthly, setup_fee=item.setup_fee,
+                          users_per_license=item.users_per_license,
+                          bonus_tiers=[[minimum, free] for minimum, free in sorted(item.bonus_tiers)])
+            for item in items]
+
+
+def create_price_list(name: str, currency: str, items: list[ItemSpec], now: datetime,
+                      partner: Organisation | None = None, actor: User | None = None) -> PriceList:
+    name = _check(name, currency, items)
+    if partner is not None and partner.kind != "partner":
+        raise DomainError(_l("Choose a partner."), code="invalid_partner", field="partner")
+    price_list = PriceList(name=name, currency=currency, partner_id=partner.id if partner else None, version=1,
+                           created_at=now, items=_items(items))
+    db.session.add(price_list)
+    db.session.flush()
+    price_list.lineage = price_list.id
+    _supersede_others(price_list, now)
+    db.session.flush()
+    audit.record("price_list_created", actor=actor, obj=price_list,
+                 details={"name": name, "partner_id": price_list.partner_id, "items": len(items)})
+    return price_list
+
+
+def _supersede_others(price_list: PriceList, now: datetime) -> None:
+    """One list in force per partner (and one default): the others are superseded."""
+    owner = (PriceList.partner_id == price_list.partner_id if price_list.partner_id is not None
+             else PriceList.partner_id.is_(None))
+    for other in db.session.scalars(db.select(PriceList).where(owner, PriceList.superseded_at.is_(None),
+                                                                PriceList.id != price_list.id)):
+        other.superseded_at = now
+
+
+def revise(price_list: PriceList, name: str, items: list[ItemSpec], now: datetime, actor: User | None = None
+           ) -> PriceList:
+    """A new version of `price_list` with these items; the old one stays as it was, superseded."""
+    if price_list.superseded_at is not None:
+        raise DomainError(_l("This version was already replaced: edit the current one."), code="superseded",
+                          status=409)
+    name = _check(name, price_list.currency, items)
+    new = PriceList(lineage=price_list.lineage, version=price_list.version + 1, name=name,
+                    currency=price_list.currency, partner_id=price_list.partner_id, created_at=now,
+                    items=_items(items))
+    price_list.superseded_at = now
+    db.session.add(new)
+    db.session.flush()
+    audit.record("price_list_revised", actor=actor, obj=new,
+                 details={"from_version": price_list.version, "version": new.version, "items": len(items)})
+    return new
+
+
+def assign(price_list: PriceList, partner: Organisation, now: datetime, actor: User | None = None) -> PriceList:
+    """Make a copy of the list the partner's own (a new lineage), replacing the one it had."""
+    if partner.kind != "partner":
+        raise DomainError(_l("Choose a partner."), code="invalid_partner", field="partner")
+    specs = [ItemSpec(item.product, item.unit_monthly, item.setup_fee, item.users_per_license,
+                      tuple(tuple(tier) for tier in item.bonus_tiers)) for item in price_list.items]
+    assigned = create_price_list(price_list.name, price_list.currency, specs, now, partner=partner, actor=actor)
+    audit.record("price_list_assigned", actor=actor, organisation=partner, obj=assigned,
+                 details={"from_price_list_id": price_list.id})
+    return assigned
+
+
+def current_lists() -> list[PriceList]:
+    return list(db.session.scalars(
+        db.select(PriceList).where(PriceList.superseded_at.is_(None))
+        .options(db.selectinload(PriceList.items).joinedload(PriceListItem.product), db.joinedload(PriceList.partner))
+        .order_by(PriceList.partner_id.is_not(None), PriceList.name)).unique())
