@@ -68,6 +68,8 @@ ACTION_LABELS = {
     "license_activated": _l("Activated a license"),
     "license_cancelled": _l("Cancelled a license"),
     "partner_client_cancelled": _l("Cancelled a client and its licenses"),
+    "organisation_blocked": _l("Account blocked"),
+    "organisation_unblocked": _l("Account unblocked"),
 }
 
 

@@ -210,13 +210,16 @@ def test_each_landing_page_is_for_its_own_kind_only(app, login_as, kind):
     assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == "/login"
 
 
-def test_a_member_of_a_blocked_organisation_has_nowhere_to_go(app, login_as):
+def test_a_member_of_a_blocked_organisation_lands_on_its_billing(app, login_as):
+    from portal.orm import utcnow
+    from portal.services.accounts import blocking
+
     client = login_as("customer", "admin")
-    client.organisation.status = "blocked"
+    blocking.block(client.organisation, "unpaid", utcnow())
     db.session.commit()
-    assert client.get("/").headers["Location"] == "/welcome"
-    assert client.get("/customer/").status_code == 403
-    assert "No organisation yet" in client.get("/welcome").get_data(as_text=True)
+    assert client.get("/").headers["Location"] == "/customer/"
+    assert client.get("/customer/").headers["Location"] == "/customer/pay"
+    assert client.get("/customer/store").status_code == 403
 
 
 # SQLite

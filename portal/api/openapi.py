@@ -17,7 +17,9 @@ KEY_HEADER = "X-Api-Key"
 
 # Every error code the API answers with, and when. Clients may rely on these; messages may change.
 ERROR_CODES = {
-    "unauthorized": "401: no integration key, a wrong one, a replaced one, or the organisation is blocked.",
+    "unauthorized": "401: no integration key, a wrong one, or a replaced one.",
+    "payment_required": "402: the organisation is blocked because a balance is overdue; paying it lifts the block.",
+    "account_blocked": "403: the organisation is blocked by its reseller or by the vendor.",
     "invalid_json": "400: the body is not valid JSON.",
     "invalid_payload": '422: the body is not an object with a non-empty "events" list.',
     "invalid_event": "422: an event breaks a rule; `index` and `field` say which and where.",
@@ -268,6 +270,8 @@ def usage_event_schema(now: datetime) -> dict:
 
 COMMON_ERRORS = {
     "401": _error("No valid integration key (`unauthorized`)."),
+    "402": _error("The organisation is blocked for an overdue balance (`payment_required`)."),
+    "403": _error("The organisation is blocked by its reseller or the vendor (`account_blocked`)."),
     "429": _error("Too many requests for this key (`too_many_requests`)."),
 }
 

@@ -67,8 +67,15 @@ def authenticate():
     """Every call but the OpenAPI document needs an integration key in the X-Api-Key header."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if _key_organisation() is None:
+    organisation = _key_organisation()
+    if organisation is None:
         return api_error(401, "unauthorized", _("Send a valid integration key in the X-Api-Key header."))
+    if organisation.status == "blocked":
+        if organisation.blocked_reason == "unpaid":
+            return api_error(402, "payment_required", _("The account is blocked because a balance is overdue. "
+                                                        "Pay it in the portal and the key works again at once."))
+        return api_error(403, "account_blocked", _("The account is blocked. Ask the portal's administrators "
+                                                   "or your reseller to unblock it."))
     return None
 
 

@@ -11,8 +11,19 @@ from portal.services.billing import credit_notes
 from portal.services.billing.entitlements import entitlements_for
 from portal.tenancy import gate
 
+# What a blocked organisation still opens: what it owes, how to pay it, and how it is told (services/accounts/
+# blocking.py). Its home sends it to "Pay online".
+OPEN_WHEN_BLOCKED = frozenset({
+    "customer.pay", "customer.payments", "customer.payments_csv", "customer.payment",
+    "customer.payment_instructions", "customer.invoice_pay_offline",
+    "customer.invoices", "customer.invoices_csv", "customer.invoice", "customer.invoice_pdf",
+    "customer.payment_methods", "customer.payment_method_new", "customer.payment_method_added",
+    "customer.payment_method_auto_pay", "customer.payment_method_auto_pay_off", "customer.payment_method_remove",
+    "customer.wallet",
+})
+
 bp = Blueprint("customer", __name__, url_prefix="/customer")
-bp.before_request(gate("customer"))
+bp.before_request(gate("customer", open_when_blocked=OPEN_WHEN_BLOCKED, blocked_landing="customer.pay"))
 
 
 @bp.get("/")

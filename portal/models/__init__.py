@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
 from portal.models.accounts import (
+    BLOCK_REASONS,
     LEAST_PRIVILEGED_ROLE,
     ORG_KINDS,
     ROLES,
@@ -42,6 +43,7 @@ from portal.models.subscriptions import Subscription, SubscriptionCharge, Subscr
 from portal.models.usage import UsageEvent
 
 __all__ = [
+    "BLOCK_REASONS",
     "LEAST_PRIVILEGED_ROLE",
     "METRICS",
     "ORG_KINDS",

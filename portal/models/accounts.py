@@ -19,6 +19,9 @@ ROLES: dict[str, tuple[str, ...]] = {
 # What an invitation offers first: the role that can do least (a higher one is a deliberate choice).
 LEAST_PRIVILEGED_ROLE = {"vendor": "advisor", "customer": "member", "reseller": "accountant", "partner": "seller"}
 ORG_STATUSES = ("active", "blocked")
+# Why an organisation is blocked: an overdue balance past its grace period (dunning, lifted when it is paid),
+# or by hand, by its reseller or by staff (lifted by hand).
+BLOCK_REASONS = ("unpaid", "reseller", "staff")
 
 
 def _in(values) -> str:
@@ -30,6 +33,9 @@ class Organisation(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind IN {_in(ORG_KINDS)}", name="kind"),
         CheckConstraint(f"status IN {_in(ORG_STATUSES)}", name="status"),
+        CheckConstraint(f"blocked_reason IS NULL OR blocked_reason IN {_in(BLOCK_REASONS)}", name="blocked_reason"),
+        CheckConstraint("(status = 'blocked' AND blocked_reason IS NOT NULL AND blocked_at IS NOT NULL)"
+                        " OR (status = 'active' AND blocked_reason IS NULL)", name="blocked_has_reason"),
         UniqueConstraint("country", "tax_id"),
     )
 
@@ -45,6 +51,8 @@ class Organisation(db.Model):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    blocked_reason: Mapped[str | None] = mapped_column(String(16))
+    blocked_at: Mapped[datetime | None]
     reseller_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # The customer's accountant: a reseller that links this e-mail to itself becomes the customer's reseller.

@@ -2,6 +2,8 @@
 
 from portal.extensions import db
 from portal.models import AuditEvent, User
+from portal.orm import utcnow
+from portal.services.accounts import blocking
 from tests import factories
 
 
@@ -46,13 +48,14 @@ def test_nobody_can_switch_to_a_membership_that_is_not_theirs(app, client):
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="role_switch")) is None
 
 
-def test_a_blocked_organisation_cannot_be_switched_to(app, client):
+def test_a_blocked_organisation_is_switched_to_for_its_billing_screens_only(app, client):
     accountant, shopkeeper = _two_hats()
-    shopkeeper.organisation.status = "blocked"
+    blocking.block(shopkeeper.organisation, "unpaid", utcnow())
     db.session.commit()
     client.login(accountant.user.email)
-    assert client.form_post("/switch", {"membership_id": shopkeeper.id}).status_code == 404
-    assert client.get("/customer/").status_code == 403
+    assert client.form_post("/switch", {"membership_id": shopkeeper.id}).status_code == 303
+    assert client.get("/customer/").headers["Location"] == "/customer/pay"
+    assert client.get("/customer/store").status_code == 403
 
 
 def test_visitors_cannot_switch(app, client):

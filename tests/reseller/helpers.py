@@ -1,7 +1,9 @@
 """Helpers of the reseller tests: a reseller with client companies in each contract status."""
 
 from portal.extensions import db
+from portal.orm import utcnow
 from portal.services import audit
+from portal.services.accounts import blocking
 from tests import factories
 
 
@@ -16,9 +18,9 @@ def make_client(reseller, name: str, country: str = "BR", status: str = "active"
                 blocked: bool = False, plan=None, **fields):
     """A client company of `reseller` with one subscription (`status`), paid by itself or by the reseller."""
     client = factories.make_org("customer", country, name=name, reseller_id=reseller.id, **fields)
-    if blocked:
-        client.status = "blocked"
     db.session.flush()
+    if blocked:
+        blocking.block(client, "reseller", utcnow())
     if plan is None:
         plan = factories.make_product("plan", prices=((client.currency, "monthly", 9_990, 0),))
     factories.make_subscription(client, plan=plan, status=status,

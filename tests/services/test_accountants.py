@@ -4,7 +4,8 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, ResellerEmail
-from portal.services.accounts import accountants
+from portal.orm import utcnow
+from portal.services.accounts import accountants, blocking
 from portal.services.errors import DomainError
 from tests import factories
 
@@ -158,7 +159,7 @@ def test_a_customer_moves_to_the_reseller_of_its_new_accountant(app):
 def test_a_blocked_reseller_gets_no_customers(app):
     reseller = factories.make_org("reseller")
     accountants.link_email(reseller, "bloq@estudio.cl", None)
-    reseller.status = "blocked"
+    blocking.block(reseller, "staff", utcnow())
     customer = factories.make_org("customer")
     assert accountants.set_accountant_email(customer, "bloq@estudio.cl", None) is None
     assert customer.reseller_id is None

@@ -5,8 +5,9 @@ from sqlalchemy import text
 
 from portal.extensions import db
 from portal.models import AuditEvent, IntegrationKey
+from portal.orm import utcnow
 from portal.services import crypto
-from portal.services.accounts import integration
+from portal.services.accounts import blocking, integration
 from tests import factories
 
 
@@ -101,15 +102,12 @@ def test_unknown_or_malformed_keys_find_nothing(app, raw):
     assert integration.organisation_for_key(raw) is None
 
 
-def test_a_blocked_organisations_key_stops_working(app):
+def test_a_blocked_organisations_key_still_names_it(app):
     org = factories.make_org("customer")
     raw = integration.generate_key(org, None)
-    org.status = "blocked"
+    blocking.block(org, "unpaid", utcnow())
     db.session.commit()
-    assert integration.organisation_for_key(raw) is None
-    org.status = "active"
-    db.session.commit()
-    assert integration.organisation_for_key(raw) == org
+    assert integration.organisation_for_key(raw) == org  # the API answers 402 for it (tests/api/test_blocked.py)
 
 
 def test_each_organisation_has_its_own_key(app):

@@ -122,9 +122,9 @@ def accept_invitation(token: AuthToken) -> list[Membership]:
 
 
 def switchable_memberships(user: User) -> list[Membership]:
-    """The memberships a user may act for: those of active organisations (the vendor's staff always)."""
-    return [m for m in user.memberships
-            if not m.is_pending and (m.organisation.status == "active" or m.kind == "vendor")]
+    """The memberships a user may act for: every accepted one (a blocked organisation still opens its billing
+    screens, see tenancy.gate)."""
+    return [m for m in user.memberships if not m.is_pending]
 
 
 def membership_for(user: User, membership_id: int | None) -> Membership | None:

@@ -62,6 +62,15 @@ def amounts_due(organisation_id: int) -> list[tuple[str, int, int]]:
     return [(currency, max(int(amount or 0), 0), count) for currency, amount, count in rows]
 
 
+def overdue_total(organisation_id: int, now: datetime) -> int:
+    """What an organisation still owes on open invoices whose due date has passed, all currencies together
+    (zero is all that matters: nothing overdue)."""
+    return int(db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(left_to_pay()), 0))
+        .where(Invoice.organisation_id == organisation_id, Invoice.kind == "invoice", Invoice.status == "open",
+               Invoice.due_at < now, left_to_pay() > 0)) or 0)
+
+
 def left_to_pay():
     """What an invoice still asks, as a SQL expression over `Invoice` (for a query on open invoices): its total
     less its credit notes and its payments, as amount_due computes it for one."""

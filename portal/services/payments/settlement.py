@@ -14,6 +14,7 @@ from portal.i18n import format_money
 from portal.labels import PAYMENT_METHOD_LABELS
 from portal.models import Installment, Invoice, Membership, Organisation, Payment, User
 from portal.services import audit
+from portal.services.accounts import blocking
 from portal.services.billing import credit_notes, invoicing
 from portal.services.errors import DomainError
 from portal.services.mail import composing as mail
@@ -65,6 +66,7 @@ def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = No
         wallet.add_entry(org, "top_up", payment.amount, now, currency=payment.currency, payment=payment, actor=actor)
     else:
         _apply_to_invoice(payment, invoice, org, due_before, now, actor)
+        lift_unpaid_block(org, now, actor)
     audit.record("payment_succeeded", actor=actor, organisation=org, obj=payment,
                  details={"amount": payment.amount, "currency": payment.currency, "method": payment.method_kind,
                           "invoice_id": payment.invoice_id, "reference": payment.reference})
@@ -88,6 +90,15 @@ def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due
         audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total})
     else:
         _mark_installments(invoice, now)
+
+
+def lift_unpaid_block(org: Organisation, now: datetime, actor=None) -> bool:
+    """An organisation blocked for an overdue balance is unblocked as soon as nothing is overdue."""
+    if org.status != "blocked" or org.blocked_reason != "unpaid":
+        return False
+    if credit_notes.overdue_total(org.id, now) > 0:
+        return False
+    return blocking.unblock(org, now, actor=actor, reason="unpaid")
 
 
 def _mark_installments(invoice: Invoice, now: datetime) -> None:
