@@ -69,6 +69,7 @@ PARAMS = {
     "software_id": "SELECT MIN(id) FROM software",
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
+    "customer_id": "SELECT id FROM organisation WHERE id = :customer",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
 }
@@ -131,6 +132,10 @@ PAGES = [
     Page(VENDOR_BILLING, "/backoffice/invoices/{invoice_id}", name="back office invoice"),
     Page(VENDOR_ADVISOR, "/backoffice/", name="back office advisor home"),
     Page(VENDOR_BILLING, "/backoffice/reconciliation", name="reconciliation"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments", name="back office organisation payments"),
+    Page(VENDOR_ADVISOR, "/backoffice/organisations/{customer_id}/payments",
+         name="back office organisation payments (advisor, read-only)"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet", name="back office organisation wallet"),
 ]
 
 FRAGMENTS = [
@@ -174,12 +179,23 @@ FRAGMENTS = [
          name="back office invoices next page"),
     Page(VENDOR_BILLING, "/backoffice/reconciliation?page=2", "fragment", headers={"HX-Target": "statements"},
          name="reconciliation statements next page"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments?page=2", "fragment",
+         headers={"HX-Target": "payments"}, name="back office organisation payments next page"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet?page=2", "fragment",
+         headers={"HX-Target": "movements"}, name="back office organisation wallet next page"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet/adjust", "fragment", "POST",
+         {"idempotency_key": "bench", "direction": "add", "amount": "0", "reason": "bench"}, status=422,
+         name="wallet adjustment, zero amount (422)"),
 ]
 
 # Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.
 DOWNLOADS = [
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}/pdf", "file", name="customer invoice PDF (stored)"),
     Page(CUSTOMER_ADMIN, "/customer/payments.csv", "file", name="customer payment history CSV"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments.csv", "file",
+         name="back office organisation payments CSV"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet.csv", "file",
+         name="back office organisation wallet CSV"),
 ]
 
 ALL = PAGES + FRAGMENTS + DOWNLOADS

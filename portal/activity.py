@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "payment_method_auto_pay": _l("Chose the payment method for automatic payment"),
     "payment_method_auto_pay_off": _l("Turned automatic payment off"),
     "wallet_adjusted": _l("Adjusted the wallet balance"),
+    "payment_refunded": _l("Refunded a payment"),
+    "refund_failed": _l("A refund was refused by the payment provider"),
     "statement_imported": _l("Imported a statement"),
     "statement_line_matched": _l("Matched a statement row to a payment"),
     "statement_line_dismissed": _l("Dismissed a statement row"),

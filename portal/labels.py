@@ -131,6 +131,20 @@ PAYMENT_METHOD_STATE_LABELS = {
     "failing": lazy_pgettext("card", "Failing"),
     "removed": lazy_pgettext("card", "Removed"),
 }
+REFUND_DESTINATION_LABELS = {
+    "method": _l("The payment's method"),
+    "wallet": _l("The wallet"),
+}
+# A refund as its payer reads it: where the money went.
+REFUND_TO_LABELS = {
+    "method": _l("Refund to the payment's method"),
+    "wallet": _l("Refund to the wallet"),
+}
+REFUND_STATE_LABELS = {
+    "processing": lazy_pgettext("refund", "Processing"),
+    "succeeded": lazy_pgettext("refund", "Refunded"),
+    "failed": lazy_pgettext("refund", "Refused"),
+}
 WALLET_ENTRY_LABELS = {
     "top_up": _l("Funds added"),
     "spend": _l("Paid an invoice"),

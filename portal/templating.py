@@ -34,6 +34,9 @@ from portal.labels import (
     PAYMENT_STATE_LABELS,
     PERIOD_LABELS,
     PRODUCT_KIND_LABELS,
+    REFUND_DESTINATION_LABELS,
+    REFUND_STATE_LABELS,
+    REFUND_TO_LABELS,
     TEAM_ADMIN_ROLES,
     WALLET_ENTRY_LABELS,
     role_label,
@@ -335,6 +338,8 @@ def init_app(app) -> None:
         amount_input=amount_input, payment_badge=payment_badge, method_badge=method_badge, card_name=card_name,
         payment_method_text=payment_method_text, wallet_entry_labels=Labels(WALLET_ENTRY_LABELS),
         contract_badge=contract_badge, payer_labels=Labels(PAYER_LABELS),
+        refund_state_labels=Labels(REFUND_STATE_LABELS), refund_destination_labels=Labels(REFUND_DESTINATION_LABELS),
+        refund_to_labels=Labels(REFUND_TO_LABELS),
     )
     app.jinja_env.filters.update(
         money=money,

@@ -214,6 +214,13 @@ MATRIX: dict[str, Access] = {
     "backoffice.statement_csv": kind("vendor", roles=("admin", "billing")),
     "backoffice.statement_line_match": kind("vendor", roles=("admin", "billing")),
     "backoffice.statement_line_dismiss": kind("vendor", roles=("admin", "billing")),
+    "backoffice.organisation_payments": kind("vendor"),
+    "backoffice.organisation_payments_csv": kind("vendor"),
+    "backoffice.organisation_wallet": kind("vendor"),
+    "backoffice.organisation_wallet_csv": kind("vendor"),
+    "backoffice.organisation_payment_record": kind("vendor", roles=("admin", "billing")),
+    "backoffice.organisation_wallet_adjust": kind("vendor", roles=("admin", "billing")),
+    "backoffice.payment_refund": kind("vendor", roles=("admin", "billing")),
     # The integration key is the organisation's own (no id in the URL): its administrators only.
     "customer.integration_key": kind("customer", roles=("admin",)),
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),

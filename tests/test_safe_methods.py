@@ -81,7 +81,7 @@ def world(app):
         "token": auth.issue_token(invited, "invite", timedelta(days=1)),
         "filename": "app.css", "gateway": "sandbox",
         "line_id": line.id, "activation_id": activation.id, "subscription_id": subscription.id,
-        "method_id": make_card(customer).id,
+        "method_id": make_card(customer).id, "organisation_id": customer.id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -11,7 +11,7 @@ from portal.pagination import page_of
 from portal.routing import page_arg
 from portal.services.billing import invoice_search
 from portal.services.billing.invoicing import ISSUED_STATUSES
-from portal.services.payments import history, settlement
+from portal.services.payments import history, refunds, settlement
 
 
 def _filter_form() -> InvoiceFilterForm:
@@ -52,6 +52,7 @@ def invoice(invoice_id: int):
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
     notes, payments = invoice_search.credit_notes_for(found, ISSUED_STATUSES), history.invoice_payments(found)
     return render("customer/invoice.html", invoice=found, credit_notes=notes, payments=payments,
+                  refunds=[r for rs in refunds.refunds_of(p.id for p in payments).values() for r in rs],
                   due=settlement.payable_from(found, payments, notes),
                   pay_offline=pay_panel(found, settlement.payable_from(found, payments, notes, reserved=False),
                                         payments))

@@ -18,7 +18,7 @@ from portal.pagination import page_of
 from portal.routing import fits, page_arg
 from portal.services.billing.amounts import parse_amount
 from portal.services.errors import DomainError
-from portal.services.payments import checkout, history, methods, wallet
+from portal.services.payments import checkout, history, methods, refunds, wallet
 from portal.templating import money
 from portal.workflows import payments as payment_flow
 
@@ -156,4 +156,5 @@ def payment(payment_id: int):
     """Show one payment's receipt, to print."""
     found = history.payment_of(g.organisation, payment_id) or abort(404)
     invoice = history.invoices_by_id([found]).get(found.invoice_id)
-    return render("customer/payment.html", payment=found, invoice=invoice)
+    return render("customer/payment.html", payment=found, invoice=invoice,
+                  refunds=refunds.refunds_of([found.id]).get(found.id, []))

@@ -34,7 +34,7 @@ from portal.models.partners import (
     PriceListItem,
     StockMovement,
 )
-from portal.models.payments import Payment, PaymentMethod, WalletEntry, WalletSettings, WebhookEvent
+from portal.models.payments import Payment, PaymentMethod, Refund, WalletEntry, WalletSettings, WebhookEvent
 from portal.models.resellers import ResellerEmail
 from portal.models.sessions import LoginSession
 from portal.models.signups import SignUp
@@ -82,6 +82,7 @@ __all__ = [
     "SignUp",
     "Product",
     "Quota",
+    "Refund",
     "ResellerEmail",
     "Software",
     "StatementImport",

@@ -22,6 +22,11 @@ PAYMENT_PURPOSES = ("invoice", "top_up")
 PAYMENT_STATES = ("pending", "processing", "succeeded", "failed", "expired", "cancelled")
 METHOD_STATES = ("active", "expired", "failing", "removed")
 WALLET_ENTRY_KINDS = ("top_up", "spend", "refund_in", "adjustment")
+# Where a refund's money goes: back to the method the payment was made with (through its gateway), or into
+# the payer's wallet.
+REFUND_DESTINATIONS = ("method", "wallet")
+# processing: asked of the gateway, its answer not known yet (it holds its amount of the payment).
+REFUND_STATES = ("processing", "succeeded", "failed")
 WEBHOOK_OUTCOMES = (
     "processed", "already_applied", "bad_signature", "stale", "replayed", "unknown_type", "unknown_payment",
     "malformed", "mismatch",
@@ -100,6 +105,38 @@ class Payment(db.Model):
     payment_method: Mapped[PaymentMethod | None] = relationship()
 
 
+class Refund(db.Model):
+    """Money of a payment given back, once per idempotency key of the payer, backed by the credit note that
+    takes it off the invoice the payment paid."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "idempotency_key"),
+        UniqueConstraint("reference"),
+        CheckConstraint(f"destination IN {_in(REFUND_DESTINATIONS)}", name="destination"),
+        CheckConstraint(f"state IN {_in(REFUND_STATES)}", name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # who is refunded
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    amount: Mapped[int]  # minor units of `currency`
+    currency: Mapped[str] = mapped_column(String(3))
+    destination: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="processing")
+    reference: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(120))
+    failure_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]  # succeeded or failed
+
+
 class WalletEntry(db.Model):
     """One movement of an organisation's wallet. Entries of a wallet are numbered (`sequence`, unique), each
     keeping the balance after it, never negative: two writers can never both spend the same balance."""
@@ -107,6 +144,7 @@ class WalletEntry(db.Model):
     __tablename__ = "wallet_entry"
     __table_args__ = (
         UniqueConstraint("organisation_id", "currency", "sequence"),
+        UniqueConstraint("organisation_id", "idempotency_key"),
         CheckConstraint(f"kind IN {_in(WALLET_ENTRY_KINDS)}", name="kind"),
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         CheckConstraint("balance_after >= 0", name="balance_not_negative"),
@@ -122,6 +160,8 @@ class WalletEntry(db.Model):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
     reason: Mapped[str | None] = mapped_column(String(300))
+    # A staff adjustment's form key: the same form sent twice adjusts once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -40,9 +40,10 @@ def credited_total(invoice: Invoice) -> int:
 
 
 def paid_total(invoice: Invoice) -> int:
-    """What the payments of `invoice` that succeeded add up to (refunds are credit notes, counted apart)."""
+    """What the payments of `invoice` that succeeded add up to, less what was refunded of them (a refund's
+    credit note is counted apart, by `credited_total`)."""
     return db.session.scalar(
-        db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+        db.select(db.func.coalesce(db.func.sum(Payment.amount - Payment.refunded_amount), 0))
         .where(Payment.invoice_id == invoice.id, Payment.state == "succeeded")
     ) or 0
 
@@ -73,12 +74,12 @@ def overdue_total(organisation_id: int, now: datetime) -> int:
 
 def left_to_pay():
     """What an invoice still asks, as a SQL expression over `Invoice` (for a query on open invoices): its total
-    less its credit notes and its payments, as amount_due computes it for one."""
+    less its credit notes and its payments (net of refunds), as amount_due computes it for one."""
     credit = db.aliased(Invoice)
     credited = (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
                 .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")
                 .correlate(Invoice).scalar_subquery())
-    paid = (db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+    paid = (db.select(db.func.coalesce(db.func.sum(Payment.amount - Payment.refunded_amount), 0))
             .where(Payment.invoice_id == Invoice.id, Payment.state == "succeeded")
             .correlate(Invoice).scalar_subquery())
     return Invoice.total - credited - paid

@@ -42,7 +42,7 @@ def payable_from(invoice: Invoice, payments: list[Payment], credit_notes_: list[
         return 0
     credited = sum(note.total for note in credit_notes_ if note.kind == "credit_note" and note.status != "void")
     counted = ("succeeded", *RESERVING_STATES) if reserved else ("succeeded",)
-    taken = sum(p.amount for p in payments if p.state in counted)
+    taken = sum(p.amount - (p.refunded_amount or 0) for p in payments if p.state in counted)
     return max(invoice.total - credited - taken, 0)
 
 

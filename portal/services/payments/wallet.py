@@ -79,13 +79,27 @@ def add_entry(org: Organisation, kind: str, amount: int, now: datetime, currency
     return entry
 
 
-def adjust(org: Organisation, amount: int, reason: str, now: datetime, actor) -> WalletEntry:
-    """A staff adjustment of the balance, up or down, always with a reason."""
+def adjustment_by_key(org: Organisation, key: str) -> WalletEntry | None:
+    """The adjustment a staff form's key already made, if any."""
+    return db.session.scalar(db.select(WalletEntry).where(WalletEntry.organisation_id == org.id,
+                                                          WalletEntry.idempotency_key == key))
+
+
+def adjust(org: Organisation, amount: int, reason: str, now: datetime, actor, key: str | None = None) -> WalletEntry:
+    """A staff adjustment of the balance, up or down, always with a reason; once per `key` when given."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the balance is adjusted."), code="reason_required", field="reason")
     lock_payer(org.id)
+    if key is not None:
+        done = adjustment_by_key(org, key)
+        if done is not None:
+            if done.amount != amount:
+                raise DomainError(_l("This adjustment was already sent with another amount. Reload the page to "
+                                     "start a new one."), code="idempotency_key_reused", status=409)
+            return done
     entry = add_entry(org, "adjustment", amount, now, reason=reason, actor=actor)
+    entry.idempotency_key = key
     audit.record("wallet_adjusted", actor=actor, organisation=org, obj=entry,
                  details={"amount": amount, "reason": entry.reason})
     return entry

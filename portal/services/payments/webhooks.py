@@ -79,6 +79,8 @@ def _apply(gateway_code: str, event: gateways.GatewayEvent, now: datetime):
     payment = checkout.find_for_gateway(gateway_code, event.gateway_payment_id, event.reference)
     if payment is None:
         return "unknown_payment", None
+    if event.kind == "refunded":  # the refund was recorded when it was asked for; the event confirms it
+        return "already_applied", payment
     if event.amount is not None and (event.amount != payment.amount or
                                      (event.currency or payment.currency) != payment.currency):
         return "mismatch", payment
@@ -86,6 +88,6 @@ def _apply(gateway_code: str, event: gateways.GatewayEvent, now: datetime):
         changed = settlement.succeed(payment, now, event.gateway_payment_id)
     elif event.kind in ("failed", "expired"):
         changed = settlement.end(payment, event.kind, now, event.failure_code)
-    else:  # refunded: the refund was recorded when it was asked for; the event confirms it
+    else:
         changed = False
     return ("processed" if changed else "already_applied"), payment

@@ -1,0 +1,50 @@
+"""Refunding through a gateway in three short transactions, as paying does (see workflows/payments.py): claim
+the refund (its key, what it holds of the payment), ask the gateway with no transaction open, record the
+answer. A refund to the wallet is done by the claim alone."""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from portal.database import writing
+from portal.extensions import db
+from portal.models import Payment, Refund, User
+from portal.services.payments import gateway as gateways
+from portal.services.payments import refunds
+
+log = logging.getLogger(__name__)
+
+
+def refund(claim: Callable[[], refunds.RefundClaim], now: datetime, actor_id: int | None = None) -> Refund:
+    """Run `claim` in a writing transaction (DomainError refuses), commit, then ask the gateway for a refund
+    it left processing and record the answer. The same key again returns the refund as it stands."""
+    with writing():
+        try:
+            claimed = claim()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    refund_id = claimed.refund.id
+    if claimed.created and claimed.refund.state == "processing":
+        ask_gateway(refund_id, now, actor_id)
+    return db.session.get(Refund, refund_id)
+
+
+def ask_gateway(refund_id: int, now: datetime, actor_id: int | None = None) -> Refund:
+    found = db.session.get(Refund, refund_id)
+    payment = db.session.get(Payment, found.payment_id)
+    request = refunds.refund_request(found)
+    gateway = gateways.get(payment.gateway)
+    db.session.commit()  # nothing written: this ends the read before the gateway is asked
+    try:
+        result = gateway.refund(request)
+    except gateways.GatewayError as error:
+        log.warning("gateway %s could not refund %s: %s", payment.gateway, request.reference, error)
+        result = gateways.RefundResult("failed", failure_code="gateway_error")
+    with writing():
+        found = db.session.get(Refund, refund_id)
+        actor = db.session.get(User, actor_id) if actor_id is not None else None
+        refunds.record_result(found, result, now, actor=actor)
+        db.session.commit()
+    return found
