@@ -30,6 +30,7 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
 
 def init_extensions(app: Flask) -> None:
     from portal import (
+        branding,
         database,
         diagnostics,
         htmx,
@@ -59,6 +60,7 @@ def init_extensions(app: Flask) -> None:
     intranet.init_app(app)  # after the session's checks: a sign-on header opens a session of its own
     security.init_app(app)
     htmx.init_app(app)
+    branding.init_app(app)
     templating.init_app(app)
     shell.init_app(app)
     jobs.init_app(app)

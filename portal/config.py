@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_LOGIN_LIMIT": ("10 per 15 minutes", "Failed logins allowed per account and per address; a browser that "
                            "logged in to the account before is counted on its own instead."),
     "PORTAL_BRAND_NAME": ("Vitrine", "Name shown in the top bar, e-mails and invoices."),
+    "PORTAL_BRAND_LOGO": ("", "Path of the logo file (PNG, JPEG or SVG, at most 1 MB) for the top bar and invoices; "
+                          "empty: Vitrine's."),
+    "PORTAL_BRAND_COLOUR": ("", "Main colour, #rrggbb, dark enough for white text (4.5:1); empty: Vitrine's blue."),
     "PORTAL_BASE_URL": ("http://localhost:5000", "External address used in e-mailed links."),
     "PORTAL_LOG_FORMAT": ("text", "json: one JSON object a line (time, level, request id, user, organisation, route, "
                           "status, duration); text: readable lines."),
@@ -132,6 +135,8 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_UPLOAD_MB") * 1024 * 1024,
         "LOGIN_LIMIT": env("PORTAL_LOGIN_LIMIT"),
         "BRAND_NAME": env("PORTAL_BRAND_NAME"),
+        "BRAND_LOGO": env("PORTAL_BRAND_LOGO"),
+        "BRAND_COLOUR": env("PORTAL_BRAND_COLOUR"),
         "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
         "SIGNUP_PLANS": env("PORTAL_SIGNUP_PLANS"),
         "LOG_FORMAT": env("PORTAL_LOG_FORMAT"),

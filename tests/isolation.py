@@ -132,6 +132,8 @@ MATRIX: dict[str, Access] = {
     "static": public(),
     "health.healthz": public(),
     "health.readyz": public(),
+    "brand.logo": public(),
+    "brand.theme": public(),
     "auth.index": public(),
     "auth.login": public(),
     "auth.logout": public(),

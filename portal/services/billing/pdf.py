@@ -83,7 +83,10 @@ def _stylesheet() -> str:
     that text is kept and handed to every later render in the process. Only the @page rule, which makes the
     page's frames on the document being drawn, stays in the template and is parsed each time. The rules sit
     below the document's (none but @page) in the cascade, which changes nothing here: they are all there is."""
-    rules = current_app.jinja_env.get_template(STYLESHEET).render(font_family=register_fonts())
+    shades = current_app.extensions["vitrine_brand"].shades  # portal/branding.py: the vendor's colour, if set
+    rules = current_app.jinja_env.get_template(STYLESHEET).render(
+        font_family=register_fonts(), brand_colour=shades.get("brand", "#0b5cab"),
+        brand_dark=shades.get("brand-dark", "#084886"), brand_tint=shades.get("brand-tint", "#e6f0fa"))
     text = f"{_BASE_CSS.strip()}\n{rules.strip()}"
     parse = getattr(xhtml2pdf_context.pisaContext, "_parseCSSSource", None)
     if parse is not None and not getattr(parse, "keeps_parsed", False):
@@ -245,6 +248,7 @@ def _draw(invoice: Invoice, instructions: str | None, pages: int, offline=()) ->
             instructions=instructions,
             offline=offline,  # the references offline methods issued for it (boleto, Pix, …): payments
             brand=current_app.config["BRAND_NAME"],
+            brand_logo=current_app.extensions["vitrine_brand"].raster_logo_uri,
             pages=pages,
             **_formatters(invoice),
         )

@@ -30,6 +30,9 @@ def external_url(endpoint: str, **values) -> str:
 def queue_email(recipient: str, template: str, locale: str, **context) -> OutboxMessage:
     """Render templates/email/<template>.{subject.txt,txt,html} in `locale` and store the message."""
     context.setdefault("brand", current_app.config["BRAND_NAME"])
+    shades = current_app.extensions["vitrine_brand"].shades  # portal/branding.py: the vendor's colour, if set
+    context.setdefault("brand_colour", shades.get("brand", "#0b5cab"))
+    context.setdefault("brand_bar", shades.get("brand-bar", "#0b4f94"))
     with force_locale(locale):
         subject = render_template(f"email/{template}.subject.txt", **context).strip()
         text_body = render_template(f"email/{template}.txt", **context)
