@@ -70,6 +70,7 @@ PARAMS = {
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
     "customer_id": "SELECT id FROM organisation WHERE id = :customer",
+    "customer_member_id": "SELECT MIN(id) FROM membership WHERE organisation_id = :customer AND role = 'member'",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
 }
@@ -96,6 +97,10 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/customer/invoices", name="customer invoices"),
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}", name="customer invoice"),
     Page(CUSTOMER_ADMIN, "/customer/integration", name="customer integration key"),
+    Page(CUSTOMER_ADMIN, "/customer/organisation", name="customer organisation"),
+    Page(CUSTOMER_MEMBER, "/customer/organisation", name="customer organisation (member, read-only)"),
+    Page(CUSTOMER_ADMIN, "/customer/organisation/members/{customer_member_id}/admin",
+         name="customer admin hand-over confirmation"),
     Page(CUSTOMER_ADMIN, "/customer/store", name="store"),
     Page(CUSTOMER_MEMBER, "/customer/store", name="store (member)"),
     Page(CUSTOMER_ADMIN, "/customer/store?q=usuario", name="store search"),
@@ -143,6 +148,9 @@ FRAGMENTS = [
          status=422, name="team invite form, invalid (422)"),
     Page(CUSTOMER_ADMIN, "/account/password", "fragment", "POST", {"current": "", "password": "short", "confirm": ""},
          status=422, name="password form, invalid (422)"),
+    Page(CUSTOMER_ADMIN, "/customer/organisation/billing", "fragment", "POST",
+         {"legal_name": "", "tax_id": "1", "address": "", "invoice_emails": "x"}, status=422,
+         name="customer billing data refused (fragment)"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", "fragment", status=404, name="error fragment (404)"),
     Page(CUSTOMER_ADMIN, "/customer/payments?page=1", "fragment", name="customer payment history (fragment)"),
     Page(CUSTOMER_ADMIN, "/customer/wallet?page=1", "fragment", name="customer wallet movements (fragment)"),

@@ -72,6 +72,10 @@ ACTION_LABELS = {
     "partner_client_cancelled": _l("Cancelled a client and its licenses"),
     "organisation_blocked": _l("Account blocked"),
     "organisation_unblocked": _l("Account unblocked"),
+    "member_role_changed": _l("Changed a person's role"),
+    "member_removed": _l("Removed a person from the organisation"),
+    "admin_handed_over": _l("Handed the admin role to another person"),
+    "billing_data_updated": _l("Changed the billing data"),
 }
 
 

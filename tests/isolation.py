@@ -101,6 +101,12 @@ def _subscription(org) -> dict:
     return {"subscription_id": factories.make_subscription(org).id}
 
 
+def _membership(org) -> dict:
+    from tests import factories
+
+    return {"membership_id": factories.make_member("customer", "member", organisation=org).id}
+
+
 def _cart_line(org) -> dict:
     from portal.extensions import db
     from portal.models import CartLine
@@ -225,6 +231,12 @@ MATRIX: dict[str, Access] = {
     "backoffice.payment_refund": kind("vendor", roles=("admin", "billing")),
     # The integration key is the organisation's own (no id in the URL): its administrators only.
     "customer.integration_key": kind("customer", roles=("admin",)),
+    "customer.organisation": kind("customer"),
+    "customer.organisation_billing": kind("customer", roles=("admin",)),
+    "customer.organisation_accountant": kind("customer", roles=("admin",)),
+    "customer.organisation_member_role": owned("customer", make=_membership, roles=("admin",), role="admin"),
+    "customer.organisation_member_remove": owned("customer", make=_membership, roles=("admin",)),
+    "customer.organisation_admin_handover": owned("customer", make=_membership, roles=("admin",)),
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),
     "customer.integration_key_generate": kind("customer", roles=("admin",)),
     # Payments: every member pays and reads the organisation's payments and wallet; cards are its administrators'.

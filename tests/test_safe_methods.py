@@ -25,6 +25,7 @@ from portal.models import (
     CartLine,
     IntegrationKey,
     InvoicePdf,
+    Membership,
     StatementImport,
     StatementLine,
     User,
@@ -82,6 +83,8 @@ def world(app):
         "filename": "app.css", "gateway": "sandbox",
         "line_id": line.id, "activation_id": activation.id, "subscription_id": subscription.id,
         "method_id": make_card(customer).id, "organisation_id": customer.id,
+        "membership_id": db.session.scalar(db.select(Membership.id).join(User, Membership.user_id == User.id)
+                                           .where(User.email == people[("customer", "member")])),
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

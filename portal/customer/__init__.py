@@ -11,6 +11,7 @@ from portal.customer import (  # noqa: E402, F401 — they register their routes
     invoice_views,
     method_views,
     offline_views,
+    organisation_views,
     payment_views,
     plan_views,
     store_views,

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
@@ -57,6 +57,12 @@ class Organisation(db.Model):
     advisor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # The customer's accountant: a reseller that links this e-mail to itself becomes the customer's reseller.
     accountant_email: Mapped[str | None] = mapped_column(String(254))
+    # Where invoices are e-mailed besides the administrators (at most a few addresses).
+    invoice_emails: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # The receiver's fields of a Mexican CFDI 4.0: régimen fiscal, fiscal postal code, uso CFDI (SAT codes).
+    tax_regime: Mapped[str | None] = mapped_column(String(3))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    cfdi_use: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Legal and trade name without accents or case, for searches by name (kept by _keep_search_name).
     search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
