@@ -62,15 +62,19 @@ def _organisations(ctx: Context, rng, kind: str, count: int, first_id: int, seri
         serial[country] += 1
         trade_name = f"{rng.choice(TRADES[kind])} {rng.choice(PLACES)}" if i else f"Bench {kind.title()}"
         name = f"{trade_name} {rng.choice(SUFFIX[country])}"
+        trade = trade_name if rng.random() < 0.5 else None
+        tax_id, phone = _tax_id(country, serial[country]), f"{PHONE[country]} {rng.randrange(10**7, 10**8)}"
+        address = f"{rng.choice(PLACES)} {rng.randrange(1, 3000)}"
+        blocked = bool(i) and rng.random() < 0.03
+        advisor_id = rng.choice(advisors) if kind == "customer" else None
+        created_at = ctx.today - timedelta(days=rng.randrange(1, 3 * 365))
         rows.append({
-            "id": first_id + i, "kind": kind, "name": name,
-            "trade_name": trade_name if rng.random() < 0.5 else None,
-            "country": country, "tax_id": _tax_id(country, serial[country]), "timezone": timezone,
-            "currency": currency, "locale": locale, "phone": f"{PHONE[country]} {rng.randrange(10**7, 10**8)}",
-            "address": f"{rng.choice(PLACES)} {rng.randrange(1, 3000)}", "status":
-            "blocked" if i and rng.random() < 0.03 else "active",
-            "reseller_id": None, "advisor_id": rng.choice(advisors) if kind == "customer" else None,
-            "created_at": ctx.today - timedelta(days=rng.randrange(1, 3 * 365)),
+            "id": first_id + i, "kind": kind, "name": name, "trade_name": trade, "country": country,
+            "tax_id": tax_id, "timezone": timezone, "currency": currency, "locale": locale, "phone": phone,
+            "address": address, "status": "blocked" if blocked else "active",
+            # A blocked organisation says why and since when (the models' check): blocked by staff, here.
+            "blocked_reason": "staff" if blocked else None, "blocked_at": created_at if blocked else None,
+            "reseller_id": None, "advisor_id": advisor_id, "created_at": created_at,
         })
     return rows
 
