@@ -121,6 +121,8 @@ PAGES = [
     Page(RESELLER_MANAGER, "/team", name="reseller team"),
     Page(RESELLER_ACCOUNTANT, "/reseller/", name="reseller accountant home"),
     Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),
+    Page(RESELLER_MANAGER, "/reseller/payment", name="reseller payment"),
+    Page(RESELLER_ACCOUNTANT, "/reseller/payment", name="reseller payment (accountant, read-only)"),
     # Partner
     Page(PARTNER_ADMIN, "/partner/", name="partner home"),
     Page(PARTNER_ADMIN, "/team", name="partner team"),
@@ -187,6 +189,8 @@ FRAGMENTS = [
          name="back office invoices next page"),
     Page(VENDOR_BILLING, "/backoffice/reconciliation?page=2", "fragment", headers={"HX-Target": "statements"},
          name="reconciliation statements next page"),
+    Page(RESELLER_MANAGER, "/reseller/payment?page=2", "fragment", headers={"HX-Target": "invoices"},
+         name="reseller payment invoices next page"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments?page=2", "fragment",
          headers={"HX-Target": "payments"}, name="back office organisation payments next page"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet?page=2", "fragment",
@@ -200,6 +204,7 @@ FRAGMENTS = [
 DOWNLOADS = [
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}/pdf", "file", name="customer invoice PDF (stored)"),
     Page(CUSTOMER_ADMIN, "/customer/payments.csv", "file", name="customer payment history CSV"),
+    Page(RESELLER_MANAGER, "/reseller/payment/invoices.csv", "file", name="reseller invoices CSV"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments.csv", "file",
          name="back office organisation payments CSV"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet.csv", "file",

@@ -173,6 +173,12 @@ MATRIX: dict[str, Access] = {
     "customer.account_usage_days_csv": kind("customer"),
     "reseller.home": kind("reseller"),
     "reseller.clients_csv": kind("reseller"),
+    "reseller.payment": kind("reseller"),
+    "reseller.payment_invoices_csv": kind("reseller"),
+    "reseller.payment_invoice_pdf": owned("reseller", make=_invoice),
+    "reseller.payment_issue_reference": owned("reseller", make=_invoice, roles=("manager",), method="pix",
+                                              key="isolation"),
+    "reseller.payment_reference": owned("reseller", make=_offline_payment),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.

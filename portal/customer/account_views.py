@@ -14,6 +14,8 @@ from portal.routing import id_arg, page_arg
 from portal.services.billing import account, account_csv, estimate, history, month, usage_history
 from portal.services.billing.entitlements import entitlements_for, subscriptions_in_force
 from portal.services.billing.rules import PriceBook
+from portal.services.payments import history as payment_history
+from portal.services.payments import wallet
 from portal.services.payments.offline.gateways import offered_kinds
 
 
@@ -33,7 +35,8 @@ def account_overview():
     return render("customer/account/overview.html", balances=balances, payable=payable,
                   overdue=account.overdue_invoices(org.id, now), subscriptions=subscriptions_in_force(org.id),
                   estimates=estimate.next_invoices(org.id), last=account.last_purchase(org.id),
-                  status_labels=SUBSCRIPTION_STATUS_LABELS)
+                  status_labels=SUBSCRIPTION_STATUS_LABELS, wallet_balance=wallet.balance(org.id, org.currency),
+                  wallet_settings=wallet.settings_for(org), resellers=payment_history.paying_resellers(org))
 
 
 @bp.get("/account/month")

@@ -33,7 +33,8 @@ def _pay_page(form: PayForm, status: int = 200, error: str | None = None, chosen
         chosen = {asked} if asked else ({payables[0].invoice.id} if len(payables) == 1 else set())
     typed = {key: value for key, value in request.form.items() if key.startswith("amount-")}
     return render("customer/pay.html", "pay_form", status=status, form=form, payables=payables, chosen=chosen,
-                  typed=typed, choices=choices, error=error, balance=balance)
+                  typed=typed, choices=choices, error=error, balance=balance,
+                  resellers=history.paying_resellers(org))
 
 
 @bp.route("/pay", methods=["GET", "POST"])

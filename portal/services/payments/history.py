@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.i18n import to_major
 from portal.labels import PAYMENT_METHOD_LABELS, PAYMENT_STATE_LABELS
-from portal.models import Invoice, Organisation, Payment
+from portal.models import Invoice, Organisation, Payment, Subscription
 from portal.services.payments import settlement
 
 MAX_PAYABLE = 100  # open invoices listed on the payment screen
@@ -99,3 +99,15 @@ def csv_lines(org: Organisation, timezone: str, chunk: int = 1_000):
             ])
         yield buffer.getvalue()
 
+
+
+def paying_resellers(org: Organisation) -> list[Organisation]:
+    """The other organisations (its resellers) that pay for some of `org`'s live subscriptions: their invoices
+    are theirs, not `org`'s."""
+    return list(db.session.scalars(
+        db.select(Organisation).where(Organisation.id.in_(
+            db.select(Subscription.payer_id).where(Subscription.organisation_id == org.id,
+                                                   Subscription.payer_id != org.id,
+                                                   Subscription.status.in_(("trial", "active", "past_due",
+                                                                            "suspended"))))
+        ).order_by(Organisation.name)))
