@@ -111,6 +111,7 @@ PAGES = [
     Page(CUSTOMER_ADMIN, "/customer/payments", name="customer payment history"),
     Page(CUSTOMER_ADMIN, "/customer/payment-methods", name="customer payment methods"),
     Page(CUSTOMER_ADMIN, "/customer/wallet", name="customer wallet"),
+    Page(CUSTOMER_ADMIN, "/customer/account/billing-preferences", name="customer billing preferences"),
     Page(CUSTOMER_ADMIN, "/customer/no-such-page", status=404, name="customer error page (404)"),
     # Reseller
     Page(RESELLER_MANAGER, "/reseller/", name="reseller home"),

@@ -76,6 +76,7 @@ ACTION_LABELS = {
     "member_removed": _l("Removed a person from the organisation"),
     "admin_handed_over": _l("Handed the admin role to another person"),
     "billing_data_updated": _l("Changed the billing data"),
+    "billing_preferences_changed": _l("Changed the billing preferences"),
 }
 
 

@@ -45,6 +45,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_LOG_FORMAT": ("text", "json: one JSON object a line (time, level, request id, user, organisation, route, "
                           "status, duration); text: readable lines."),
     "PORTAL_LOG_LEVEL": ("INFO", "Least level written to the log (DEBUG, INFO, WARNING, ERROR)."),
+    "PORTAL_DUNNING_GRACE_DAYS": ("15", "Days after an invoice's due date before an account that has not paid it is "
+                                  "blocked (paying lifts the block at once)."),
     "PORTAL_SIGNUP_PLANS": ("", "Codes of the plans a new organisation tries for its first month, the first sold in "
                             "its currency; empty: the cheapest plan sold in it."),
 }
@@ -139,6 +141,7 @@ def load(instance_path: str) -> dict:
         "BRAND_COLOUR": env("PORTAL_BRAND_COLOUR"),
         "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
         "SIGNUP_PLANS": env("PORTAL_SIGNUP_PLANS"),
+        "DUNNING_GRACE_DAYS": _int("PORTAL_DUNNING_GRACE_DAYS"),
         "LOG_FORMAT": env("PORTAL_LOG_FORMAT"),
         "LOG_LEVEL": env("PORTAL_LOG_LEVEL").upper(),
         "RATELIMIT_STORAGE_URI": env("PORTAL_REDIS_URL") or "memory://",

@@ -245,3 +245,19 @@ def send_trial_notices() -> None:
     with app_context():
         trial_notices.send_trial_notices(utcnow())
         db.session.commit()
+
+
+@huey.periodic_task(crontab(minute="25"))
+def run_dunning() -> None:
+    """Hourly: reminders before renewals and due dates, invoice and overdue notices, and blocking the accounts
+    still unpaid PORTAL_DUNNING_GRACE_DAYS after a due date; each notice once per trigger."""
+    from flask import current_app
+
+    from portal.extensions import db
+    from portal.orm import utcnow
+    from portal.services.notices import dunning
+
+    with app_context():
+        result = dunning.run_dunning(utcnow(), current_app.config["DUNNING_GRACE_DAYS"])
+        db.session.commit()
+    log.info("dunning: %s notices, %d accounts blocked", result.sent, result.blocked)

@@ -180,3 +180,11 @@ PAYMENT_FAILURE_LABELS = {
     "expired_card": _l("the card has expired. Add a new card or choose another method."),
     "gateway_error": _l("the payment provider could not be reached. Nothing was charged; try again in a moment."),
 }
+
+
+NOTICE_LABELS = {
+    "renewal_upcoming": _l("Upcoming renewal"),
+    "invoice_issued": _l("Invoice issued"),
+    "due_soon": _l("Invoice due soon"),
+    "overdue": _l("Invoice overdue, and the account blocked after the grace period"),
+}

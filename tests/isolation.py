@@ -171,6 +171,8 @@ MATRIX: dict[str, Access] = {
     "customer.account_usage": kind("customer"),
     "customer.account_usage_csv": kind("customer"),
     "customer.account_usage_days_csv": kind("customer"),
+    # Members read the billing preferences; only administrators change them (a POST by a member is 403).
+    "customer.billing_preferences": kind("customer"),
     "reseller.home": kind("reseller"),
     "reseller.clients_csv": kind("reseller"),
     "reseller.payment": kind("reseller"),

@@ -14,6 +14,7 @@ from portal.customer import (  # noqa: E402, F401 — they register their routes
     organisation_views,
     payment_views,
     plan_views,
+    preference_views,
     store_views,
     wallet_views,
 )

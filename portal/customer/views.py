@@ -19,7 +19,7 @@ OPEN_WHEN_BLOCKED = frozenset({
     "customer.invoices", "customer.invoices_csv", "customer.invoice", "customer.invoice_pdf",
     "customer.payment_methods", "customer.payment_method_new", "customer.payment_method_added",
     "customer.payment_method_auto_pay", "customer.payment_method_auto_pay_off", "customer.payment_method_remove",
-    "customer.wallet",
+    "customer.wallet", "customer.billing_preferences",
 })
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")

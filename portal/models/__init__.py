@@ -23,6 +23,7 @@ from portal.models.invoices import (
     TaxRate,
 )
 from portal.models.mail import OutboxMessage
+from portal.models.notices import LOGGED_NOTICES, NOTICE_KINDS, BillingPreferences, NoticeLog
 from portal.models.offline import OfflineMethod, StatementImport, StatementLine
 from portal.models.partners import (
     LicenseActivation,
@@ -43,6 +44,10 @@ from portal.models.subscriptions import Subscription, SubscriptionCharge, Subscr
 from portal.models.usage import UsageEvent
 
 __all__ = [
+    "LOGGED_NOTICES",
+    "NOTICE_KINDS",
+    "BillingPreferences",
+    "NoticeLog",
     "BLOCK_REASONS",
     "LEAST_PRIVILEGED_ROLE",
     "METRICS",

@@ -1,0 +1,89 @@
+"""The billing preferences screen: an administrator chooses which notices go to which of the organisation's
+e-mails; another e-mail, an unknown notice or days out of range are refused with a 422 and nothing written;
+members read it and change nothing."""
+
+import pytest
+
+from portal.extensions import db
+from portal.models import AuditEvent, BillingPreferences
+from tests import factories
+
+URL = "/customer/account/billing-preferences"
+
+
+def _form(client, **fields):
+    data = {"renewal_days": "7", **fields}
+    return client.form_post(URL, data, headers={"Accept-Language": "es"})
+
+
+def test_the_screen_offers_each_notice_to_the_organisations_emails(login_as):
+    client = login_as("customer", "admin")
+    org = db.session.merge(client.organisation)
+    colleague = factories.make_member("customer", "member", organisation=org).user
+    org.accountant_email = "Contador@Estudio.cl"
+    db.session.commit()
+    page = client.get(URL, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Preferencias de facturación" in page and "Factura por vencer" in page
+    for email in (client.user.email, colleague.email, "contador@estudio.cl"):
+        assert f'value="{email}"' in page
+    # Nothing stored yet: every notice to the administrators.
+    assert page.count(f'value="{client.user.email}" checked') == 4
+    assert page.count(f'value="{colleague.email}" checked') == 0
+
+
+def test_an_administrator_saves_the_choices(login_as):
+    client = login_as("customer", "admin")
+    org = db.session.merge(client.organisation)
+    org.accountant_email = "contador@estudio.cl"
+    db.session.commit()
+    response = _form(client, renewal_days="10", **{"notice-overdue": ["contador@estudio.cl", client.user.email],
+                                                   "notice-due_soon": "CONTADOR@estudio.cl"})
+    assert response.status_code == 303
+    stored = db.session.get(BillingPreferences, org.id)
+    assert stored.renewal_days == 10
+    assert stored.recipients == {"overdue": ["contador@estudio.cl", client.user.email],
+                                 "due_soon": ["contador@estudio.cl"], "renewal_upcoming": [], "invoice_issued": []}
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="billing_preferences_changed")) is not None
+    page = client.get(URL).get_data(as_text=True)
+    assert 'value="10"' in page and page.count('value="contador@estudio.cl" checked') == 2
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"notice-overdue": "intruso@otro.cl"}, "intruso@otro.cl no es un correo de tu organización"),
+    ({"renewal_days": "0"}, "Elige de 1 a 60 días"),
+    ({"renewal_days": "61"}, "Elige de 1 a 60 días"),
+    ({"renewal_days": "siete"}, "Elige de 1 a 60 días"),
+    ({"renewal_days": "9" * 40}, "Elige de 1 a 60 días"),
+])
+def test_bad_input_is_refused_with_a_message_and_nothing_written(login_as, fields, words):
+    client = login_as("customer", "admin")
+    response = _form(client, **fields)
+    assert response.status_code == 422 and words in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(BillingPreferences)) == 0
+
+
+def test_another_organisations_user_is_not_an_email_of_this_one(login_as):
+    client = login_as("customer", "admin")
+    stranger = factories.make_member("customer", "admin").user
+    db.session.commit()
+    assert _form(client, **{"notice-overdue": stranger.email}).status_code == 422
+    assert db.session.scalar(db.select(db.func.count()).select_from(BillingPreferences)) == 0
+
+
+def test_members_read_the_preferences_and_change_nothing(login_as):
+    client = login_as("customer", "member")
+    page = client.get(URL, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Only an administrator of your organisation can change these preferences." in page
+    assert "<fieldset disabled>" in page and "Save preferences" not in page
+    assert _form(client, **{"notice-overdue": client.user.email}).status_code == 403
+    assert db.session.scalar(db.select(db.func.count()).select_from(BillingPreferences)) == 0
+
+
+def test_a_blocked_account_still_opens_its_preferences(login_as):
+    from portal.orm import utcnow
+    from portal.services.accounts import blocking
+
+    client = login_as("customer", "admin")
+    blocking.block(db.session.merge(client.organisation), "unpaid", utcnow())
+    db.session.commit()
+    assert client.get(URL).status_code == 200
