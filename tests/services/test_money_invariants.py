@@ -2,11 +2,15 @@
 
 A Hypothesis state machine walks one customer at a time through a fake clock: the billing sweep runs as time
 passes, and in between the customer changes quantities, adds and removes a module, changes plan, reports
-usage, suspends, resumes and pays. After every step:
+usage, suspends, resumes and pays — by hand, by card, from its wallet after adding funds — and has payments
+refunded, to the card or to the wallet. After every step:
 
 - every document's total is the sum of its lines (net + tax, line by line);
 - the ledger balances: what was invoiced, less what was paid, less what was credited, is what is still due,
   and nothing is ever due below zero;
+- with payments: invoiced − paid (net of refunds) − credited − settled by hand is what is still due, no
+  invoice is paid beyond its total, a payment's refunds add up to what it says was refunded, each backed by
+  a credit note of the same amount, and the wallet's balance is the sum of its ledger and never below zero;
 - a subscription has at most one recurring charge per product and period;
 - invoice numbers run without gaps per series;
 - a prorated charge is the product's price for the days left in the period, within one minor unit.
@@ -28,14 +32,18 @@ from hypothesis.stateful import (
 )
 
 from portal.extensions import db
-from portal.models import Invoice, InvoiceLine, SubscriptionCharge
+from portal.models import Invoice, InvoiceLine, Organisation, Payment, PaymentMethod, Refund, SubscriptionCharge
 from portal.services.billing import credit_notes, invoicing, usage
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
 from portal.services.errors import DomainError
+from portal.services.payments import checkout, refunds, wallet
+from portal.workflows import payments as payment_flow
+from portal.workflows import refunds as refund_flow
 from portal.workflows.billing_run import run_sweep
 from tests import factories
 from tests.services.billing_helpers import JAN, make_catalog
+from tests.services.payments.helpers import make_card
 
 MONTHS = 24
 END = add_months(JAN, MONTHS)
@@ -65,6 +73,8 @@ class Billing(RuleBasedStateMachine):
         items = [(self.catalog.user, users)] if users else []
         self.sub = subs.start_subscription(self.org, self.catalog.basic, "CLP", period, self.now, trial_days=trial,
                                            items=items)
+        self.card_id = make_card(self.org).id
+        self.keys = 0
         db.session.commit()
 
     # Time passes: the sweep closes whatever periods ended.
@@ -154,6 +164,64 @@ class Billing(RuleBasedStateMachine):
 
         self._attempt(pay)
 
+    def _key(self) -> str:
+        self.keys += 1
+        return f"r2-{self.keys}"
+
+    def _open_invoice(self):
+        return next((i for i in self._documents("invoice") if i.status == "open" and credit_notes.amount_due(i)),
+                    None)
+
+    @rule(share=st.integers(1, 100))
+    def pay_part_by_card(self, share):
+        invoice = self._open_invoice()
+        if invoice is None:
+            return
+        amount = max(credit_notes.amount_due(invoice) * share // 100, 1)
+        org_id, invoice_id, card_id, key = self.org.id, invoice.id, self.card_id, self._key()
+
+        def claim():
+            return [checkout.claim_invoice_payment(db.session.get(Organisation, org_id),
+                                                   db.session.get(Invoice, invoice_id), amount, "card", key,
+                                                   self.now, payment_method=db.session.get(PaymentMethod, card_id))]
+
+        self._attempt(lambda: payment_flow.pay(claim, self.now))
+
+    @rule(amount=st.integers(1, 60_000))
+    def add_funds(self, amount):
+        org_id, card_id, key = self.org.id, self.card_id, self._key()
+
+        def claim():
+            return [checkout.claim_top_up(db.session.get(Organisation, org_id), amount, "card", key, self.now,
+                                          db.session.get(PaymentMethod, card_id))]
+
+        self._attempt(lambda: payment_flow.pay(claim, self.now))
+
+    @rule()
+    def pay_from_the_wallet(self):
+        invoice = self._open_invoice()
+        balance = wallet.balance(self.org.id, "CLP")
+        if invoice is None or balance <= 0:
+            return
+        amount = min(balance, credit_notes.amount_due(invoice))
+        self._attempt(lambda: checkout.pay_from_wallet(self.org, invoice, amount, self._key(), self.now))
+
+    @rule(share=st.integers(1, 100), to_wallet=st.booleans())
+    def refund_a_payment(self, share, to_wallet):
+        payment = next((p for p in db.session.scalars(db.select(Payment).where(
+            Payment.organisation_id == self.org.id, Payment.purpose == "invoice").order_by(Payment.id))
+            if refunds.refundable(p)), None)
+        if payment is None:
+            return
+        amount = max(refunds.refundable(payment) * share // 100, 1)
+        payment_id, key = payment.id, self._key()
+        destination = "wallet" if to_wallet else "method"
+
+        def claim():
+            return refunds.claim_refund(db.session.get(Payment, payment_id), amount, destination, key, self.now)
+
+        self._attempt(lambda: refund_flow.refund(claim, self.now))
+
     # The invariants.
 
     def _charges(self):
@@ -185,8 +253,36 @@ class Billing(RuleBasedStateMachine):
         invoiced = sum(invoice.total for invoice in invoices)
         paid = sum(invoice.total for invoice in invoices if invoice.status == "paid")
         credits_on_open = sum(credited[invoice.id] for invoice in invoices if invoice.status == "open")
+        paid_on_open = sum(credit_notes.paid_total(invoice) for invoice in invoices if invoice.status == "open")
         due = sum(credit_notes.amount_due(invoice) for invoice in invoices)
-        assert invoiced - paid - credits_on_open == due
+        assert invoiced - paid - credits_on_open - paid_on_open == due
+
+    @invariant()
+    def payments_refunds_and_the_wallet_balance(self):
+        db.session.expire_all()
+        invoices = [invoice for invoice in self._documents("invoice") if invoice.status != "void"]
+        payments = list(db.session.scalars(db.select(Payment).where(Payment.organisation_id == self.org.id)))
+        paid_net = {invoice.id: 0 for invoice in invoices}
+        for payment in payments:
+            assert 0 <= payment.refunded_amount <= payment.amount
+            done = db.session.scalars(db.select(Refund).where(Refund.payment_id == payment.id,
+                                                              Refund.state == "succeeded")).all()
+            assert sum(refund.amount for refund in done) == payment.refunded_amount
+            for refund in done:
+                assert db.session.get(Invoice, refund.credit_note_id).total == refund.amount
+            if payment.state == "succeeded" and payment.invoice_id in paid_net:
+                paid_net[payment.invoice_id] += payment.amount - payment.refunded_amount
+        invoiced = credited = settled_by_hand = 0
+        for invoice in invoices:
+            credit = credit_notes.credited_total(invoice)
+            left = invoice.total - credit - paid_net[invoice.id]
+            invoiced, credited = invoiced + invoice.total, credited + credit
+            if invoice.status == "paid":
+                assert left >= 0  # never paid beyond what it asked, refunds counted
+                settled_by_hand += left
+        due = sum(credit_notes.amount_due(invoice) for invoice in invoices)
+        assert invoiced - sum(paid_net.values()) - credited - settled_by_hand == due
+        assert wallet.balance(self.org.id, "CLP") == wallet.ledger_sum(self.org.id, "CLP") >= 0
 
     @invariant()
     def one_recurring_charge_per_product_and_period(self):
@@ -221,6 +317,7 @@ class Billing(RuleBasedStateMachine):
         assert run_sweep(END, render_pdfs=False).invoices == 0  # a second run finds nothing to do
         self.totals_are_the_sum_of_their_lines()
         self.the_ledger_balances()
+        self.payments_refunds_and_the_wallet_balance()
         self.one_recurring_charge_per_product_and_period()
         self.numbers_have_no_gaps()
 
