@@ -9,7 +9,8 @@ bench/results/latest.json and prints readable tables. Exits 0 whether or not the
 non-zero only when the harness itself breaks (1) or the run is interrupted (130). Ctrl-C or SIGTERM
 leaves no server behind.
 
-Contract for the other suites — bench/sweep.py (P5), bench/pdf.py (P4), bench/usage.py (P6), …:
+Contract for the other suites — bench/sweep.py (P5), bench/pdf.py (P4), bench/usage.py (P6),
+bench/reconciliation.py (a 100,000-row statement), …:
 
     def run(options) -> dict
 
@@ -38,7 +39,7 @@ import bench
 from bench import latency, report, weight
 from bench.server import HarnessError, stop_all
 
-SUITES = ("sweep", "pdf", "usage")
+SUITES = ("sweep", "pdf", "usage", "reconciliation")
 QUICK_SECONDS, FULL_SECONDS = 2.0, 10.0
 
 
