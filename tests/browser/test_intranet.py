@@ -98,6 +98,7 @@ def intranet(app, database_url, tmp_path):
                              stderr=subprocess.PIPE)
     try:
         _wait_for(portal_url + "healthz")
+        _wait_for(portal_url + "login", timeout=45)  # the templates of the login page compiled before the browser
         _wait_for(f"http://127.0.0.1:{ports['framer']}/")
         yield {"portal": portal_url, "framer": f"http://127.0.0.1:{ports['framer']}/",
                "stranger": f"http://127.0.0.1:{ports['stranger']}/"}
@@ -135,9 +136,11 @@ def _log_in_and_open_invoices(page, intranet, membership, screenshot):
     frame.locator("#password").fill(factories.PASSWORD)
     frame.locator("#password").press("Enter")
     portal_frame = next(f for f in page.frames if f != page.main_frame)
-    portal_frame.wait_for_url("**/vitrine/customer/")
+    # A portal built for this test alone compiles each template on its first request: on two busy cores the
+    # first page after the login can take longer than an action's 10 s.
+    portal_frame.wait_for_url("**/vitrine/customer/", timeout=45_000)
     frame.locator("nav a", has_text="Invoices").first.click()
-    portal_frame.wait_for_url("**/vitrine/customer/invoices")
+    portal_frame.wait_for_url("**/vitrine/customer/invoices", timeout=45_000)
     expect(frame.get_by_role("heading", level=1)).to_contain_text("Invoices")
     expect(frame.locator("table tbody tr")).to_have_count(1)
     # Every address the portal wrote kept the prefix: styles and scripts loaded, links lead under /vitrine/.
