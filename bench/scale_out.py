@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
@@ -171,6 +172,42 @@ def _post_usage(bases: list[str], alive: list[bool], key: str, bodies: list[byte
     return time.perf_counter() - started, sent
 
 
+def _activation_race(bases: list[str], session, url: str) -> dict:
+    """One cart confirmed 8 times at once, the same form's key sent to every server in turn: one activation."""
+    import re
+
+    from bench.portal import lookup_params
+
+    customer = lookup_params(url)["organisations"]["customer"]
+    product = _scalar(url, (
+        "SELECT MIN(p.id) FROM product p JOIN subscription s ON s.organisation_id = :customer "
+        "AND s.status IN ('trial', 'active', 'past_due') JOIN product plan ON plan.id = s.plan_id "
+        "WHERE p.software_id = plan.software_id AND p.kind IN ('additional_user', 'additional_company') "
+        "AND p.retired_at IS NULL AND EXISTS (SELECT 1 FROM price pr WHERE pr.product_id = p.id "
+        "AND pr.currency = s.currency)"), customer=customer)
+    added = session.request("/customer/cart", "POST", {"csrf_token": session.csrf_token, "product_id": str(product),
+                                                       "quantity": "1"})
+    page = session.request("/customer/cart").text
+    key = re.search(r'name="key" value="([^"]+)"', page)
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', page)
+    if added.status != 303 or not key or not fingerprint:
+        raise HarnessError(f"could not fill the bench customer's cart (add answered {added.status})")
+    body = urlencode({"csrf_token": session.csrf_token, "key": key.group(1), "fingerprint": fingerprint.group(1)})
+    headers = {"Cookie": session.cookie_header(), "Content-Type": "application/x-www-form-urlencoded"}
+    start = threading.Barrier(8)
+
+    def confirm(n: int):
+        start.wait()
+        return fetch(bases[n % len(bases)], "/customer/cart/activate", "POST", headers, body.encode())
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(confirm, range(8)))
+    stored = _scalar(url, "SELECT count(*) FROM activation WHERE key = :key", key=key.group(1))
+    refused = [" ".join(re.sub(r"<[^>]+>", " ", a.text.split("<main", 1)[-1]).split())[:300]
+               for a in answers if a.status != 303]
+    return {"answers": [a.status for a in answers], "activations": stored, "refusals": sorted(set(refused))}
+
+
 def _queue_sweeps(env: dict[str, str], count: int) -> None:
     """Queue the billing sweep `count` times at once on the shared queue (each worker takes one)."""
     code = ("from portal import jobs\n"
@@ -237,6 +274,12 @@ def run(options) -> dict:
         tripped = _failed_logins(bases, BENCH_USERS[("customer", "member")], LOGIN_LIMIT + 3)
         checks[f"login limit tripped after {LOGIN_LIMIT} failures across servers"] = tripped == LOGIN_LIMIT + 1
         figures["login_limit_tripped_at_attempt"] = tripped
+
+        # One cart confirmed 8 times at once through every server: one activation, every answer the same.
+        race = _activation_race(bases, sessions[0], url)
+        figures["activation_race"] = race
+        checks["a cart confirmed 8 times at once across servers activates once"] = (
+            race["activations"] == 1 and set(race["answers"]) == {303})
 
         # Sign-ups, then usage batches (one server and one worker killed halfway), the sweep on every worker.
         signed_up = _signups(bases, 8)  # under the sign-up limit per address
