@@ -77,6 +77,8 @@ ACTION_LABELS = {
     "admin_handed_over": _l("Handed the admin role to another person"),
     "billing_data_updated": _l("Changed the billing data"),
     "billing_preferences_changed": _l("Changed the billing preferences"),
+    "entry_link_issued": _l("The software asked for an entry link"),
+    "entry_link_used": _l("Entered the portal from the software"),
 }
 
 

@@ -142,6 +142,7 @@ MATRIX: dict[str, Access] = {
     "brand.theme": public(),
     "auth.index": public(),
     "auth.login": public(),
+    "auth.entry_link": public(),
     "auth.logout": public(),
     "auth.password_forgot": public(),
     "auth.password_reset": public(),
@@ -266,6 +267,7 @@ MATRIX: dict[str, Access] = {
     "webhooks.receive": public(),
     # The API: every call but the document needs a key; an invoice of one organisation is 404 to another's key.
     "api.me": api(),
+    "api.entry_link_create": api(),
     "api.usage_create": api(),
     "api.invoices": api(),
     "api.invoice": api(make=_api_invoice),

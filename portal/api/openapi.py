@@ -21,7 +21,8 @@ ERROR_CODES = {
     "payment_required": "402: the organisation is blocked because a balance is overdue; paying it lifts the block.",
     "account_blocked": "403: the organisation is blocked by its reseller or by the vendor.",
     "invalid_json": "400: the body is not valid JSON.",
-    "invalid_payload": '422: the body is not an object with a non-empty "events" list.',
+    "invalid_payload": '422: the body is not an object with a non-empty "events" list (or, for an entry link, '
+                       'with an "email").',
     "invalid_event": "422: an event breaks a rule; `index` and `field` say which and where.",
     "event_in_future": "422: an event's occurred_at is more than 5 minutes ahead of the server's clock.",
     "event_too_old": "422: an event's occurred_at is before the previous billing period.",
@@ -29,6 +30,7 @@ ERROR_CODES = {
     "event_id_conflict": "409: an id already reported (or repeated in the batch) with another metric, quantity "
                          "or time.",
     "invalid_parameter": "422: a query parameter is not valid; `field` names it.",
+    "unknown_user": "404: no user of your organisation has this e-mail (an entry link is for a member only).",
     "not_found": "404: no such path, or no such object for your organisation.",
     "method_not_allowed": "405: the path does not accept this HTTP method.",
     "request_entity_too_large": "413: the request body is larger than the portal accepts.",
@@ -145,6 +147,22 @@ SCHEMAS = {
             "add_ons": {"type": "array", "items": {
                 **PRODUCT, "required": ["code", "name", "quantity"],
                 "properties": {**PRODUCT["properties"], "quantity": {"type": "integer", "minimum": 1}}}},
+        },
+    },
+    "EntryLinkRequest": {
+        "type": "object",
+        "required": ["email"],
+        "properties": {"email": {"type": "string", "format": "email", "maxLength": 254,
+                                 "description": "The e-mail of one of your organisation's users."}},
+    },
+    "EntryLink": {
+        "type": "object",
+        "required": ["url", "expires_at"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "format": "uri",
+                    "description": "Opens the store logged in as the user; works once, until `expires_at`."},
+            "expires_at": TIMESTAMP,
         },
     },
     "Me": {
@@ -317,6 +335,26 @@ PATHS = {
                 "415": _error("The body is not sent as `application/json` (`unsupported_media_type`)."),
                 "422": _error("An event or the body is not valid (`invalid_payload`, `invalid_event`, "
                               "`event_in_future`, `event_too_old`)."),
+                **COMMON_ERRORS,
+            },
+        }
+    },
+    "/entry-links": {
+        "post": {
+            "operationId": "createEntryLink",
+            "summary": "A link that opens the store logged in as one of your users.",
+            "description": (
+                "For the store's direct access in your software's top bar: ask for a link when the user chooses "
+                "it and open it at once. The link is signed, works once and for at most 60 seconds, and logs in "
+                "the user with that e-mail, who must already be a member of your organisation (no user is ever "
+                "created). Every link issued and used is in the organisation's audit log."
+            ),
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("EntryLinkRequest")}}},
+            "responses": {
+                "201": _json(_ref("EntryLink"), "The link, for this user, valid for a minute."),
+                "404": _error("No user of your organisation has this e-mail (`unknown_user`)."),
+                "422": _error("The body is not a JSON object with an `email` (`invalid_payload`)."),
                 **COMMON_ERRORS,
             },
         }

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -11,6 +11,7 @@ from portal.api.openapi import openapi_document
 from portal.errors import api_error
 from portal.extensions import csrf, db, limiter
 from portal.orm import utcnow
+from portal.services.accounts.entry_links import issue_entry_link
 from portal.services.accounts.integration import key_digest, organisation_for_key
 from portal.services.billing import usage
 from portal.services.billing.entitlements import entitlements_for
@@ -163,6 +164,24 @@ def usage_create():
         return _refused(error)
     db.session.commit()
     return jsonify(accepted=result.accepted, duplicates=result.duplicates)
+
+
+@bp.post("/entry-links")
+def entry_link_create():
+    """Issue a link, valid for a minute and used once, that opens the portal's store logged in as one of the
+    organisation's users (named by e-mail); never creates a user."""
+    payload = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    if not isinstance(payload, dict) or not isinstance(payload.get("email"), str):
+        return api_error(422, "invalid_payload", _('Send a JSON object with the user\'s "email".'), field="email")
+    try:
+        token, expires_at = issue_entry_link(g.api_organisation, payload["email"], request.remote_addr)
+    except DomainError as error:
+        return _refused(error)
+    db.session.commit()
+    response = jsonify(url=url_for("auth.entry_link", token=token, _external=True),
+                       expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    response.status_code = 201
+    return response
 
 
 def _too_large():

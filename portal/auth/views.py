@@ -22,7 +22,7 @@ from portal.i18n import LOCALES, normalise_locale
 from portal.labels import ROLE_LABELS, TEAM_ADMIN_ROLES
 from portal.models import LEAST_PRIVILEGED_ROLE, ROLES, Membership
 from portal.services import audit
-from portal.services.accounts import auth
+from portal.services.accounts import auth, entry_links
 from portal.services.accounts import organisations as accounts
 from portal.services.errors import DomainError
 from portal.sessions import end_session, start_session
@@ -203,6 +203,24 @@ def invitation_accept(token: str):
     status = 422 if request.method == "POST" else 200
     return render("auth/invitation.html", "invitation_form", status=status, form=form, token=token,
                   invitation=invitation, existing=existing)
+
+
+@bp.route("/entry/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+def entry_link(token: str):
+    """Enter the store from the vendor's software: a signed link, used once within a minute, logs its user in."""
+    if request.method == "POST":
+        try:
+            membership = entry_links.use_entry_link(token[:1000], client_address())
+        except DomainError as error:
+            db.session.rollback()
+            return render("auth/entry_link.html", status=error.status, message=str(error.message), token=token)
+        start_session(membership.user)
+        session["membership_id"] = membership.id
+        g.membership, g.organisation = membership, membership.organisation
+        db.session.commit()
+        return redirect_to(url_for("customer.store") if membership.kind == "customer" else landing_url())
+    return render("auth/entry_link.html", token=token, message=None)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

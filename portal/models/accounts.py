@@ -152,3 +152,15 @@ class AuthToken(db.Model):
 
     user: Mapped[User] = relationship()
     membership: Mapped[Membership | None] = relationship()
+
+
+class EntryLinkUse(db.Model):
+    """A signed entry link from the vendor's software, kept once used: its id is unique, so a link opens the
+    portal once (the signature alone says who it is for and until when)."""
+
+    __tablename__ = "entry_link_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

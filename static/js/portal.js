@@ -20,6 +20,13 @@
     }
   });
 
+  // A form marked data-submit-on-load is sent as soon as the page has loaded (an entry link from the software).
+  function submitOnLoad() {
+    var form = doc.querySelector("form[data-submit-on-load]");
+    if (form) { form.submit(); }
+  }
+  if (doc.readyState === "loading") { doc.addEventListener("DOMContentLoaded", submitOnLoad); } else { submitOnLoad(); }
+
   // Menus are <details data-menu>: one open at a time; Escape, a click or focus elsewhere closes them.
   function closeMenus(except) {
     doc.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
