@@ -261,3 +261,17 @@ def run_dunning() -> None:
         result = dunning.run_dunning(utcnow(), current_app.config["DUNNING_GRACE_DAYS"])
         db.session.commit()
     log.info("dunning: %s notices, %d accounts blocked", result.sent, result.blocked)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def expire_offline_references() -> None:
+    """Every 15 minutes: boleto, Pix and OXXO references past their expiry are marked expired."""
+    from portal.extensions import db
+    from portal.orm import utcnow
+    from portal.services.payments.offline import expiry
+
+    with app_context():
+        count = expiry.expire_references(utcnow())
+        db.session.commit()
+    if count:
+        log.info("offline references expired: %d", count)
