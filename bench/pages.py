@@ -71,6 +71,8 @@ PARAMS = {
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
     "customer_id": "SELECT id FROM organisation WHERE id = :customer",
     "customer_member_id": "SELECT MIN(id) FROM membership WHERE organisation_id = :customer AND role = 'member'",
+    # A client company of the bench reseller (the first, by id), for the manage pages.
+    "reseller_client_id": "SELECT MIN(id) FROM organisation WHERE reseller_id = :reseller AND kind = 'customer'",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
 }
@@ -119,6 +121,12 @@ PAGES = [
     Page(RESELLER_MANAGER, "/reseller/?status=active&payer=client", name="reseller client filter"),
     Page(RESELLER_MANAGER, "/reseller/?page=2", "fragment", name="reseller clients next page (fragment)"),
     Page(RESELLER_MANAGER, "/reseller/clients.csv", "file", name="reseller clients CSV"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}", name="reseller manage a client"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/settings/certificate",
+         name="reseller client settings"),
+    *[Page(RESELLER_MANAGER, f"/reseller/clients/{{reseller_client_id}}/settings/{tab}", "fragment",
+           name=f"reseller client settings: {tab} (fragment)")
+      for tab in ("certificate", "integration", "contract", "software")],
     Page(RESELLER_MANAGER, "/team", name="reseller team"),
     Page(RESELLER_ACCOUNTANT, "/reseller/", name="reseller accountant home"),
     Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),

@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "password_reset_requested": _l("Asked for a password reset"),
     "integration_key_generated": _l("Generated the integration key"),
     "integration_key_revealed": _l("Looked at the integration key"),
+    "certificate_uploaded": _l("Sent the digital certificate"),
     "invoice_drafted": _l("Drafted an invoice"),
     "invoice_issued": _l("Invoice issued"),
     "invoice_paid": _l("Invoice paid"),

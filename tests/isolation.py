@@ -134,6 +134,17 @@ def _activation(org) -> dict:
     return {"activation_id": found.id}
 
 
+def _reseller_client(org) -> dict:
+    """A client company of the reseller `org`, with a subscription."""
+    from tests.reseller.helpers import make_client
+
+    return {"client_id": make_client(org, f"Cliente de {org.id} Ltda", country=org.country).id}
+
+
+def _reseller_client_tab(org) -> dict:
+    return _reseller_client(org) | {"tab": "contract"}
+
+
 MATRIX: dict[str, Access] = {
     "static": public(),
     "health.healthz": public(),
@@ -182,6 +193,14 @@ MATRIX: dict[str, Access] = {
     "reseller.payment_issue_reference": owned("reseller", make=_invoice, roles=("manager",), method="pix",
                                               key="isolation"),
     "reseller.payment_reference": owned("reseller", make=_offline_payment),
+    # Managing a client is its reseller's managers' (accountants read the list); another reseller's client is 404.
+    "reseller.client_manage": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_settings": owned("reseller", make=_reseller_client_tab, roles=("manager",)),
+    "reseller.client_certificate_upload": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_key_reveal": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_key_generate": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_contract_save": owned("reseller", make=_reseller_client, roles=("manager",), payer="reseller"),
+    "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.

@@ -74,6 +74,7 @@ def world(app):
                                    currency="CLP", refs=[], text="ABONO", state="unmatched")
     db.session.add(statement_line)
     subscription = factories.make_subscription(customer)
+    customer.reseller_id = orgs["reseller"].id  # so that the reseller's manage pages have a client to show
     db.session.flush()
     values = {
         "payment_id": payment_id, "import_id": statement.id, "row_id": statement_line.id,
@@ -85,6 +86,7 @@ def world(app):
         "method_id": make_card(customer).id, "organisation_id": customer.id,
         "membership_id": db.session.scalar(db.select(Membership.id).join(User, Membership.user_id == User.id)
                                            .where(User.email == people[("customer", "member")])),
+        "client_id": customer.id, "tab": "certificate",
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -13,6 +13,7 @@ from portal.models.accounts import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.catalog import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
+from portal.models.certificates import ClientCertificate
 from portal.models.integration import IntegrationKey
 from portal.models.invoices import (
     BillingSettings,
@@ -50,6 +51,7 @@ __all__ = [
     "BillingPreferences",
     "NoticeLog",
     "BLOCK_REASONS",
+    "ClientCertificate",
     "LEAST_PRIVILEGED_ROLE",
     "METRICS",
     "ORG_KINDS",

@@ -5,6 +5,7 @@ from flask_babel import get_locale
 
 from portal.activity import recent_activity
 from portal.htmx import render
+from portal.orm import utcnow
 from portal.pagination import page_of
 from portal.reseller.forms import ClientFilterForm
 from portal.routing import page_arg
@@ -25,9 +26,11 @@ def home():
     form = _filter_form()
     filters = form.filters()
     page = page_of(clients.client_rows(g.organisation, filters), page_arg(), as_rows=True)
-    rows = [clients.as_client_row(row) for row in page.items]
+    now = utcnow()
+    rows = [clients.as_client_row(row, now) for row in page.items]
     return render("reseller/home.html", "clients", status=422 if form.errors else 200, form=form, filters=filters,
-                  page=page, rows=rows, client_count=clients.client_count(g.organisation),
+                  page=page, rows=rows, manager=g.membership.role == "manager",
+                  client_count=clients.client_count(g.organisation),
                   activity=recent_activity(g.organisation.id))
 
 

@@ -117,4 +117,41 @@
       window.print();
     }
   });
+
+  // A dialog htmx puts in #modal: focus moves into it and stays there (Tab wraps), Escape or its close link
+  // closes it, and focus returns to what opened it. Without JavaScript the same content is a page of its own.
+  var opener = null;
+  function dialog() { return doc.querySelector("#modal [role=dialog]"); }
+  function closeDialog() {
+    doc.getElementById("modal").innerHTML = "";
+    if (opener && doc.contains(opener)) { opener.focus(); }
+    opener = null;
+  }
+  doc.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "modal") { opener = event.detail.elt; }
+  });
+  doc.addEventListener("htmx:afterSettle", function () {
+    var box = dialog();
+    if (box && !box.contains(doc.activeElement)) {
+      (box.querySelector("[autofocus]") || box.querySelector("h2")).focus();
+    }
+  });
+  doc.addEventListener("keydown", function (event) {
+    var box = dialog();
+    if (!box) { return; }
+    if (event.key === "Escape") { event.preventDefault(); closeDialog(); return; }
+    if (event.key !== "Tab") { return; }
+    var items = box.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]), select, textarea");
+    var first = items[0], last = items[items.length - 1];
+    if (event.shiftKey && doc.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && doc.activeElement === last) { event.preventDefault(); first.focus(); }
+    else if (!box.contains(doc.activeElement)) { event.preventDefault(); first.focus(); }
+  });
+  doc.addEventListener("click", function (event) {
+    var close = event.target.closest && event.target.closest("[data-modal-close]");
+    if ((close && dialog()) || (event.target.matches && event.target.matches("#modal [data-modal]"))) {
+      event.preventDefault();
+      closeDialog();
+    }
+  });
 })();

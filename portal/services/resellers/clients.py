@@ -17,8 +17,9 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.labels import CONTRACT_STATUS_LABELS, PAYER_LABELS
-from portal.models import AuditEvent, Organisation, Product, Software, Subscription
+from portal.models import AuditEvent, ClientCertificate, Organisation, Product, Software, Subscription
 from portal.orm import utcnow
+from portal.services.resellers.certificates import certificate_state
 from portal.text import folded
 
 CONTRACT_STATUSES = tuple(CONTRACT_STATUS_LABELS)  # active, trial, blocked, cancelled
@@ -46,6 +47,8 @@ class ClientRow:
     software: Software | None
     contract_status: str | None
     last_activity: datetime | None
+    certificate_expiry: datetime | None = None
+    certificate_state: str = "missing"  # missing, expired, expiring (under 30 days) or valid
 
     @property
     def payer(self) -> str | None:
@@ -102,8 +105,10 @@ def client_rows(reseller: Organisation, filters: ClientFilters):
     last activity, ordered by name; page it with portal.pagination.page_of(..., as_rows=True)."""
     status = contract_status_expression().label("contract_status")
     query = (
-        db.select(Organisation, Subscription, Product, Software, status, _last_activity().label("last_activity"))
+        db.select(Organisation, Subscription, Product, Software, status, _last_activity().label("last_activity"),
+                  ClientCertificate.not_after)
         .outerjoin(Subscription, Subscription.id == _current_subscription_id())
+        .outerjoin(ClientCertificate, ClientCertificate.organisation_id == Organisation.id)
         .outerjoin(Product, Product.id == Subscription.plan_id)
         .outerjoin(Software, Software.id == Product.software_id)
         .where(Organisation.reseller_id == reseller.id, Organisation.kind == "customer")
@@ -122,8 +127,10 @@ def client_rows(reseller: Organisation, filters: ClientFilters):
     return query
 
 
-def as_client_row(row) -> ClientRow:
-    return ClientRow(*row)
+def as_client_row(row, now: datetime | None = None) -> ClientRow:
+    found = ClientRow(*row)
+    found.certificate_state = certificate_state(found.certificate_expiry, now or utcnow())
+    return found
 
 
 def client_count(reseller: Organisation) -> int:
@@ -146,6 +153,22 @@ def plans_in_use(reseller: Organisation) -> list[Product]:
     ))
 
 
+def current_subscription(client: Organisation) -> Subscription | None:
+    """The client's current subscription: its latest."""
+    return db.session.scalar(db.select(Subscription).where(Subscription.organisation_id == client.id)
+                             .order_by(Subscription.id.desc()).limit(1))
+
+
+def contract_status(client: Organisation) -> str | None:
+    """One client's contract status, by the same rule as the list's."""
+    return db.session.scalar(
+        db.select(contract_status_expression())
+        .select_from(Organisation)
+        .outerjoin(Subscription, Subscription.id == _current_subscription_id())
+        .where(Organisation.id == client.id)
+    )
+
+
 def client_of(reseller: Organisation, client_id: int) -> Organisation | None:
     """One client company of `reseller`; None for any other organisation (the view answers 404)."""
     return db.session.scalar(
@@ -162,7 +185,8 @@ def _cell(value) -> str:
 
 def csv_header() -> list[str]:
     return [str(title) for title in (_l("Company"), _l("Trade name"), _l("Tax ID"), _l("Country"), _l("Software"),
-                                      _l("Plan"), _l("Contract status"), _l("Who pays"), _l("Last activity"))]
+                                      _l("Plan"), _l("Contract status"), _l("Who pays"), _l("Certificate valid until"),
+                                      _l("Last activity"))]
 
 
 def csv_row(row: ClientRow, locale: str | None) -> list[str]:
@@ -173,6 +197,7 @@ def csv_row(row: ClientRow, locale: str | None) -> list[str]:
         _cell(row.plan.display_name(locale)) if row.plan else "",
         str(CONTRACT_STATUS_LABELS[row.contract_status]) if row.contract_status else "",
         str(PAYER_LABELS[row.payer]) if row.payer else "",
+        row.certificate_expiry.date().isoformat() if row.certificate_expiry else "",
         row.last_activity.isoformat(timespec="seconds") if row.last_activity else "",
     ]
 
