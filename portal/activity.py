@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "integration_key_generated": _l("Generated the integration key"),
     "integration_key_revealed": _l("Looked at the integration key"),
     "certificate_uploaded": _l("Sent the digital certificate"),
+    "client_software_accessed": _l("Opened the software of a client"),
+    "client_contract_changed": _l("Changed the contract of a client"),
     "invoice_drafted": _l("Drafted an invoice"),
     "invoice_issued": _l("Invoice issued"),
     "invoice_paid": _l("Invoice paid"),

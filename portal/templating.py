@@ -340,6 +340,7 @@ def init_app(app) -> None:
         contract_badge=contract_badge, payer_labels=Labels(PAYER_LABELS),
         refund_state_labels=Labels(REFUND_STATE_LABELS), refund_destination_labels=Labels(REFUND_DESTINATION_LABELS),
         refund_to_labels=Labels(REFUND_TO_LABELS),
+        contract_labels=Labels(CONTRACT_STATUS_LABELS),
     )
     app.jinja_env.filters.update(
         money=money,

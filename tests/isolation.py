@@ -201,6 +201,7 @@ MATRIX: dict[str, Access] = {
     "reseller.client_key_generate": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_contract_save": owned("reseller", make=_reseller_client, roles=("manager",), payer="reseller"),
     "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_software_open": owned("reseller", make=_reseller_client, roles=("manager",)),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.

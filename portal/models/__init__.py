@@ -41,6 +41,7 @@ from portal.models.payments import Payment, PaymentMethod, Refund, WalletEntry, 
 from portal.models.resellers import ResellerEmail
 from portal.models.sessions import LoginSession
 from portal.models.signups import SignUp
+from portal.models.software_access import SoftwareAccessToken
 from portal.models.store import Activation, ActivationLine, CartLine
 from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
 from portal.models.usage import UsageEvent
@@ -94,6 +95,7 @@ __all__ = [
     "Refund",
     "ResellerEmail",
     "Software",
+    "SoftwareAccessToken",
     "StatementImport",
     "StatementLine",
     "Subscription",

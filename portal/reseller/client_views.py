@@ -2,7 +2,7 @@
 four tabs (digital certificate, integration key, contract, software), each a plain page that htmx also opens
 in a dialog, where the tab bar and the active panel come back together."""
 
-from flask import abort, flash, g, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,7 @@ from portal.services.billing import account
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import PriceBook
 from portal.services.errors import DomainError
-from portal.services.resellers import certificates, clients
+from portal.services.resellers import certificates, clients, contracts, software_access
 from portal.tenancy import client_address, roles
 
 TEMPLATE = "reseller/client_settings.html"
@@ -140,15 +140,11 @@ def client_key_generate(client_id: int):
 @bp.post("/clients/<int:client_id>/settings/contract")
 @roles("manager")
 def client_contract_save(client_id: int):
-    """Save who pays the client's monthly fee (the client, or the reseller at its discount)."""
+    """Save the client's status (Active, Trial, Blocked, Cancelled) and who pays its monthly fee."""
     client = _client(client_id)
-    sub = _subscription(client) or abort(404)
-    choice = request.form.get("payer", "")
-    payers = {"client": client, "reseller": g.organisation}
-    if choice not in payers:
-        return _tab(client, "contract", status=422, error=_("Choose who pays the monthly fee."))
     try:
-        subs.change_payer(sub, payers[choice], utcnow(), actor=current_user)
+        contracts.change_contract(g.organisation, client, request.form.get("status", ""),
+                                  request.form.get("payer", ""), utcnow(), current_user, client_address())
     except DomainError as error:
         db.session.rollback()
         return _tab(client, "contract", status=422, error=str(error.message))
@@ -183,3 +179,15 @@ def client_software_save(client_id: int):
     db.session.commit()
     return _saved(client, "software", _("The plan was changed.") if sub.plan_id == plan.id else
                   _("The plan will change at the end of the current period."))
+
+
+@bp.post("/clients/<int:client_id>/software")
+@roles("manager")
+def client_software_open(client_id: int):
+    """Open the client's software, signed in, through a single-use token valid for 60 seconds (audited)."""
+    client = _client(client_id)
+    url = software_access.launch_url(client, current_user, address=client_address())
+    db.session.commit()
+    response = redirect(url, 303)
+    response.headers["Cache-Control"] = "no-store"  # the token must not be kept by any cache
+    return response

@@ -119,13 +119,57 @@ def test_the_integration_key_is_masked_revealed_and_regenerated(manager, padaria
 
 def test_the_contract_tab_changes_who_pays_through_the_subscriptions_service(manager, padaria):
     url = f"/reseller/clients/{padaria.id}/settings/contract"
-    response = manager.post(url, data={"csrf_token": csrf(manager, url), "payer": "reseller"},
+    response = manager.post(url, data={"csrf_token": csrf(manager, url), "status": "active", "payer": "reseller"},
                             headers={"HX-Request": "true"})
     assert response.status_code == 200 and "The contract was saved." in text_of(response)
     sub = db.session.scalar(db.select(Subscription).where(Subscription.organisation_id == padaria.id))
     assert sub.payer_id == manager.organisation.id and sub.discount_bp == 5000
-    bad = manager.post(url, data={"csrf_token": csrf(manager, url), "payer": "somebody"})
+    bad = manager.post(url, data={"csrf_token": csrf(manager, url), "status": "active", "payer": "somebody"})
     assert bad.status_code == 422 and "Choose who pays" in text_of(bad)
+    unknown = manager.post(url, data={"csrf_token": csrf(manager, url), "status": "deleted", "payer": "client"})
+    assert unknown.status_code == 422 and "status from the list" in text_of(unknown)
+
+
+def test_blocking_a_client_shares_the_one_blocked_state_and_setting_it_back_lifts_it(manager, padaria):
+    from portal.models import Organisation
+
+    url = f"/reseller/clients/{padaria.id}/settings/contract"
+    key = integration.generate_key(db.session.merge(padaria), None)
+    db.session.commit()
+    blocked = manager.post(url, data={"csrf_token": csrf(manager, url), "status": "blocked", "payer": "client"})
+    assert blocked.status_code == 303
+    db.session.expire_all()
+    client = db.session.get(Organisation, padaria.id)
+    assert (client.status, client.blocked_reason) == ("blocked", "reseller")
+    assert manager.application.test_client().get("/api/v1/me", headers={"X-Api-Key": key}).status_code == 403
+    assert ">Blocked</span>" in text_of(manager.get("/reseller/", query_string={"status": "blocked"}))
+    manager.post(url, data={"csrf_token": csrf(manager, url), "status": "active", "payer": "client"})
+    db.session.expire_all()
+    assert db.session.get(Organisation, padaria.id).status == "active"
+    actions = set(db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.organisation_id == padaria.id)))
+    assert {"organisation_blocked", "organisation_unblocked", "client_contract_changed"} <= actions
+
+
+def test_an_unpaid_block_is_not_lifted_by_the_reseller(manager, padaria):
+    from portal.models import Organisation
+    from portal.orm import utcnow
+    from portal.services.accounts import blocking
+
+    blocking.block(db.session.merge(padaria), "unpaid", utcnow())
+    db.session.commit()
+    url = f"/reseller/clients/{padaria.id}/settings/contract"
+    response = manager.post(url, data={"csrf_token": csrf(manager, url), "status": "active", "payer": "client"})
+    assert response.status_code == 422 and "overdue" in text_of(response)
+    db.session.expire_all()
+    assert db.session.get(Organisation, padaria.id).blocked_reason == "unpaid"
+
+
+def test_cancelling_ends_the_plan_at_the_end_of_its_period(manager, padaria):
+    url = f"/reseller/clients/{padaria.id}/settings/contract"
+    manager.post(url, data={"csrf_token": csrf(manager, url), "status": "cancelled", "payer": "client"})
+    db.session.expire_all()
+    sub = db.session.scalar(db.select(Subscription).where(Subscription.organisation_id == padaria.id))
+    assert sub.cancel_at_period_end
 
 
 def test_the_software_tab_previews_the_proration_then_changes_the_plan(manager, padaria):
