@@ -41,6 +41,19 @@ def test_the_demo_command_builds_every_role_and_their_billing():
             assert any(line.kind == "overage" for line in aromos_latest.lines)
             assert db.session.scalar(db.select(db.func.count(UsageEvent.id))) > demo.DEMO_DOCUMENTS_LAST_MONTH
             aromos_number = aromos_latest.number
+            # Each demo reseller looks after a dozen clients in every contract status; Horizonte's certificates
+            # are valid, expiring and expired.
+            from portal.services.resellers import clients
+
+            for name in ("Contabilidade Horizonte Ltda", "Contadores Asociados del Sur Ltda."):
+                office = db.session.scalar(db.select(Organisation).where(Organisation.name == name))
+                rows = [clients.as_client_row(row) for row in
+                        db.session.execute(clients.client_rows(office, clients.ClientFilters()))]
+                assert len(rows) == 12
+                assert {row.contract_status for row in rows} == {"active", "trial", "blocked", "cancelled"}
+                assert {row.payer for row in rows} == {"client", "reseller"}
+                if office.country == "BR":
+                    assert {row.certificate_state for row in rows} == {"valid", "expiring", "expired", "missing"}
             db.session.remove()
             db.engine.dispose()
 

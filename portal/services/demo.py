@@ -5,6 +5,7 @@ from datetime import timedelta
 from portal.extensions import db
 from portal.models import Invoice, Organisation
 from portal.orm import utcnow
+from portal.services import demo_resellers
 from portal.services.accounts import organisations as accounts
 from portal.services.billing.rules import add_months
 
@@ -74,7 +75,9 @@ def load() -> dict[str, Organisation]:
             org.advisor_id = users["advisor@vitrine.demo"].id
     products = load_catalog()
     db.session.flush()
-    load_billing(orgs, products, utcnow())
+    now = utcnow()
+    load_billing(orgs, products, now)
+    demo_resellers.load(orgs, products, now)
     return orgs
 
 
