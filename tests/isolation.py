@@ -141,6 +141,12 @@ def _reseller_client(org) -> dict:
     return {"client_id": make_client(org, f"Cliente de {org.id} Ltda", country=org.country).id}
 
 
+def _reseller_email(org) -> dict:
+    from portal.services.accounts import accountants
+
+    return {"email_id": accountants.link_email(org, f"contato{org.id}@escritorio.com.br", None).id}
+
+
 def _reseller_client_tab(org) -> dict:
     return _reseller_client(org) | {"tab": "contract"}
 
@@ -202,6 +208,10 @@ MATRIX: dict[str, Access] = {
     "reseller.client_contract_save": owned("reseller", make=_reseller_client, roles=("manager",), payer="reseller"),
     "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_software_open": owned("reseller", make=_reseller_client, roles=("manager",)),
+    # My data: the reseller's own linked e-mails (accountants read them); another reseller's e-mail is 404.
+    "reseller.my_emails": kind("reseller"),
+    "reseller.my_emails_add": kind("reseller", roles=("manager",), email="nuevo@estudio-contable.cl"),
+    "reseller.my_emails_remove": owned("reseller", make=_reseller_email, roles=("manager",)),
     "partner.home": kind("partner"),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.

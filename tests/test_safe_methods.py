@@ -31,7 +31,7 @@ from portal.models import (
     User,
 )
 from portal.services import catalog
-from portal.services.accounts import auth, integration
+from portal.services.accounts import accountants, auth, integration
 from tests import factories
 from tests.isolation import _offline_payment
 from tests.services.payments.helpers import make_card
@@ -87,6 +87,7 @@ def world(app):
         "membership_id": db.session.scalar(db.select(Membership.id).join(User, Membership.user_id == User.id)
                                            .where(User.email == people[("customer", "member")])),
         "client_id": customer.id, "tab": "certificate",
+        "email_id": accountants.link_email(orgs["reseller"], "contato@escritorio.com.br", None).id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()
