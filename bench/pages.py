@@ -137,6 +137,14 @@ PAGES = [
     Page(PARTNER_ADMIN, "/partner/", name="partner home"),
     Page(PARTNER_ADMIN, "/team", name="partner team"),
     Page(PARTNER_SELLER, "/partner/", name="partner seller home"),
+    Page(PARTNER_SELLER, "/partner/orders/new", name="partner new order"),
+    Page(PARTNER_ADMIN, "/partner/orders", name="partner orders"),
+    Page(PARTNER_ADMIN, "/partner/stock", name="partner stock"),
+    Page(PARTNER_SELLER, "/partner/licenses/activate", name="partner activate a license"),
+    Page(PARTNER_ADMIN, "/partner/licenses", name="partner activations"),
+    Page(PARTNER_ADMIN, "/partner/licenses?tax_id=11222333000181", name="partner activations by CNPJ"),
+    Page(PARTNER_ADMIN, "/partner/licenses?code=ABCD-EFGH-JKMN-PQRS-TUVW", name="partner activations by code"),
+    Page(PARTNER_ADMIN, "/partner/clients", name="partner clients"),
     # Back office
     Page(VENDOR_ADMIN, "/backoffice/", name="back office home"),
     Page(VENDOR_ADMIN, "/team", name="back office team"),
@@ -208,6 +216,11 @@ FRAGMENTS = [
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet/adjust", "fragment", "POST",
          {"idempotency_key": "bench", "direction": "add", "amount": "0", "reason": "bench"}, status=422,
          name="wallet adjustment, zero amount (422)"),
+    Page(PARTNER_SELLER, "/partner/orders/new/items", "fragment", "POST",
+         {"kind": "purchase", "product_id": "{product_id}", "quantity": "0"}, status=422,
+         name="partner order items add, invalid quantity (422)"),
+    Page(PARTNER_ADMIN, "/partner/licenses?name=mercado", "fragment", name="partner activations by name (fragment)"),
+    Page(PARTNER_ADMIN, "/partner/clients?q=mercado", "fragment", name="partner clients search (fragment)"),
 ]
 
 # Files: measured for speed (P3; the stored invoice PDF of P4), not weighed or audited as pages.

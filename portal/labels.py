@@ -188,3 +188,21 @@ NOTICE_LABELS = {
     "due_soon": _l("Invoice due soon"),
     "overdue": _l("Invoice overdue, and the account blocked after the grace period"),
 }
+
+ORDER_KIND_LABELS = {"purchase": _l("Purchase"), "additional": _l("Additional")}
+ORDER_STATUS_LABELS = {
+    "draft": _l("Being filled in"),
+    "pending": _l("Pending confirmation"),
+    "finalised": _l("Finalised"),
+    "cancelled": _l("Cancelled"),
+}
+# The short mark under an order's number in the list of orders (the seed's "(PEND)").
+ORDER_STATUS_MARKS = {"draft": "", "pending": _l("PEND"), "finalised": _l("FIN"), "cancelled": _l("CANC")}
+ORDER_STATUS_TONES = {"draft": "", "pending": "warn", "finalised": "ok", "cancelled": ""}
+STOCK_MOVEMENT_LABELS = {
+    "order": _l("Order approved"),
+    "activation": _l("Activation"),
+    "cancellation": _l("License cancelled"),
+    "client_cancellation": _l("Client cancelled"),
+}
+LICENSE_STATUS_LABELS = {"active": _l("Active"), "cancelled": _l("Cancelled")}

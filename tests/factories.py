@@ -215,5 +215,5 @@ def make_license(partner: Organisation, product=None, client_name: str = "Mercad
         product = make_product("module", name=f"Licença {next(_sequence)}", prices=())
     make_partner_stock(partner, product, 1)
     user = make_member("partner", "admin", organisation=partner).user
-    return stock.activate(partner, user, product, client_name, tax_id or _valid_tax_id("BR", next(_sequence)), "",
-                          datetime.now(UTC))
+    tax_id = tax_id or _valid_tax_id(partner.country, next(_sequence))
+    return stock.activate(partner, user, product, client_name, tax_id, "", datetime.now(UTC))

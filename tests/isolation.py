@@ -107,6 +107,42 @@ def _membership(org) -> dict:
     return {"membership_id": factories.make_member("customer", "member", organisation=org).id}
 
 
+def _partner_order(org) -> dict:
+    """A pending order of licenses of the partner."""
+    from datetime import UTC, datetime
+
+    from portal.services.partners import orders
+    from tests import factories
+
+    user = factories.make_member("partner", "admin", organisation=org).user
+    _list, products = factories.make_partner_catalog(org)
+    orders.add_line(org, user, "purchase", products["light"], 2, datetime.now(UTC))
+    return {"order_id": orders.confirm(orders.draft_for(org, user), user, datetime.now(UTC)).id}
+
+
+def _partner_order_line(org) -> dict:
+    from datetime import UTC, datetime
+
+    from portal.services.partners import orders
+    from tests import factories
+
+    user = factories.make_member("partner", "admin", organisation=org).user
+    _list, products = factories.make_partner_catalog(org)
+    return {"line_id": orders.add_line(org, user, "purchase", products["light"], 2, datetime.now(UTC)).id}
+
+
+def _partner_license(org) -> dict:
+    from tests import factories
+
+    return {"activation_id": factories.make_license(org).id}
+
+
+def _partner_client(org) -> dict:
+    from tests import factories
+
+    return {"client_id": factories.make_license(org).client_id}
+
+
 def _cart_line(org) -> dict:
     from portal.extensions import db
     from portal.models import CartLine
@@ -213,6 +249,24 @@ MATRIX: dict[str, Access] = {
     "reseller.my_emails_add": kind("reseller", roles=("manager",), email="nuevo@estudio-contable.cl"),
     "reseller.my_emails_remove": owned("reseller", make=_reseller_email, roles=("manager",)),
     "partner.home": kind("partner"),
+    # A partner's orders, licenses and clients: its admins and sellers; another partner's are 404. Sellers
+    # create orders, only admins approve or cancel them.
+    "partner.order_new": kind("partner"),
+    "partner.order_line_preview": kind("partner"),
+    "partner.order_items_add": kind("partner"),
+    "partner.order_items_remove": owned("partner", make=_partner_order_line),
+    "partner.order_confirm": kind("partner"),
+    "partner.orders": kind("partner"),
+    "partner.order": owned("partner", make=_partner_order),
+    "partner.order_approve": owned("partner", make=_partner_order, roles=("admin",)),
+    "partner.order_cancel": owned("partner", make=_partner_order, roles=("admin",)),
+    "partner.stock": kind("partner"),
+    "partner.license_activate": kind("partner"),
+    "partner.licenses": kind("partner"),
+    "partner.license": owned("partner", make=_partner_license),
+    "partner.license_cancel": owned("partner", make=_partner_license),
+    "partner.clients": kind("partner"),
+    "partner.client_cancel": owned("partner", make=_partner_client),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.
     "backoffice.catalog_index": kind("vendor"),

@@ -88,6 +88,7 @@ def world(app):
                                            .where(User.email == people[("customer", "member")])),
         "client_id": customer.id, "tab": "certificate",
         "email_id": accountants.link_email(orgs["reseller"], "contato@escritorio.com.br", None).id,
+        "order_id": 1,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

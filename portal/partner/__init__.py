@@ -3,3 +3,5 @@
 from portal.partner.views import bp
 
 __all__ = ["bp"]
+
+from portal.partner import license_views, order_views  # noqa: E402, F401 — they register their routes on bp

@@ -8,6 +8,7 @@ from portal.orm import utcnow
 from portal.services import demo_resellers
 from portal.services.accounts import organisations as accounts
 from portal.services.billing.rules import add_months
+from portal.services.partners import demo as partner_demo
 
 PASSWORD = "vitrine-demo"  # noqa: S105 — printed for people to try the demo
 
@@ -78,6 +79,7 @@ def load() -> dict[str, Organisation]:
     now = utcnow()
     load_billing(orgs, products, now)
     demo_resellers.load(orgs, products, now)
+    partner_demo.load(orgs["moderniza"], users["parceiro@moderniza.demo"], users["vendas@moderniza.demo"], now)
     return orgs
 
 

@@ -1,0 +1,128 @@
+"""Orders of licenses: New order ("Pedido > Comprar") with its items, and My orders ("Meus pedidos")."""
+
+from flask import abort, flash, g, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.htmx import redirect_to, render, wants_fragment
+from portal.labels import ORDER_KIND_LABELS, ORDER_STATUS_LABELS, ORDER_STATUS_MARKS, ORDER_STATUS_TONES
+from portal.orm import utcnow
+from portal.partner import forms
+from portal.partner.views import bp
+from portal.services.errors import DomainError
+from portal.services.partners import orders
+from portal.templating import Labels
+from portal.tenancy import client_address, roles
+
+LABELS = dict(kind_labels=Labels(ORDER_KIND_LABELS), status_labels=Labels(ORDER_STATUS_LABELS),
+              status_marks=Labels(ORDER_STATUS_MARKS), status_tones=ORDER_STATUS_TONES)
+
+
+def _new_order_page(status: int = 200, error: str | None = None, field: str | None = None, kind: str | None = None):
+    draft = orders.draft_for(g.organisation, current_user)
+    kind = kind or (draft.kind if draft is not None and draft.lines else request.values.get("kind", "purchase"))
+    kind = kind if kind in ORDER_KIND_LABELS else "purchase"
+    price_list = orders.current_price_list(g.organisation)
+    products = []
+    if price_list is not None:
+        products = ([stock.product for stock in orders.stock_products(g.organisation)] if kind == "additional" else
+                    [item.product for item in price_list.items if item.product.kind != "additional_user"])
+    return render("partner/order_new.html", "order_items", status=status, draft=draft, kind=kind,
+                  price_list=price_list, products=products, error=error, field=field, **LABELS)
+
+
+@bp.get("/orders/new")
+def order_new():
+    """Show the new order: type, partner and price list, a product to add, and the order's items."""
+    return _new_order_page()
+
+
+@bp.get("/orders/new/preview")
+def order_line_preview():
+    """The amounts a product and quantity would have on the order, read-only, from the price list."""
+    product = forms.product(values=request.args)
+    try:
+        quantity = int(request.args.get("quantity", "") or 0)
+        _list, price = orders.line_price(g.organisation, request.args.get("kind", ""), product, quantity)
+    except (ValueError, DomainError):
+        price = None
+    return render("partner/order_new.html", "line_preview", price=price, price_list=orders.current_price_list(
+        g.organisation))
+
+
+@bp.post("/orders/new/items")
+def order_items_add():
+    """Add a product to the order's items ("Adicionar produto"); htmx gets the items table."""
+    kind = request.form.get("kind", "")
+    try:
+        orders.add_line(g.organisation, current_user, kind, forms.product(), forms.quantity(), utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        return _new_order_page(422, str(error.message), error.field, kind=kind if kind in ORDER_KIND_LABELS else None)
+    db.session.commit()
+    return _after_change(kind)
+
+
+@bp.post("/orders/new/items/<int:line_id>/remove")
+def order_items_remove(line_id: int):
+    """Take an item out of the order."""
+    draft = orders.draft_for(g.organisation, current_user) or abort(404)
+    orders.remove_line(draft, line_id)
+    db.session.commit()
+    return _after_change(draft.kind)
+
+
+def _after_change(kind: str):
+    if wants_fragment():
+        return _new_order_page()
+    return redirect_to(url_for("partner.order_new", kind=kind))
+
+
+@bp.route("/orders/new/confirm", methods=["GET", "POST"])
+def order_confirm():
+    """Ask to confirm the order (the page behind htmx's dialog), then send it for approval."""
+    draft = orders.draft_for(g.organisation, current_user)
+    if request.method == "POST":
+        order = orders.confirm(draft, current_user, utcnow(), client_address())
+        db.session.commit()
+        flash(_("Order %(number)s was confirmed and waits for approval.", number=order.id), "success")
+        return redirect_to(url_for("partner.orders"))
+    if draft is None or not draft.lines:
+        return redirect_to(url_for("partner.order_new"))
+    return render("partner/order_confirm.html", draft=draft, **LABELS)
+
+
+@bp.get("/orders", endpoint="orders")
+def orders_list():
+    """List the partner's orders ("Meus pedidos"): number, date, type, items, totals and status."""
+    return render("partner/orders.html", orders=orders.list_orders(g.organisation), **LABELS)
+
+
+@bp.get("/orders/<int:order_id>")
+def order(order_id: int):
+    """Show one order: its items, totals, who made and who decided it."""
+    found = orders.partner_order(g.organisation, order_id) or abort(404)
+    return render("partner/order.html", order=found, **LABELS)
+
+
+def _decide(order_id: int, verb, done: str):
+    found = orders.partner_order(g.organisation, order_id) or abort(404)
+    verb(found, current_user, utcnow(), client_address())
+    db.session.commit()
+    flash(done % {"number": found.id}, "success")
+    return redirect_to(url_for("partner.orders"))
+
+
+@bp.post("/orders/<int:order_id>/approve")
+@roles("admin")
+def order_approve(order_id: int):
+    """Approve a pending order: its licenses go to stock and its setup fees are invoiced."""
+    return _decide(order_id, orders.approve, _("Order %(number)s was approved: its licenses are in your stock."))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@roles("admin")
+def order_cancel(order_id: int):
+    """Cancel a pending order."""
+    return _decide(order_id, orders.cancel, _("Order %(number)s was cancelled."))
