@@ -26,6 +26,15 @@ def load_settings(app: Flask, overrides: dict | None) -> None:
     app.config.from_mapping(config.load(app.instance_path))
     app.config.from_mapping(overrides or {})
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    app.config.setdefault("MAIL_LOG_BODIES", _under_the_development_server())
+
+
+def _under_the_development_server() -> bool:
+    """`flask run` (the README's first command): the log is the demo's mailbox, so e-mails are logged whole."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is not None and context.command.name == "run"
 
 
 def init_extensions(app: Flask) -> None:

@@ -19,7 +19,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_REDIS_URL": ("", "Redis for jobs and rate limits; when empty, Huey uses SQLite and limits memory."),
     "PORTAL_DEFAULT_LOCALE": ("en", "Language when neither the user nor the browser chooses one."),
     "PORTAL_DEFAULT_TIMEZONE": ("America/Santiago", "Time zone for organisations that have none."),
-    "PORTAL_SMTP_HOST": ("", "SMTP server; when empty, e-mails are written to the log and kept."),
+    "PORTAL_SMTP_HOST": ("", "SMTP server; when empty, e-mails are kept in the outbox and logged (whole only "
+                                "under `flask run`)."),
     "PORTAL_SMTP_PORT": ("25", "SMTP port."),
     "PORTAL_SMTP_USER": ("", "SMTP user name (optional)."),
     "PORTAL_SMTP_PASSWORD": ("", "SMTP password (optional)."),

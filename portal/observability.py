@@ -7,7 +7,8 @@
   replaced, never echoed.
 - Jobs queued by a request carry the request's id into the worker (portal/jobs.py), so one id follows a
   payment from the click to the webhook and the e-mail.
-- After each request one record says the method, route, status and duration (`portal.request`, info;
+- After each request one record says the method, route (as written in the code, never the address's values,
+  some of which are secrets), status and duration (`portal.request`, info;
   the health checks at debug, so that a load balancer's probes don't fill the log).
 - PORTAL_LOG_FORMAT=json writes one JSON object a line; otherwise readable text.
 """
@@ -103,6 +104,13 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+def _route_text() -> str:
+    """The request's route as written in the code (`/password/reset/<token>`), never its values: some
+    addresses are secrets (e-mailed links). An address that matched no route: its path, cut short."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else request.path[:120]
+
+
 def _from_trusted_proxy() -> bool:
     """PORTAL_PROXY_HOPS is set; with PORTAL_TRUSTED_PROXIES, the request must also come from one of them."""
     from portal.intranet import PEER, is_trusted
@@ -129,7 +137,7 @@ def init_app(app) -> None:
         duration = round((time.perf_counter() - started) * 1000, 1) if started else None
         level = logging.DEBUG if request.endpoint in QUIET_ENDPOINTS else logging.INFO
         if request_log.isEnabledFor(level):
-            request_log.log(level, "%s %s %s %s ms", request.method, request.path, response.status_code, duration,
+            request_log.log(level, "%s %s %s %s ms", request.method, _route_text(), response.status_code, duration,
                             extra={"method": request.method, "status": response.status_code,
                                    "duration_ms": duration})
         return response

@@ -26,9 +26,10 @@ os.environ.pop("PORTAL_REDIS_URL", None)
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db, huey, limiter  # noqa: E402
-from tests import factories  # noqa: E402
+from tests import factories, log_scan  # noqa: E402
 
 huey.immediate = True
+log_scan.install()
 
 CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
@@ -115,6 +116,15 @@ class PortalClient(FlaskClient):
         response = self.form_post("/login", {"email": email, "password": password})
         assert response.status_code == 303, response.get_data(as_text=True)[:500]
         return response
+
+
+@pytest.fixture(autouse=True)
+def _nothing_secret_is_logged():
+    """Every record of the test, its fixtures' too, scanned for secrets (tests/log_scan.py)."""
+    log_scan.scanner.findings.clear()
+    yield
+    findings, log_scan.scanner.findings[:] = list(log_scan.scanner.findings), []
+    assert not findings, "a secret was written to the log:\n" + "\n".join(findings)
 
 
 @pytest.fixture

@@ -280,3 +280,19 @@ def test_the_commands_exit_non_zero_with_the_reason(install, tmp_path, monkeypat
     assert refused.exit_code != 0 and "--force" in refused.output
     missing = runner.invoke(args=["restore", str(tmp_path / "none.tar.gz")])
     assert missing.exit_code != 0 and "no file" in missing.output
+
+
+def test_the_log_scanner_finds_each_kind_of_secret():
+    from tests.log_scan import secrets_in
+
+    assert secrets_in("login with correct horse battery") == ["password 'correct horse battery'"]
+    assert secrets_in("paid with 4242 4242 4242 4242")[0].startswith("card 4242")
+    assert secrets_in("key vk_live_abcdefghijklmnopqrstuvwxyz")[0].startswith("integration key vk_live_")
+    assert secrets_in("GET /password/reset/Abcdefghijklmnopqrstu 200")[0].startswith("link token")
+    assert secrets_in("GET /password/reset/<token> 200 3.1 ms") == []
+
+
+def test_a_request_log_line_names_the_route_not_a_secret_address(client, json_log):
+    client.get("/password/reset/a-secret-token-of-the-link-1234567")
+    lines = [line for line in json_log() if line["logger"] == "portal.request"]
+    assert lines and "a-secret-token" not in lines[0]["message"] and "<token>" in lines[0]["message"]
