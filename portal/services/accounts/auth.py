@@ -60,6 +60,8 @@ def new_session_token() -> str:
 
 def find_user(email: str) -> User | None:
     email = (email or "").strip().lower()
+    if "\x00" in email:
+        return None  # no stored e-mail holds a NUL, and PostgreSQL refuses one in a query's text
     return db.session.scalar(db.select(User).where(func.lower(User.email) == email))
 
 
