@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "wallet_adjusted": _l("Adjusted the wallet balance"),
     "payment_refunded": _l("Refunded a payment"),
     "refund_failed": _l("A refund was refused by the payment provider"),
+    "credit_refunded_to_wallet": _l("Refunded a credit note to the wallet"),
     "statement_imported": _l("Imported a statement"),
     "statement_line_matched": _l("Matched a statement row to a payment"),
     "statement_line_dismissed": _l("Dismissed a statement row"),

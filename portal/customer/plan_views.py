@@ -21,6 +21,7 @@ from portal.services.billing import subscriptions as subs
 from portal.services.billing.amounts import parse_units
 from portal.services.billing.rules import PriceBook
 from portal.services.errors import DomainError
+from portal.services.payments import suspension
 from portal.tenancy import roles
 
 PLANS = "customer.account_plans"
@@ -74,7 +75,7 @@ def account_suspend(subscription_id: int):
     sub = _subscription(subscription_id)
     now = utcnow()
     if request.method == "POST":
-        subs.suspend(sub, now, actor=current_user)
+        suspension.suspend(sub, now, actor=current_user)
         db.session.commit()
         flash(_("The subscription is suspended.") if sub.status == "suspended" else
               _("The subscription will be suspended at the end of the current period."), "success")

@@ -135,3 +135,20 @@ def test_quantities_change_add_and_remove_add_ons_but_not_below_the_users_in_use
     db.session.rollback()
     sub = db.session.get(Subscription, sub_id)
     assert {item.product_id: item.quantity for item in sub.items} == {cat.user.id: 4}
+
+
+def test_a_paid_annual_plan_suspended_shows_and_puts_the_refund_in_the_wallet(setup):
+    from portal.services.billing import invoicing
+    from portal.services.payments import wallet
+
+    client, _cat, sub_id = setup
+    org_id = db.session.get(Subscription, sub_id).payer_id
+    [invoice] = db.session.scalars(db.select(Invoice).where(Invoice.kind == "invoice")).all()
+    invoicing.mark_paid(invoice, utcnow() - timedelta(days=39))
+    db.session.commit()
+    text = _text(client.get(f"/customer/account/plans/{sub_id}/suspend", headers={"Accept-Language": "es"}))
+    refund = int(re.search(r"Reembolso, impuestos incluidos \D*([\d.]+)", text).group(1).replace(".", ""))
+    assert "Tu billetera, de inmediato" in text
+    assert client.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 303
+    db.session.rollback()
+    assert wallet.balance(org_id, "CLP") == refund

@@ -42,15 +42,31 @@ def spread_refund(sub: Subscription, gross: int, room: Room) -> list:
     return notes
 
 
-def issue_notes(notes: list, now: datetime, actor=None) -> int:
+def owed_back(invoice: Invoice, total: int) -> int:
+    """What of a credit of `total` on `invoice` is money to give back rather than a debt forgiven: all of it on
+    a paid invoice, and on an open one what exceeds what it still owes (it was partly paid)."""
+    if invoice.status == "paid":
+        return total
+    if invoice.status == "open":
+        return max(total - credit_notes.amount_due(invoice), 0)
+    return 0
+
+
+def issue_notes(notes: list, now: datetime, actor=None, give_back=None) -> int:
+    """Issue the planned credit notes. With `give_back(invoice, note, amount, now, actor)`, what each note owes
+    back (see `owed_back`) is handed to it (the wallet's refund): an open invoice is never settled for more
+    than it still owed without the rest going somewhere."""
     refunded = 0
     for invoice, lines, total in notes:
+        back = owed_back(invoice, total)
         if lines is not None:
             note = credit_notes.issue_credit_note(invoice, now, lines=lines, actor=actor)
         else:
             note = credit_notes.issue_credit_note(invoice, now, amount=total, actor=actor,
                                                reason=credit_reason(invoice.locale))
         refunded += note.total
+        if give_back is not None and back > 0:
+            give_back(invoice, note, min(back, note.total), now, actor)
     return refunded
 
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.models import Invoice, Subscription, SubscriptionCharge
 from portal.services.billing import invoicing, money
-from portal.services.billing.refunds import Room, issue_notes, spread_refund
+from portal.services.billing.refunds import Room, issue_notes, owed_back, spread_refund
 from portal.services.billing.rules import (
     MONTHS,
     LineSpec,
@@ -36,6 +36,7 @@ class SuspensionPreview:
     refund: int  # total of the credit notes, tax included
     final_charge: int  # total of the last invoice for days already used, tax included
     currency: str
+    returned: int = 0  # of `refund`, the money already paid that goes back (to the wallet), not a debt forgiven
 
 
 @dataclass
@@ -142,12 +143,15 @@ def preview_suspension(sub: Subscription, now: datetime) -> SuspensionPreview:
     if sub.period == "monthly" or sub.current_period_end <= now:
         return SuspensionPreview(max(sub.current_period_end, now), False, 0, 0, 0, sub.currency)
     plan = _suspension_plan(sub, now, PriceBook.load())
-    return SuspensionPreview(now, True, plan.unused, plan.refund, _gross(plan.final_lines), sub.currency)
+    returned = sum(owed_back(invoice, total) for invoice, _lines, total in plan.notes)
+    return SuspensionPreview(now, True, plan.unused, plan.refund, _gross(plan.final_lines), sub.currency,
+                             returned)
 
 
-def suspend(sub: Subscription, now: datetime, actor=None) -> Subscription:
+def suspend(sub: Subscription, now: datetime, actor=None, give_back=None) -> Subscription:
     """Suspend: a trial now; a monthly subscription at the end of its period (not charged again); an annual
-    one now, its whole unused months refunded by credit note (see `preview_suspension`)."""
+    one now, its whole unused months refunded by credit note (see `preview_suspension`); what was already paid
+    of them is handed to `give_back` (services/payments/suspension.py: to the wallet)."""
     book = PriceBook.load()
     lock(sub, now, book)
     check_live(sub)
@@ -167,7 +171,7 @@ def suspend(sub: Subscription, now: datetime, actor=None) -> Subscription:
         record_event(sub, "suspension_scheduled", now, actor, at=sub.current_period_end.isoformat())
         return sub
     plan = _suspension_plan(sub, now, book)
-    refund = issue_notes(plan.notes, now, actor)
+    refund = issue_notes(plan.notes, now, actor, give_back)
     invoice = None
     if plan.final_lines:
         invoice = invoicing.issue_invoice(payer_of(sub), sub.currency, plan.final_lines, now, subscription=sub,

@@ -1,0 +1,69 @@
+"""Suspending with the refund in the wallet: an annual subscription suspended now is credited its whole unused
+months (services/billing/subscriptions/suspension.py), and what of that credit the customer had already paid
+goes back to its wallet at once, in the same transaction.
+
+The money is taken back from the credited invoice's payments that succeeded, newest first, each a refund to
+the wallet (`Refund`, backed by the suspension's credit note) so that what the invoice was paid, net of
+refunds, plus what it was credited never exceeds its total — a partly paid invoice is not settled for more
+than it still owed. What no payment covers (an invoice settled by hand) goes to the wallet too. A credit
+note of a paid invoice, owed back until now, is then paid out. Suspending twice is refused, so the refund
+appears once.
+"""
+
+from datetime import datetime
+
+from flask_babel import force_locale, gettext
+
+from portal.extensions import db
+from portal.models import Invoice, Organisation, Payment, Refund, Subscription
+from portal.services import audit
+from portal.services.billing import invoicing
+from portal.services.billing import subscriptions as subs
+from portal.services.payments import refunds, wallet
+
+
+def suspend(sub: Subscription, now: datetime, actor=None) -> Subscription:
+    """Suspend `sub` (see subscriptions.suspend), the refund of what was already paid going to the wallet."""
+    return subs.suspend(sub, now, actor=actor, give_back=refund_to_wallet)
+
+
+def _reason(locale: str, note: Invoice) -> str:
+    with force_locale(locale):
+        return gettext("suspension, credit note %(number)s", number=note.display_number)
+
+
+def refund_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime, actor=None) -> int:
+    """Give `amount` of credit note `note` (of `invoice`) back to the payer's wallet. Returns what was given."""
+    org = db.session.get(Organisation, invoice.organisation_id)
+    wallet.lock_payer(org.id)
+    reason = _reason(invoice.locale, note)
+    left = amount
+    payments = db.session.scalars(db.select(Payment).where(
+        Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice")
+        .order_by(Payment.id.desc()))
+    for payment in payments:
+        part = min(left, refunds.refundable(payment))
+        if part <= 0:
+            continue
+        refund = Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id, credit_note_id=note.id,
+                        amount=part, currency=payment.currency, destination="wallet", state="succeeded",
+                        reference=refunds.new_reference(), idempotency_key=f"credit-note:{note.id}:{payment.id}",
+                        reason=reason, created_by_id=actor.id if actor is not None else None, created_at=now,
+                        ended_at=now)
+        db.session.add(refund)
+        payment.refunded_amount += part
+        db.session.flush()
+        wallet.add_entry(org, "refund_in", part, now, currency=payment.currency, payment=payment, invoice=invoice,
+                         reason=reason, actor=actor)
+        left -= part
+        if left == 0:
+            break
+    if left > 0:
+        wallet.add_entry(org, "refund_in", left, now, currency=invoice.currency, invoice=invoice, reason=reason,
+                         actor=actor)
+    if note.status == "open":
+        invoicing.settle(note, now)
+    db.session.flush()
+    audit.record("credit_refunded_to_wallet", actor=actor, organisation=org, obj=note,
+                 details={"invoice_id": invoice.id, "amount": amount, "currency": invoice.currency})
+    return amount
