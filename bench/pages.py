@@ -122,6 +122,8 @@ PAGES = [
     Page(RESELLER_MANAGER, "/reseller/?page=2", "fragment", name="reseller clients next page (fragment)"),
     Page(RESELLER_MANAGER, "/reseller/clients.csv", "file", name="reseller clients CSV"),
     Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}", name="reseller manage a client"),
+    Page(RESELLER_MANAGER, "/reseller/my-data", name="reseller my data: basics"),
+    Page(RESELLER_ACCOUNTANT, "/reseller/my-data", name="reseller my data: basics (accountant, read-only)"),
     Page(RESELLER_MANAGER, "/reseller/my-data/emails", name="reseller my data: e-mails"),
     Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/settings/certificate",
          name="reseller client settings"),

@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "statement_line_dismissed": _l("Dismissed a statement row"),
     "reseller_email_linked": _l("Linked an e-mail to the reseller"),
     "reseller_email_unlinked": _l("Removed a linked e-mail"),
+    "reseller_basics_updated": _l("Changed the reseller's basic data"),
     "accountant_email_set": _l("Changed the accountant's e-mail"),
     "customer_linked_to_reseller": _l("Linked a customer to its accountant's reseller"),
     "price_list_created": _l("Created a price list"),

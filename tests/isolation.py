@@ -245,6 +245,9 @@ MATRIX: dict[str, Access] = {
     "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_software_open": owned("reseller", make=_reseller_client, roles=("manager",)),
     # My data: the reseller's own linked e-mails (accountants read them); another reseller's e-mail is 404.
+    "reseller.my_basics": kind("reseller"),
+    "reseller.my_basics_save": kind("reseller", roles=("manager",), legal_name="Estudio Contable Sur SpA",
+                                    tax_id="76.086.428-5"),
     "reseller.my_emails": kind("reseller"),
     "reseller.my_emails_add": kind("reseller", roles=("manager",), email="nuevo@estudio-contable.cl"),
     "reseller.my_emails_remove": owned("reseller", make=_reseller_email, roles=("manager",)),

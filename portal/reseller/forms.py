@@ -1,12 +1,14 @@
-"""The forms of the reseller's screens: the client list's filter (a GET form: no CSRF token, nothing changes)."""
+"""The forms of the reseller's screens: the client list's filter (a GET form: no CSRF token, nothing changes) and
+My data > Basics."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SearchField, SelectField
+from wtforms import SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from portal.forms import FlaskForm
+from portal.forms import FlaskForm, Required
 from portal.labels import CONTRACT_STATUS_LABELS, PAYER_LABELS
+from portal.services.accounts.taxid import format_tax_id
 from portal.services.resellers.clients import ClientFilters
 
 
@@ -40,3 +42,22 @@ class ClientFilterForm(FlaskForm):
         plan = valid(self.plan)
         return ClientFilters(q=valid(self.q).strip(), status=valid(self.status),
                              plan=int(plan) if plan else None, payer=valid(self.payer))
+
+
+class BasicsForm(FlaskForm):
+    """My data > Basics: the reseller's own legal name, trade name, tax id, phone and address."""
+
+    legal_name = StringField(_l("Legal name"), validators=[Required(_l("Enter the legal name.")), Length(max=200)])
+    trade_name = StringField(_l("Trade name"), validators=[Length(max=200)])
+    tax_id = StringField(_l("Tax id"), validators=[Required(_l("Enter the tax id.")), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[Length(max=40)])
+    address = TextAreaField(_l("Address"), validators=[Length(max=300)])
+
+    def __init__(self, *args, organisation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisation is not None and not self.is_submitted():
+            self.legal_name.data = organisation.name
+            self.trade_name.data = organisation.trade_name or ""
+            self.tax_id.data = format_tax_id(organisation.country, organisation.tax_id) if organisation.tax_id else ""
+            self.phone.data = organisation.phone or ""
+            self.address.data = organisation.address or ""

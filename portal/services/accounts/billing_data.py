@@ -129,7 +129,8 @@ def _values(organisation: Organisation, data: BillingData) -> dict:
     return values
 
 
-def _taken(organisation: Organisation, tax_id: str) -> bool:
+def tax_id_taken(organisation: Organisation, tax_id: str) -> bool:
+    """Whether another organisation of the same country already has `tax_id`."""
     return db.session.scalar(db.select(Organisation.id).where(
         Organisation.country == organisation.country, Organisation.tax_id == tax_id,
         Organisation.id != organisation.id)) is not None
@@ -141,7 +142,7 @@ def update_billing_data(organisation: Organisation, data: BillingData, actor: Us
     values = _values(organisation, data)
     taken = DomainError(_l("Another organisation already has this tax id."), code="tax_id_taken", field="tax_id",
                         status=409)
-    if _taken(organisation, values["tax_id"]):
+    if tax_id_taken(organisation, values["tax_id"]):
         raise taken
     changed = {}
     for field, value in values.items():
