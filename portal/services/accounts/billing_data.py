@@ -139,16 +139,21 @@ def tax_id_taken(organisation: Organisation, tax_id: str) -> bool:
 def update_billing_data(organisation: Organisation, data: BillingData, actor: User,
                         address: str | None = None) -> dict:
     """Check and keep the billing data; returns what changed ({field: [before, after]}), audited."""
-    values = _values(organisation, data)
+    return keep_organisation_fields(organisation, _values(organisation, data), "billing_data_updated", actor,
+                                    address)
+
+
+def keep_organisation_fields(organisation: Organisation, values: dict, action: str, actor: User | None,
+                             address: str | None = None) -> dict:
+    """Write checked `values` (one of them the tax id) on `organisation`, audited as `action`; returns what
+    changed ({field: [before, after]}). A tax id another organisation has is a 409 that writes nothing, also
+    when two requests take it at once (the unique index refuses the second)."""
     taken = DomainError(_l("Another organisation already has this tax id."), code="tax_id_taken", field="tax_id",
                         status=409)
     if tax_id_taken(organisation, values["tax_id"]):
         raise taken
-    changed = {}
-    for field, value in values.items():
-        before = getattr(organisation, field)
-        if before != value:
-            changed[field] = [before, value]
+    changed = {field: [getattr(organisation, field), value] for field, value in values.items()
+               if getattr(organisation, field) != value}
     if not changed:
         return changed
     try:
@@ -157,6 +162,6 @@ def update_billing_data(organisation: Organisation, data: BillingData, actor: Us
                 setattr(organisation, field, values[field])
     except IntegrityError as error:
         raise taken from error
-    audit.record("billing_data_updated", actor=actor, organisation=organisation, obj=organisation,
+    audit.record(action, actor=actor, organisation=organisation, obj=organisation,
                  details={"changed": sorted(changed)}, address=address)
     return changed

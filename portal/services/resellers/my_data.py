@@ -6,13 +6,10 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
 
-from portal.extensions import db
 from portal.models import Organisation, User
-from portal.services import audit
 from portal.services.accounts import taxid
-from portal.services.accounts.billing_data import tax_id_taken
+from portal.services.accounts.billing_data import keep_organisation_fields
 from portal.services.errors import DomainError
 
 MAX_NAME = 200
@@ -78,21 +75,4 @@ def update_basics(reseller: Organisation, data: Basics, actor: User | None, addr
     another organisation's (409, also when two requests take it at once), or a phone that is no number."""
     if reseller.kind != "reseller":
         raise DomainError(_l("Only a reseller has this data."), code="not_a_reseller", status=403)
-    values = _values(reseller, data)
-    taken = DomainError(_l("Another organisation already has this tax id."), code="tax_id_taken", field="tax_id",
-                        status=409)
-    if tax_id_taken(reseller, values["tax_id"]):
-        raise taken
-    changed = {field: [getattr(reseller, field), value] for field, value in values.items()
-               if getattr(reseller, field) != value}
-    if not changed:
-        return changed
-    try:
-        with db.session.begin_nested():
-            for field in changed:
-                setattr(reseller, field, values[field])
-    except IntegrityError as error:
-        raise taken from error
-    audit.record("reseller_basics_updated", actor=actor, organisation=reseller, obj=reseller,
-                 details={"changed": sorted(changed)}, address=address)
-    return changed
+    return keep_organisation_fields(reseller, _values(reseller, data), "reseller_basics_updated", actor, address)
