@@ -4,9 +4,9 @@
 
 The schema comes from the portal's models (`db.create_all()`); rows are written in bulk through the same
 tables, one function per model group (bench/dataset/). The same seed, scale and day give the same rows.
-Scale 1 is 50,000 customers, 1,000 resellers, 500 partners, 200,000 subscriptions, 2,000,000 usage events
-and 1,000,000 invoices; every organisation's people can log in with BENCH_PASSWORD, and one user per
-role (BENCH_USERS) belongs to the first — busiest — organisation of its kind.
+Scale 1 is 50,000 customers, 1,000 resellers, 500 partners, 200,000 subscriptions, 2,000,000 usage events,
+1,000,000 invoices and 500,000 license activations; every organisation's people can log in with BENCH_PASSWORD,
+and one user per role (BENCH_USERS) belongs to the first — busiest — organisation of its kind.
 """
 
 import argparse
@@ -23,11 +23,12 @@ from bench.dataset import BENCH_PASSWORD, BENCH_USERS, Context, timed
 from bench.dataset.accounts import generate_accounts, generate_audit
 from bench.dataset.billing import generate_invoices, generate_subscriptions
 from bench.dataset.catalog import generate_catalog
+from bench.dataset.licenses import generate_licenses
 from bench.dataset.usage import generate_usage
 
 # In dependency order. A new model group adds its function here (e.g. generate_licenses after the catalog).
 GROUPS = [generate_accounts, generate_audit, generate_catalog, generate_subscriptions, generate_usage,
-          generate_invoices]
+          generate_invoices, generate_licenses]
 MAX_SCALE = 10.0
 
 __all__ = ["BENCH_PASSWORD", "BENCH_USERS", "GROUPS", "GenerateError", "generate_into", "main"]

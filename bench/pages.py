@@ -75,6 +75,11 @@ PARAMS = {
     "reseller_client_id": "SELECT MIN(id) FROM organisation WHERE reseller_id = :reseller AND kind = 'customer'",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
+    # One of the bench partner's clients and the code of its latest activation, for the activation filters.
+    "license_tax_id": "SELECT c.tax_id FROM license_activation a JOIN partner_client c ON c.id = a.client_id "
+                      "WHERE a.partner_id = :partner ORDER BY a.id LIMIT 1",
+    "license_code": "SELECT code FROM license_activation WHERE partner_id = :partner ORDER BY id LIMIT 1",
+    "license_id": "SELECT MIN(id) FROM license_activation WHERE partner_id = :partner",
 }
 
 PAGES = [
@@ -144,8 +149,9 @@ PAGES = [
     Page(PARTNER_ADMIN, "/partner/stock", name="partner stock"),
     Page(PARTNER_SELLER, "/partner/licenses/activate", name="partner activate a license"),
     Page(PARTNER_ADMIN, "/partner/licenses", name="partner activations"),
-    Page(PARTNER_ADMIN, "/partner/licenses?tax_id=11222333000181", name="partner activations by CNPJ"),
-    Page(PARTNER_ADMIN, "/partner/licenses?code=ABCD-EFGH-JKMN-PQRS-TUVW", name="partner activations by code"),
+    Page(PARTNER_ADMIN, "/partner/licenses?tax_id={license_tax_id}", name="partner activations by tax id"),
+    Page(PARTNER_ADMIN, "/partner/licenses?code={license_code}", name="partner activations by code"),
+    Page(PARTNER_ADMIN, "/partner/licenses/{license_id}", name="partner activation details"),
     Page(PARTNER_ADMIN, "/partner/clients", name="partner clients"),
     # Back office
     Page(VENDOR_ADMIN, "/backoffice/", name="back office home"),

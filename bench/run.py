@@ -10,7 +10,8 @@ non-zero only when the harness itself breaks (1) or the run is interrupted (130)
 leaves no server behind.
 
 Contract for the other suites — bench/sweep.py (P5), bench/pdf.py (P4), bench/usage.py (P6),
-bench/reconciliation.py (a 100,000-row statement), bench/webhooks.py (a burst of signed webhooks), …:
+bench/reconciliation.py (a 100,000-row statement), bench/webhooks.py (a burst of signed webhooks),
+bench/licenses.py (license activations under load), …:
 
     def run(options) -> dict
 
@@ -39,7 +40,7 @@ import bench
 from bench import latency, report, weight
 from bench.server import HarnessError, stop_all
 
-SUITES = ("sweep", "pdf", "usage", "reconciliation", "webhooks")
+SUITES = ("sweep", "pdf", "usage", "reconciliation", "webhooks", "licenses")
 QUICK_SECONDS, FULL_SECONDS = 2.0, 10.0
 
 

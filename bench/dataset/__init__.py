@@ -31,6 +31,7 @@ BASE_COUNTS = {
     "subscriptions": 200_000,
     "usage_events": 2_000_000,
     "invoices": 1_000_000,
+    "licenses": 500_000,
 }
 
 BENCH_PASSWORD = "vitrine-bench"

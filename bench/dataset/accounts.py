@@ -36,7 +36,7 @@ ACTIONS = ("login", "login", "login", "login", "logout", "invitation_sent", "inv
            "password_changed", "role_switch", "password_reset_requested")
 
 
-def _tax_id(country: str, n: int) -> str:
+def tax_id_for(country: str, n: int) -> str:
     """A valid, unique tax id for the n-th organisation of a country (compact form, as the portal stores it)."""
     if country == "CL":
         number = str(76_000_000 + n)
@@ -63,7 +63,7 @@ def _organisations(ctx: Context, rng, kind: str, count: int, first_id: int, seri
         trade_name = f"{rng.choice(TRADES[kind])} {rng.choice(PLACES)}" if i else f"Bench {kind.title()}"
         name = f"{trade_name} {rng.choice(SUFFIX[country])}"
         trade = trade_name if rng.random() < 0.5 else None
-        tax_id, phone = _tax_id(country, serial[country]), f"{PHONE[country]} {rng.randrange(10**7, 10**8)}"
+        tax_id, phone = tax_id_for(country, serial[country]), f"{PHONE[country]} {rng.randrange(10**7, 10**8)}"
         address = f"{rng.choice(PLACES)} {rng.randrange(1, 3000)}"
         blocked = bool(i) and rng.random() < 0.03
         advisor_id = rng.choice(advisors) if kind == "customer" else None
@@ -118,7 +118,7 @@ def generate_accounts(ctx: Context) -> None:
     first["reseller"] = first["customer"] + counts["customer"]
     first["partner"] = first["reseller"] + counts["reseller"]
     vendor = {"id": vendor_id, "kind": "vendor", "name": "Vitrine Software SpA", "trade_name": "Vitrine",
-              "country": "CL", "tax_id": _tax_id("CL", 0), "timezone": "America/Santiago", "currency": "CLP",
+              "country": "CL", "tax_id": tax_id_for("CL", 0), "timezone": "America/Santiago", "currency": "CLP",
               "locale": "es", "phone": "+56 2 2345 6789", "address": "Av. Providencia 1208, Santiago",
               "status": "active", "reseller_id": None, "advisor_id": None,
               "created_at": ctx.today - timedelta(days=3 * 365)}

@@ -20,9 +20,10 @@ def _check(body: str) -> str:
     return ALPHABET[-total % len(ALPHABET)]
 
 
-def new_code() -> str:
-    """A fresh code in its compact form (20 characters, no separators)."""
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+def new_code(choice=secrets.choice) -> str:
+    """A fresh code in its compact form (20 characters, no separators), its characters drawn by `choice` (the
+    system's cryptographic random source; a seeded one only for generated test data)."""
+    body = "".join(choice(ALPHABET) for _ in range(RANDOM_LENGTH))
     return body + _check(body)
 
 

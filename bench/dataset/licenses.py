@@ -1,0 +1,93 @@
+"""License partners' side of the large data set: a default price list, each partner's stock, clients and
+activations (500,000 at scale 1), with the stock movements that add up to it.
+
+The busiest partner (the bench one) holds about a seventh of the activations, so its activation list and its
+filters by tax id and by code run over tens of thousands of rows at scale 1.
+"""
+
+from datetime import timedelta
+
+from bench.dataset import Context, skewed_weights, spread
+from bench.dataset.accounts import tax_id_for
+from portal.models.partners import (
+    LicenseActivation,
+    PartnerClient,
+    PartnerStock,
+    PriceList,
+    PriceListItem,
+    StockMovement,
+)
+from portal.services.partners import codes
+from portal.services.partners.stock import mask_tax_id
+from portal.text import search_text
+
+CLIENT_TRADES = ("Mercado", "Padaria", "Farmácia", "Auto Peças", "Restaurante", "Papelaria", "Ótica", "Pet Shop")
+CLIENT_PLACES = ("Boa Vista", "Central", "do Sul", "Estrela", "Jardim", "São Jorge", "Aurora", "Primavera")
+HORIZON_DAYS = 2 * 365
+
+
+def generate_licenses(ctx: Context) -> None:
+    """A default price list of the point-of-sale modules; per partner, clients of one to three licenses each,
+    the licenses activated (a tenth of them cancelled since) and a tenth more left in stock."""
+    rng = ctx.rng("licenses")
+    partners = ctx.made["partner_ids"]
+    organisations, members_of = ctx.made["organisations"], ctx.made["members_of"]
+    products = [product_id for product_id, kind in ctx.made["addons"][3] if kind == "module"]
+    ctx.insert(PriceList, [{"id": 1, "lineage": 1, "version": 1, "name": "Pauta Parceiros", "currency": "BRL",
+                            "partner_id": None, "created_at": ctx.today - timedelta(days=HORIZON_DAYS),
+                            "superseded_at": None}])
+    ctx.insert(PriceListItem, [{"id": i, "price_list_id": 1, "product_id": product_id, "unit_monthly": 4_990 * i,
+                                "setup_fee": 15_000, "users_per_license": i, "bonus_tiers": [[10, 1], [25, 3]]}
+                               for i, product_id in enumerate(products, start=1)])
+    per_partner = spread(rng, ctx.count("licenses"), len(partners), cum_weights=skewed_weights(len(partners), 1.0))
+    stock, movements, clients, activations = [], [], [], []
+    start = ctx.today - timedelta(days=HORIZON_DAYS)
+    for partner_id, count in zip(partners, per_partner, strict=True):
+        country = organisations[partner_id][1]
+        people = members_of[partner_id]
+        taken = dict.fromkeys(products, 0)
+        active = dict.fromkeys(products, 0)
+        while count > 0:
+            client_id = len(clients) + 1
+            tax_id = tax_id_for(country, 1_000_000 + client_id)
+            name = f"{rng.choice(CLIENT_TRADES)} {rng.choice(CLIENT_PLACES)} {client_id}"
+            created = start + timedelta(seconds=rng.randrange(HORIZON_DAYS * 86_400))
+            clients.append({"id": client_id, "partner_id": partner_id, "name": name, "search_name": search_text(name),
+                            "tax_id": tax_id, "tax_id_masked": mask_tax_id(country, tax_id), "created_at": created,
+                            "cancelled_at": None})
+            for _ in range(min(count, rng.choice((1, 1, 2, 3)))):
+                count -= 1
+                product_id = rng.choice(products)
+                at = created + timedelta(minutes=rng.randrange(1, 60 * 24 * 30))
+                cancelled = rng.random() < 0.1
+                user_id = rng.choice(people)
+                activation_id = len(activations) + 1
+                activations.append({
+                    "id": activation_id, "partner_id": partner_id, "client_id": client_id, "product_id": product_id,
+                    "code": codes.new_code(rng.choice), "users": 1, "note": "", "status": "cancelled" if cancelled
+                    else "active", "activated_by_id": user_id, "activated_at": at,
+                    "cancelled_by_id": user_id if cancelled else None,
+                    "cancelled_at": at + timedelta(days=7) if cancelled else None, "details": {}})
+                movements.append({"id": len(movements) + 1, "partner_id": partner_id, "product_id": product_id,
+                                  "kind": "activation", "quantity": -1, "order_id": None,
+                                  "activation_id": activation_id, "user_id": user_id, "at": at})
+                if cancelled:
+                    movements.append({"id": len(movements) + 1, "partner_id": partner_id, "product_id": product_id,
+                                      "kind": "cancellation", "quantity": 1, "order_id": None,
+                                      "activation_id": activation_id, "user_id": user_id, "at": at + timedelta(days=7)})
+                taken[product_id] += 1
+                active[product_id] += not cancelled
+        for product_id in products:
+            if not taken[product_id]:
+                continue
+            total = taken[product_id] + max(1, taken[product_id] // 10)
+            movements.append({"id": len(movements) + 1, "partner_id": partner_id, "product_id": product_id,
+                              "kind": "order", "quantity": total, "order_id": None, "activation_id": None,
+                              "user_id": people[0], "at": start})
+            stock.append({"id": len(stock) + 1, "partner_id": partner_id, "product_id": product_id,
+                          "available": total - active[product_id], "total": total, "users_per_license": 1,
+                          "additional_users": 0})
+    ctx.insert(PartnerStock, stock)
+    ctx.insert(PartnerClient, clients)
+    ctx.insert(LicenseActivation, activations)
+    ctx.insert(StockMovement, movements)
