@@ -80,6 +80,8 @@ PARAMS = {
                       "WHERE a.partner_id = :partner ORDER BY a.id LIMIT 1",
     "license_code": "SELECT code FROM license_activation WHERE partner_id = :partner ORDER BY id LIMIT 1",
     "license_id": "SELECT MIN(id) FROM license_activation WHERE partner_id = :partner",
+    "draft_product_id": "SELECT MIN(l.product_id) FROM partner_order_line l JOIN partner_order o ON o.id = l.order_id "
+                        "WHERE o.partner_id = :partner AND o.status = 'draft'",
 }
 
 PAGES = [
@@ -227,6 +229,11 @@ FRAGMENTS = [
     Page(PARTNER_SELLER, "/partner/orders/new/items", "fragment", "POST",
          {"kind": "purchase", "product_id": "{product_id}", "quantity": "0"}, status=422,
          name="partner order items add, invalid quantity (422)"),
+    # The items table as "Adicionar produto" answers it, over the bench seller's draft of two products (a product
+    # already there is refused: the same fragment, every time, for wrk).
+    Page(PARTNER_SELLER, "/partner/orders/new/items", "fragment", "POST",
+         {"kind": "purchase", "product_id": "{draft_product_id}", "quantity": "1"}, status=422,
+         name="partner order items after add (fragment)"),
     Page(PARTNER_ADMIN, "/partner/licenses?name=mercado", "fragment", name="partner activations by name (fragment)"),
     Page(PARTNER_ADMIN, "/partner/clients?q=mercado", "fragment", name="partner clients search (fragment)"),
 ]

@@ -1,5 +1,5 @@
-"""License partners' side of the large data set: a default price list, each partner's stock, clients and
-activations (500,000 at scale 1), with the stock movements that add up to it.
+"""License partners' side of the large data set: a default price list, each partner's orders, stock, clients
+and activations (500,000 at scale 1), with the stock movements that add up to it.
 
 The busiest partner (the bench one) holds about a seventh of the activations, so its activation list and its
 filters by tax id and by code run over tens of thousands of rows at scale 1.
@@ -12,6 +12,8 @@ from bench.dataset.accounts import tax_id_for
 from portal.models.partners import (
     LicenseActivation,
     PartnerClient,
+    PartnerOrder,
+    PartnerOrderLine,
     PartnerStock,
     PriceList,
     PriceListItem,
@@ -24,6 +26,7 @@ from portal.text import search_text
 CLIENT_TRADES = ("Mercado", "Padaria", "Farmácia", "Auto Peças", "Restaurante", "Papelaria", "Ótica", "Pet Shop")
 CLIENT_PLACES = ("Boa Vista", "Central", "do Sul", "Estrela", "Jardim", "São Jorge", "Aurora", "Primavera")
 HORIZON_DAYS = 2 * 365
+SETUP_FEE = 15_000
 
 
 def generate_licenses(ctx: Context) -> None:
@@ -36,9 +39,25 @@ def generate_licenses(ctx: Context) -> None:
     ctx.insert(PriceList, [{"id": 1, "lineage": 1, "version": 1, "name": "Pauta Parceiros", "currency": "BRL",
                             "partner_id": None, "created_at": ctx.today - timedelta(days=HORIZON_DAYS),
                             "superseded_at": None}])
-    ctx.insert(PriceListItem, [{"id": i, "price_list_id": 1, "product_id": product_id, "unit_monthly": 4_990 * i,
-                                "setup_fee": 15_000, "users_per_license": i, "bonus_tiers": [[10, 1], [25, 3]]}
+    unit = {product_id: 4_990 * i for i, product_id in enumerate(products, start=1)}
+    ctx.insert(PriceListItem, [{"id": i, "price_list_id": 1, "product_id": product_id, "unit_monthly": unit[product_id],
+                                "setup_fee": SETUP_FEE, "users_per_license": 1, "bonus_tiers": []}
                                for i, product_id in enumerate(products, start=1)])
+    orders, lines = [], []
+
+    def order(partner_id: int, user_id: int, status: str, quantities: dict[int, int], at) -> int:
+        order_id = len(orders) + 1
+        decided = status in ("finalised", "cancelled")
+        orders.append({"id": order_id, "partner_id": partner_id, "price_list_id": 1, "kind": "purchase",
+                       "status": status, "currency": "BRL", "created_by_id": user_id, "created_at": at,
+                       "confirmed_at": None if status == "draft" else at, "decided_by_id": user_id if decided else None,
+                       "decided_at": at + timedelta(hours=2) if decided else None, "setup_invoice_id": None})
+        for product_id, quantity in quantities.items():
+            lines.append({"id": len(lines) + 1, "order_id": order_id, "product_id": product_id, "quantity": quantity,
+                          "bonus": 0, "users": quantity, "unit_monthly": unit[product_id], "setup_fee": SETUP_FEE,
+                          "monthly_total": unit[product_id] * quantity, "setup_total": SETUP_FEE * quantity})
+        return order_id
+
     per_partner = spread(rng, ctx.count("licenses"), len(partners), cum_weights=skewed_weights(len(partners), 1.0))
     stock, movements, clients, activations = [], [], [], []
     start = ctx.today - timedelta(days=HORIZON_DAYS)
@@ -81,12 +100,21 @@ def generate_licenses(ctx: Context) -> None:
             if not taken[product_id]:
                 continue
             total = taken[product_id] + max(1, taken[product_id] // 10)
+            bought = order(partner_id, people[0], "finalised", {product_id: total}, start)
             movements.append({"id": len(movements) + 1, "partner_id": partner_id, "product_id": product_id,
-                              "kind": "order", "quantity": total, "order_id": None, "activation_id": None,
+                              "kind": "order", "quantity": total, "order_id": bought, "activation_id": None,
                               "user_id": people[0], "at": start})
             stock.append({"id": len(stock) + 1, "partner_id": partner_id, "product_id": product_id,
                           "available": total - active[product_id], "total": total, "users_per_license": 1,
                           "additional_users": 0})
+        # A pending order and a cancelled one each; a seller's draft of two products on the bench partner.
+        seller = people[-1]
+        order(partner_id, seller, "pending", {products[0]: 10}, ctx.today - timedelta(days=1))
+        order(partner_id, seller, "cancelled", {products[-1]: 3}, ctx.today - timedelta(days=9))
+        if partner_id == partners[0]:
+            order(partner_id, people[1], "draft", {products[0]: 5, products[1]: 2}, ctx.today)
+    ctx.insert(PartnerOrder, orders)
+    ctx.insert(PartnerOrderLine, lines)
     ctx.insert(PartnerStock, stock)
     ctx.insert(PartnerClient, clients)
     ctx.insert(LicenseActivation, activations)
