@@ -163,6 +163,9 @@ PAGES = [
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/new", name="catalog new product"),
     Page(VENDOR_BILLING, "/backoffice/catalog", name="catalog (read-only, billing)"),
     Page(VENDOR_BILLING, "/backoffice/", name="back office billing home"),
+    Page(VENDOR_BILLING, "/backoffice/organisations", name="organisations"),
+    Page(VENDOR_BILLING, "/backoffice/organisations?q=bench&status=active", name="organisations search"),
+    Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}", name="organisation account"),
     Page(VENDOR_BILLING, "/backoffice/invoices", name="back office invoices"),
     Page(VENDOR_BILLING, "/backoffice/invoices/{invoice_id}", name="back office invoice"),
     Page(VENDOR_ADVISOR, "/backoffice/", name="back office advisor home"),
@@ -229,6 +232,8 @@ FRAGMENTS = [
     Page(PARTNER_SELLER, "/partner/orders/new/items", "fragment", "POST",
          {"kind": "purchase", "product_id": "{product_id}", "quantity": "0"}, status=422,
          name="partner order items add, invalid quantity (422)"),
+    Page(VENDOR_BILLING, "/backoffice/organisations?kind=reseller&page=2", "fragment",
+         headers={"HX-Target": "organisations"}, name="organisations next page (fragment)"),
     # The items table as "Adicionar produto" answers it, over the bench seller's draft of two products (a product
     # already there is refused: the same fragment, every time, for wrk).
     Page(PARTNER_SELLER, "/partner/orders/new/items", "fragment", "POST",
@@ -247,6 +252,7 @@ DOWNLOADS = [
          name="back office organisation payments CSV"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/wallet.csv", "file",
          name="back office organisation wallet CSV"),
+    Page(VENDOR_BILLING, "/backoffice/organisations.csv?status=blocked", "file", name="blocked organisations CSV"),
 ]
 
 ALL = PAGES + FRAGMENTS + DOWNLOADS

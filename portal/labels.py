@@ -30,6 +30,18 @@ TEAM_ADMIN_ROLES = {("vendor", "admin"), ("customer", "admin"), ("reseller", "ma
 def role_label(kind: str, role: str) -> str:
     return str(ROLE_LABELS.get((kind, role), role))
 
+ORGANISATION_STATUS_LABELS = {
+    "active": _l("Active"),
+    "blocked": _l("Blocked"),
+}
+
+# Why an organisation is blocked (services/accounts/blocking.py).
+BLOCK_REASON_LABELS = {
+    "unpaid": _l("A balance overdue past the grace period"),
+    "reseller": _l("Blocked by its reseller"),
+    "staff": _l("Blocked by our staff"),
+}
+
 # A reseller's client as its manager reads it (seed 002's "Status do cliente": Efetivado, Teste, Bloqueado, Cancelado).
 CONTRACT_STATUS_LABELS = {
     "active": lazy_pgettext("contract", "Active"),

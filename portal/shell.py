@@ -23,7 +23,8 @@ _CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x
 # The sections whose link is current on every page under their address (an invoice is under Invoices).
 _SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
              "customer.organisation",
-             "backoffice.invoices", "backoffice.catalog_index", "backoffice.reconciliation_index", "reseller.payment")
+             "backoffice.organisations", "backoffice.invoices", "backoffice.catalog_index",
+             "backoffice.reconciliation_index", "reseller.payment")
 
 
 class ShellCache:

@@ -4,4 +4,11 @@ from portal.backoffice.views import bp
 
 __all__ = ["bp"]
 
-from portal.backoffice import catalog_views, invoice_views, payment_views, product_views, reconciliation_views  # noqa: E402, F401 — they register their routes on bp
+from portal.backoffice import (  # noqa: E402, F401 — they register their routes on bp
+    catalog_views,
+    invoice_views,
+    organisation_views,
+    payment_views,
+    product_views,
+    reconciliation_views,
+)

@@ -20,9 +20,9 @@ from portal.i18n import to_major
 from portal.labels import INVOICE_KIND_LABELS, INVOICE_STATUS_LABELS
 from portal.models import Invoice, InvoicePdf, Organisation
 from portal.orm import utcnow
+from portal.services.accounts import directory
 from portal.services.billing.invoicing import ISSUED_STATUSES
 from portal.services.billing.pdf import local_date
-from portal.text import folded
 
 DRAFT_HAS_NO_PDF = _l("A draft has no PDF yet: it is rendered when the invoice is issued.")
 
@@ -92,13 +92,8 @@ def staff_invoices(filters: InvoiceFilters, timezone: str, now: datetime | None 
         .order_by(Invoice.id.desc())
     )
     if filters.organisation:
-        needle = filters.organisation.strip()
-        compact = "".join(ch for ch in needle if ch.isalnum())
-        matches = db.or_(
-            Organisation.search_name.contains(folded(needle), autoescape=True),
-            *([Organisation.tax_id.icontains(compact, autoescape=True)] if compact else []),
-        )
-        query = query.where(Invoice.organisation_id.in_(db.select(Organisation.id).where(matches)))
+        query = query.where(Invoice.organisation_id.in_(
+            db.select(Organisation.id).where(directory.name_or_tax_id(filters.organisation))))
     return _filtered(query, filters, timezone, now or utcnow())
 
 
