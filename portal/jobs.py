@@ -263,6 +263,20 @@ def run_dunning() -> None:
     log.info("dunning: %s notices, %d accounts blocked", result.sent, result.blocked)
 
 
+@huey.periodic_task(crontab(minute="35"))
+def send_threshold_notices() -> None:
+    """Hourly: tell the organisations whose wallet fell below its threshold, and those whose usage reached 80 %
+    or 100 % of a quota in the current period; each notice once per trigger."""
+    from portal.extensions import db
+    from portal.orm import utcnow
+    from portal.services.notices import thresholds
+
+    with app_context():
+        result = thresholds.run_threshold_notices(utcnow())
+        db.session.commit()
+    log.info("threshold notices: %s", result.sent)
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def expire_offline_references() -> None:
     """Every 15 minutes: boleto, Pix and OXXO references past their expiry are marked expired."""

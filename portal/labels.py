@@ -199,6 +199,8 @@ NOTICE_LABELS = {
     "invoice_issued": _l("Invoice issued"),
     "due_soon": _l("Invoice due soon"),
     "overdue": _l("Invoice overdue, and the account blocked after the grace period"),
+    "low_balance": _l("Low wallet balance"),
+    "usage_quota": _l("Usage reaching %(first)d%% and %(second)d%% of a quota", first=80, second=100),
 }
 
 ORDER_KIND_LABELS = {"purchase": _l("Purchase"), "additional": _l("Additional")}

@@ -15,7 +15,7 @@ from portal.labels import NOTICE_LABELS
 from portal.models import NOTICE_KINDS
 from portal.orm import utcnow
 from portal.services.errors import DomainError
-from portal.services.notices import preferences
+from portal.services.notices import preferences, thresholds
 
 
 class PreferencesForm(FlaskForm):
@@ -26,7 +26,9 @@ def _page(form: PreferencesForm, chosen: dict, status: int = 200, error: str | N
     org = g.organisation
     return render("customer/account/preferences.html", "preferences", status=status, form=form, chosen=chosen,
                   emails=list(preferences.organisation_emails(org)), notices=NOTICE_KINDS, labels=NOTICE_LABELS,
-                  can_change=g.membership.role == "admin", error=error, days_range=preferences.RENEWAL_DAYS_RANGE)
+                  can_change=g.membership.role == "admin", error=error, days_range=preferences.RENEWAL_DAYS_RANGE,
+                  low_balance_threshold=thresholds.threshold_of(org),
+                  usage_levels=thresholds.USAGE_LEVELS)
 
 
 @bp.route("/account/billing-preferences", methods=["GET", "POST"])

@@ -10,9 +10,10 @@ from portal.extensions import db
 from portal.models.accounts import _in
 from portal.orm import utcnow
 
-# The notices an organisation chooses: upcoming renewal, invoice issued, due soon, overdue. `blocked` tells that
-# the grace period has passed and goes to the overdue notice's recipients.
-NOTICE_KINDS = ("renewal_upcoming", "invoice_issued", "due_soon", "overdue")
+# The notices an organisation chooses: upcoming renewal, invoice issued, due soon, overdue, the wallet's balance
+# running low, and usage reaching 80 % and 100 % of a quota. `blocked` tells that the grace period has passed
+# and goes to the overdue notice's recipients.
+NOTICE_KINDS = ("renewal_upcoming", "invoice_issued", "due_soon", "overdue", "low_balance", "usage_quota")
 LOGGED_NOTICES = (*NOTICE_KINDS, "blocked")
 
 
@@ -25,7 +26,8 @@ class BillingPreferences(db.Model):
 
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
     renewal_days: Mapped[int] = mapped_column(default=7)
-    # {"overdue": ["ana@empresa.cl", "contador@estudio.cl"], …}: a notice missing or empty is not sent.
+    # {"overdue": ["ana@empresa.cl", "contador@estudio.cl"], …}: a notice with no e-mail is not sent; one missing
+    # (offered after the preferences were saved) goes to the administrators, as without a row.
     recipients: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

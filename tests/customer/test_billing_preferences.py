@@ -5,7 +5,8 @@ members read it and change nothing."""
 import pytest
 
 from portal.extensions import db
-from portal.models import AuditEvent, BillingPreferences
+from portal.models import AuditEvent, BillingPreferences, WalletSettings
+from portal.services.notices import preferences
 from tests import factories
 
 URL = "/customer/account/billing-preferences"
@@ -27,7 +28,7 @@ def test_the_screen_offers_each_notice_to_the_organisations_emails(login_as):
     for email in (client.user.email, colleague.email, "contador@estudio.cl"):
         assert f'value="{email}"' in page
     # Nothing stored yet: every notice to the administrators.
-    assert page.count(f'value="{client.user.email}" checked') == 4
+    assert page.count(f'value="{client.user.email}" checked') == 6
     assert page.count(f'value="{colleague.email}" checked') == 0
 
 
@@ -42,10 +43,33 @@ def test_an_administrator_saves_the_choices(login_as):
     stored = db.session.get(BillingPreferences, org.id)
     assert stored.renewal_days == 10
     assert stored.recipients == {"overdue": ["contador@estudio.cl", client.user.email],
-                                 "due_soon": ["contador@estudio.cl"], "renewal_upcoming": [], "invoice_issued": []}
+                                 "due_soon": ["contador@estudio.cl"], "renewal_upcoming": [], "invoice_issued": [],
+                                 "low_balance": [], "usage_quota": []}
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="billing_preferences_changed")) is not None
     page = client.get(URL).get_data(as_text=True)
     assert 'value="10"' in page and page.count('value="contador@estudio.cl" checked') == 2
+
+
+def test_the_low_balance_and_usage_notices_are_offered_and_saved(login_as):
+    client = login_as("customer", "admin")
+    org = db.session.merge(client.organisation)
+    org.accountant_email = "contador@estudio.cl"
+    db.session.add(WalletSettings(organisation_id=org.id, auto_recharge=True, recharge_threshold=25_000,
+                                  recharge_amount=100_000))
+    db.session.commit()
+    page = client.get(URL, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Saldo bajo en la billetera" in page and "Uso que llega al 80% y al 100% de un cupo" in page
+    assert "baja de $25.000" in page  # the auto-recharge threshold chosen, not the default
+    assert 'name="notice-low_balance"' in page and 'name="notice-usage_quota"' in page
+    response = _form(client, **{"notice-low_balance": "contador@estudio.cl", "notice-usage_quota": [
+        client.user.email, "contador@estudio.cl"]})
+    assert response.status_code == 303
+    stored = db.session.get(BillingPreferences, org.id).recipients
+    assert stored["low_balance"] == ["contador@estudio.cl"]
+    assert stored["usage_quota"] == [client.user.email, "contador@estudio.cl"]
+    assert preferences.recipients_for(org, "low_balance") == [("contador@estudio.cl", org.locale)]
+    english = client.get(URL, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Usage reaching 80% and 100% of a quota" in english and "falls below CLP25,000" in english
 
 
 @pytest.mark.parametrize("fields, words", [

@@ -44,13 +44,16 @@ def _admin_emails(org: Organisation) -> tuple[str, ...]:
 
 
 def preferences_for(org: Organisation) -> Preferences:
-    """The organisation's choices; without any stored, every notice to its administrators."""
+    """The organisation's choices; without any stored, every notice to its administrators, and so a notice
+    offered after the organisation saved its choices."""
     row = db.session.get(BillingPreferences, org.id)
     if row is None:
         admins = _admin_emails(org)
         return Preferences(DEFAULT_RENEWAL_DAYS, {notice: admins for notice in NOTICE_KINDS}, False)
-    return Preferences(row.renewal_days, {notice: tuple(row.recipients.get(notice, ())) for notice in NOTICE_KINDS},
-                       True)
+    missing = [notice for notice in NOTICE_KINDS if notice not in row.recipients]
+    admins = _admin_emails(org) if missing else ()
+    return Preferences(row.renewal_days, {notice: tuple(row.recipients[notice]) if notice in row.recipients
+                                          else admins for notice in NOTICE_KINDS}, True)
 
 
 def recipients_for(org: Organisation, notice: str) -> list[tuple[str, str]]:
