@@ -28,6 +28,7 @@ def _page(form: PreferencesForm, chosen: dict, status: int = 200, error: str | N
                   emails=list(preferences.organisation_emails(org)), notices=NOTICE_KINDS, labels=NOTICE_LABELS,
                   can_change=g.membership.role == "admin", error=error, days_range=preferences.RENEWAL_DAYS_RANGE,
                   low_balance_threshold=thresholds.threshold_of(org),
+                  own_threshold=thresholds.chosen_threshold(org) is not None,
                   usage_levels=thresholds.USAGE_LEVELS)
 
 

@@ -1,7 +1,7 @@
 """Billing preferences and a blocked account in a real browser: a Brazilian administrator (pt_BR) sends the
-overdue notices to the accountant too and saves; a foreign e-mail is refused on the page; a blocked Chilean
-customer (es) sees the banner, lands on "Pagar en línea" and is told why the store is closed. At a desktop's and
-a phone's width, with and without JavaScript."""
+overdue and low wallet balance notices to the accountant too, turns the usage notice off and saves; a foreign
+e-mail is refused on the page; a blocked Chilean customer (es) sees the banner, lands on "Pagar en línea" and is
+told why the store is closed. At a desktop's and a phone's width, with and without JavaScript."""
 
 import re
 from datetime import timedelta
@@ -36,6 +36,11 @@ def test_a_brazilian_administrator_chooses_who_hears_of_overdue_invoices(app, ne
     expect(page.get_by_role("heading", name="Preferências de faturamento")).to_be_visible()
     overdue = page.get_by_role("group", name="Fatura vencida, e a conta bloqueada após o período de carência")
     overdue.get_by_label("contador@horizonte.com.br").check()
+    low_balance = page.get_by_role("group", name="Saldo baixo na carteira")
+    expect(low_balance).to_contain_text("fica abaixo de R$\xa050,00")
+    low_balance.get_by_label("contador@horizonte.com.br").check()
+    usage = page.get_by_role("group", name="Uso que atinge 80% e 100% de uma franquia")
+    usage.get_by_label(admin.email).uncheck()
     page.get_by_label("Dias antes de uma renovação").fill("10")
     page.get_by_role("button", name="Salvar preferências").click()
     expect(page.get_by_text("Suas preferências de faturamento foram salvas.")).to_be_visible()
@@ -43,6 +48,8 @@ def test_a_brazilian_administrator_chooses_who_hears_of_overdue_invoices(app, ne
     stored = db.session.get(BillingPreferences, org.id)
     assert stored.renewal_days == 10
     assert stored.recipients["overdue"] == [admin.email, "contador@horizonte.com.br"]
+    assert stored.recipients["low_balance"] == [admin.email, "contador@horizonte.com.br"]
+    assert stored.recipients["usage_quota"] == []
     page.get_by_label("Dias antes de uma renovação").fill("90")
     page.get_by_role("button", name="Salvar preferências").click()
     expect(page.get_by_role("alert")).to_contain_text("Escolha de 1 a 60 dias.")

@@ -59,7 +59,7 @@ def test_the_low_balance_and_usage_notices_are_offered_and_saved(login_as):
     db.session.commit()
     page = client.get(URL, headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Saldo bajo en la billetera" in page and "Uso que llega al 80% y al 100% de un cupo" in page
-    assert "baja de $25.000" in page  # the auto-recharge threshold chosen, not the default
+    assert "baja de $25.000, su umbral de recarga automática" in page  # the one chosen, not the default
     assert 'name="notice-low_balance"' in page and 'name="notice-usage_quota"' in page
     response = _form(client, **{"notice-low_balance": "contador@estudio.cl", "notice-usage_quota": [
         client.user.email, "contador@estudio.cl"]})

@@ -50,11 +50,15 @@ def default_threshold(currency: str) -> int:
     return LOW_BALANCE_DEFAULTS.get(currency, 0)
 
 
+def chosen_threshold(org: Organisation) -> int | None:
+    """The organisation's auto-recharge threshold, when it set one."""
+    settings = db.session.get(WalletSettings, org.id)
+    return settings.recharge_threshold if settings is not None and settings.recharge_threshold > 0 else None
+
+
 def threshold_of(org: Organisation) -> int:
     """The balance under which the organisation's wallet is low (as `_threshold` says in SQL)."""
-    settings = db.session.get(WalletSettings, org.id)
-    chosen = settings.recharge_threshold if settings is not None else 0
-    return chosen if chosen > 0 else default_threshold(org.currency)
+    return chosen_threshold(org) or default_threshold(org.currency)
 
 
 def _threshold():
