@@ -1,13 +1,13 @@
 """the low wallet balance and usage quota notices in the log of notices sent
 
-Revision ID: 0019
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-02 13:45:00
 
 """
 from alembic import op
 
-revision = '0019'
+revision = '0018'
 down_revision = '0017'
 branch_labels = None
 depends_on = None
