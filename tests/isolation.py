@@ -360,6 +360,8 @@ MATRIX: dict[str, Access] = {
     # The API: every call but the document needs a key; an invoice of one organisation is 404 to another's key.
     "api.me": api(),
     "api.entry_link_create": api(),
+    # Only the vendor's key checks licenses (any code of any partner): another organisation's key gets 403.
+    "api.license_check": api(),
     "api.usage_create": api(),
     "api.invoices": api(),
     "api.invoice": api(make=_api_invoice),

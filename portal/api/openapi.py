@@ -30,6 +30,7 @@ ERROR_CODES = {
     "event_id_conflict": "409: an id already reported (or repeated in the batch) with another metric, quantity "
                          "or time.",
     "invalid_parameter": "422: a query parameter is not valid; `field` names it.",
+    "vendor_key_required": "403: licenses are checked with the vendor's integration key only.",
     "unknown_user": "404: no user of your organisation has this e-mail (an entry link is for a member only).",
     "not_found": "404: no such path, or no such object for your organisation.",
     "method_not_allowed": "405: the path does not accept this HTTP method.",
@@ -163,6 +164,39 @@ SCHEMAS = {
             "url": {"type": "string", "format": "uri",
                     "description": "Opens the store logged in as the user; works once, until `expires_at`."},
             "expires_at": TIMESTAMP,
+        },
+    },
+    "LicenseCheckRequest": {
+        "type": "object",
+        "required": ["code", "tax_id"],
+        "properties": {
+            "code": {"type": "string", "minLength": 1, "maxLength": 64, "examples": ["ABCD-EFGH-JKMN-PQRS-TUVW"],
+                     "description": "The authorisation code as the client typed it: case, spaces and dashes do not "
+                                    "matter."},
+            "tax_id": {"type": "string", "minLength": 1, "maxLength": 64, "examples": ["11.222.333/0001-81"],
+                       "description": "The client's CNPJ or CPF, with or without its dots, slash and dash."},
+        },
+    },
+    "LicenseCheck": {
+        "type": "object",
+        "required": ["status", "message", "product", "users", "activated_at", "cancelled_at", "code_well_formed"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": ["valid", "cancelled", "unknown"],
+                       "description": "`valid`: active for this client. `cancelled`: activated for this client, then "
+                                      "cancelled by its partner. `unknown`: no license has this code for this tax "
+                                      "id (a code that does not exist, another client's code, or a code of a client "
+                                      "cancelled altogether, whose tax id the portal no longer keeps)."},
+            "message": {"type": "string", "description": "For people, in the Accept-Language language."},
+            "product": {"oneOf": [PRODUCT, {"type": "null"}], "description": "null when `unknown`."},
+            "users": {"type": ["integer", "null"], "minimum": 1,
+                      "description": "The users the license brings; null when `unknown`."},
+            "activated_at": NULLABLE_TIMESTAMP,
+            "cancelled_at": NULLABLE_TIMESTAMP,
+            "code_well_formed": {"type": "boolean",
+                                 "description": "false: the code cannot be one whatever the tax id (its length, a "
+                                                "character outside the alphabet, or its check character): a typing "
+                                                "mistake to show the client; the status is then `unknown`."},
         },
     },
     "Me": {
@@ -356,6 +390,29 @@ PATHS = {
                 "404": _error("No user of your organisation has this e-mail (`unknown_user`)."),
                 "422": _error("The body is not a JSON object with an `email` (`invalid_payload`)."),
                 **COMMON_ERRORS,
+            },
+        }
+    },
+    "/licenses/check": {
+        "post": {
+            "operationId": "checkLicense",
+            "summary": "Check a license's authorisation code for the client's tax id.",
+            "description": (
+                "For the vendor's software at a partner's client: send the authorisation code the partner gave the "
+                "client and the client's tax id; the answer is `valid`, `cancelled` or `unknown`, with the product "
+                "and its users when the code is the client's. Only the vendor's integration key may ask (any other "
+                "key gets `403 vendor_key_required`). An unknown code and another client's code answer alike, in "
+                "the same time. Checks are limited per address (an office), not per key: `429` with `Retry-After`."
+            ),
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("LicenseCheckRequest")}}},
+            "responses": {
+                "200": _json(_ref("LicenseCheck"), "What the license is for this client."),
+                "422": _error("The body is not a JSON object with a `code` and a `tax_id`, texts of 1 to 64 "
+                              "characters (`invalid_payload`)."),
+                **COMMON_ERRORS,
+                "403": _error("The key is not the vendor's (`vendor_key_required`), or the vendor is blocked "
+                              "(`account_blocked`)."),
             },
         }
     },

@@ -15,6 +15,7 @@ from portal.models import Invoice
 from portal.orm import utcnow
 from portal.services.billing.entitlements import Entitlements
 from portal.services.billing.invoicing import ISSUED_STATUSES
+from portal.services.partners.license_check import LicenseCheck
 
 PER_PAGE = 50
 MAX_PER_PAGE = 100
@@ -26,8 +27,20 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def product_name(product) -> str:
+    return product.display_name(str(get_locale()))
+
+
 def _product(product) -> dict:
-    return {"code": product.code, "name": product.display_name(str(get_locale()))}
+    return {"code": product.code, "name": product_name(product)}
+
+
+def license_body(found: LicenseCheck, message: str) -> dict:
+    """A license check's answer: `product` and `users` only for a code that matched the client's tax id."""
+    return {"status": found.status, "message": message,
+            "product": _product(found.product) if found.product is not None else None,
+            "users": found.users, "activated_at": iso(found.activated_at), "cancelled_at": iso(found.cancelled_at),
+            "code_well_formed": found.well_formed}
 
 
 def me_body(found: Entitlements) -> dict:

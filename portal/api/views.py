@@ -4,6 +4,7 @@ import json
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import resources
@@ -16,6 +17,8 @@ from portal.services.accounts.integration import key_digest, organisation_for_ke
 from portal.services.billing import usage
 from portal.services.billing.entitlements import entitlements_for
 from portal.services.errors import DomainError
+from portal.services.partners.license_check import MAX_TYPED as MAX_LICENSE_FIELD
+from portal.services.partners.license_check import check_license
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -26,6 +29,10 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_USAGE_BODY = 1024 * 1024
 DEFAULT_RATE_LIMIT = "1200 per minute"
 FAILED_KEY_LIMIT = "60 per minute"
+# Every installation of the vendor's software sends the same vendor key: license checks are counted per address
+# (one client's office), never against the key, which would let one client use up the checks of all.
+LICENSE_CHECK_LIMIT = "30 per minute"
+LICENSE_CHECK = "api.license_check"
 
 
 def _rate_limit() -> str:
@@ -34,6 +41,10 @@ def _rate_limit() -> str:
 
 def _failed_key_limit() -> str:
     return current_app.config.get("API_FAILED_KEY_LIMIT", FAILED_KEY_LIMIT)
+
+
+def _license_check_limit() -> str:
+    return current_app.config.get("API_LICENSE_CHECK_LIMIT", LICENSE_CHECK_LIMIT)
 
 
 def _key_bucket() -> str:
@@ -57,7 +68,16 @@ def _wrong_keys_do_not_apply() -> bool:
     return request.endpoint in PUBLIC_ENDPOINTS or _key_organisation() is not None
 
 
-limiter.limit(_rate_limit, key_func=_key_bucket)(bp)
+def _is_license_check() -> bool:
+    return request.endpoint == LICENSE_CHECK
+
+
+# Blueprint limits are counted before the key is looked up, so a refused key is counted too (a route's own
+# limit would only be counted once its view runs). License checks have theirs, per address, instead of the
+# per-key one.
+limiter.limit(_rate_limit, key_func=_key_bucket, exempt_when=_is_license_check)(bp)
+limiter.limit(_license_check_limit, key_func=lambda: "license-check:" + (request.remote_addr or ""),
+              exempt_when=lambda: not _is_license_check())(bp)
 # Guessing a 256-bit key is hopeless; an address still gets few wrong ones, so that guessing costs its time.
 limiter.limit(_failed_key_limit, key_func=lambda: "api-refused:" + (request.remote_addr or ""),
               deduct_when=lambda response: response.status_code == 401, exempt_when=_wrong_keys_do_not_apply)(bp)
@@ -182,6 +202,39 @@ def entry_link_create():
                        expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
     response.status_code = 201
     return response
+
+
+@bp.post("/licenses/check")
+def license_check():
+    """Check an authorisation code for the client's tax id: valid, cancelled or unknown, with the product and
+    its users. Only the vendor's key asks: its software runs at every partner's clients."""
+    if g.api_organisation.kind != "vendor":
+        return api_error(403, "vendor_key_required", _("Licenses are checked with the vendor's integration key, "
+                                                       "the one its software sends; this key is another "
+                                                       "organisation's."))
+    payload = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    payload = payload if isinstance(payload, dict) else {}
+    for field in ("code", "tax_id"):
+        value = payload.get(field)
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_LICENSE_FIELD:
+            return api_error(422, "invalid_payload", _('Send a JSON object with the license\'s "code" and the '
+                                                       'client\'s "tax_id", each a text of at most %(max)d '
+                                                       'characters.', max=MAX_LICENSE_FIELD), field=field)
+    found = check_license(payload["code"], payload["tax_id"])
+    return jsonify(resources.license_body(found, _license_message(found)))
+
+
+def _license_message(found) -> str:
+    if found.status == "valid":
+        return ngettext("The license is valid: %(product)s for %(num)d user.",
+                        "The license is valid: %(product)s for %(num)d users.", found.users,
+                        product=resources.product_name(found.product))
+    if found.status == "cancelled":
+        return _("This license was cancelled. The partner that activated it can activate a new one.")
+    if not found.well_formed:
+        return _("This is not an authorisation code: it has 20 letters and digits in groups of four "
+                 "(ABCD-EFGH-JKMN-PQRS-TUVW). Check what was typed.")
+    return _("No license has this authorisation code for this tax id. Check both and try again.")
 
 
 def _too_large():

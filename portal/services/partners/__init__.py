@@ -3,5 +3,5 @@
 pricing prices a line from a price list (integer minor units, bonus tiers); pricelists creates versions and
 assigns them; orders holds a partner's draft, its confirmation and the approval or cancellation that happens
 once; stock activates and cancels licenses without ever going below zero; codes makes and reads the
-authorisation codes.
+authorisation codes; license_check answers the vendor's software whether a code is valid for a client.
 """
