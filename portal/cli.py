@@ -73,6 +73,23 @@ def create_staff_command(email: str, name: str, role: str, password: str, vendor
     click.echo(f"{user.email} can now log in to the back office of {vendor.name} as {role}.")
 
 
+@click.command("vendor-key")
+@with_appcontext
+@writer
+def vendor_key_command() -> None:
+    """Generate the vendor's integration key, the one its software sends to check licenses, and print it once;
+    the previous one stops working at once."""
+    from portal.services.accounts import integration, staff
+
+    vendor = staff.vendor_organisation()
+    if vendor is None:
+        raise click.ClickException("There is no vendor organisation yet: create it with create-staff first.")
+    raw = integration.generate_key(vendor, None)
+    db.session.commit()
+    click.echo(f"The integration key of {vendor.name} (shown once; the previous one no longer works):")
+    click.echo(raw)
+
+
 @click.command("send-outbox")
 @with_appcontext
 def send_outbox_command() -> None:
@@ -183,8 +200,8 @@ def restore_command(path: Path, force: bool) -> None:
 
 
 def init_app(app) -> None:
-    for command in (demo_command, create_staff_command, send_outbox_command, billing_run_command, worker_command,
-                    backup_command, restore_command):
+    for command in (demo_command, create_staff_command, vendor_key_command, send_outbox_command, billing_run_command,
+                    worker_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 

@@ -246,3 +246,24 @@ def test_the_openapi_document_describes_the_check(client):
     assert answer["properties"]["status"]["enum"] == ["valid", "cancelled", "unknown"]
     codes_listed = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
     assert "vendor_key_required" in codes_listed
+
+
+def test_the_vendor_key_command_prints_a_key_that_checks_licenses_and_revokes_the_previous(app, runner, partner):
+    from portal.services.accounts import integration
+
+    refused = runner.invoke(args=["vendor-key"])
+    assert refused.exit_code != 0 and "no vendor organisation" in refused.output
+    vendor = factories.make_org("vendor")
+    activation = _license(partner)
+    first = runner.invoke(args=["vendor-key"])
+    assert first.exit_code == 0 and vendor.name in first.output
+    key = first.output.split()[-1]
+    db.session.expire_all()
+    assert integration.organisation_for_key(key).id == vendor.id
+    client = app.test_client()
+    answer = client.post("/api/v1/licenses/check", headers={"X-Api-Key": key},
+                         json={"code": activation.code, "tax_id": CNPJ})
+    assert answer.status_code == 200 and answer.get_json()["status"] == "valid"
+    second = runner.invoke(args=["vendor-key"]).output.split()[-1]
+    db.session.expire_all()
+    assert second != key and integration.organisation_for_key(key) is None
