@@ -170,7 +170,7 @@ SCHEMAS = {
         "type": "object",
         "required": ["code", "tax_id"],
         "properties": {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64, "examples": ["ABCD-EFGH-JKMN-PQRS-TUVW"],
+            "code": {"type": "string", "minLength": 1, "maxLength": 64, "examples": ["ABCD-EFGH-JKMN-PQRS-TUVF"],
                      "description": "The authorisation code as the client typed it: case, spaces and dashes do not "
                                     "matter."},
             "tax_id": {"type": "string", "minLength": 1, "maxLength": 64, "examples": ["11.222.333/0001-81"],

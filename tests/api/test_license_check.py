@@ -246,6 +246,8 @@ def test_the_openapi_document_describes_the_check(client):
     assert answer["properties"]["status"]["enum"] == ["valid", "cancelled", "unknown"]
     codes_listed = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
     assert "vendor_key_required" in codes_listed
+    request = document["components"]["schemas"]["LicenseCheckRequest"]["properties"]
+    assert codes.normalise(request["code"]["examples"][0]) is not None  # the example is a code a client could have
 
 
 def test_the_vendor_key_command_prints_a_key_that_checks_licenses_and_revokes_the_previous(app, runner, partner):

@@ -67,12 +67,15 @@ def map_body(context, body):
 
 @pytest.fixture
 def api_server(app, live_url, keyed_org):
-    """The portal served over HTTP, an organisation with invoices (and one of another), and its key."""
+    """The portal served over HTTP, an organisation with invoices (and one of another), and its key: the vendor's,
+    the one key that may also check licenses (a partner's license among them)."""
     # Schemathesis sends thousands of requests a minute, a good part of them without a key or with a wrong one
     # (to see that authentication is enforced): the limits are tested on their own, in test_protocol.py.
-    app.config.update(API_RATE_LIMIT="100000 per minute", API_FAILED_KEY_LIMIT="100000 per minute")
-    organisation, key = keyed_org()
+    app.config.update(API_RATE_LIMIT="100000 per minute", API_FAILED_KEY_LIMIT="100000 per minute",
+                      API_LICENSE_CHECK_LIMIT="100000 per minute")
+    organisation, key = keyed_org("vendor")
     other, _other_key = keyed_org()
+    factories.make_license(factories.make_org("partner", country="BR", currency="BRL"), tax_id="11.222.333/0001-81")
     day = datetime.now(UTC) - timedelta(days=40)
     for n in range(3):
         factories.make_invoice(organisation, issued_at=day + timedelta(days=n), installments=n + 1)
