@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Invoice
 from portal.models.partners import LicenseActivation, PartnerStock, StockMovement
 from portal.services.errors import DomainError
-from portal.services.partners import codes, orders, pricelists, stock
+from portal.services.partners import codes, license_check, orders, pricelists, stock
 from portal.services.partners.pricing import bonus_for, price_line
 from tests import factories
 
@@ -211,7 +211,8 @@ def test_cancelling_a_client_returns_every_license_and_removes_its_cnpj(partner,
     assert _stock(partner, products["completo"]).available == 3
     assert client.tax_id is None and client.tax_id_masked == "11.***.***/****-81"
     assert stock.find_clients(partner, "mercado") == []
-    assert stock.check_license(db.session.scalars(db.select(LicenseActivation.code)).first(), CNPJ) is None
+    code = db.session.scalars(db.select(LicenseActivation.code)).first()
+    assert license_check.check_license(code, CNPJ).status == "unknown"  # the client's CNPJ is gone
     with pytest.raises(DomainError):
         stock.cancel_client(partner, client, admin, NOW)
 
@@ -231,7 +232,7 @@ def test_the_history_adds_up_to_the_stock(partner, admin):
 
 def test_the_license_check_reads_valid_and_cancelled(partner, admin):
     activation = factories.make_license(partner, tax_id=CNPJ)
-    assert stock.check_license(codes.grouped(activation.code), CNPJ).status == "active"
-    assert stock.check_license(activation.code, "39053344705") is None
+    assert license_check.check_license(codes.grouped(activation.code), CNPJ).status == "valid"
+    assert license_check.check_license(activation.code, "39053344705").status == "unknown"
     stock.cancel_activation(activation, admin, NOW)
-    assert stock.check_license(activation.code, CNPJ).status == "cancelled"
+    assert license_check.check_license(activation.code, CNPJ).status == "cancelled"

@@ -223,15 +223,3 @@ def find_clients(partner: Organisation, query_text: str = "", limit: int = 50) -
 def partner_client(partner: Organisation, client_id: int) -> PartnerClient | None:
     return db.session.scalar(db.select(PartnerClient).where(PartnerClient.id == client_id,
                                                             PartnerClient.partner_id == partner.id))
-
-
-def check_license(code: str | None, tax_id: str | None) -> LicenseActivation | None:
-    """The activation of `code` for the client with `tax_id` (its compact digits), or None."""
-    compact = codes.normalise(code)
-    digits = _DIGITS.sub("", tax_id or "")[:20]
-    if compact is None or not digits:
-        return None
-    return db.session.scalar(
-        db.select(LicenseActivation).join(PartnerClient, PartnerClient.id == LicenseActivation.client_id)
-        .where(LicenseActivation.code == compact, PartnerClient.tax_id == digits)
-        .options(db.contains_eager(LicenseActivation.client), db.joinedload(LicenseActivation.product)))
