@@ -277,6 +277,19 @@ def send_threshold_notices() -> None:
     log.info("threshold notices: %s", result.sent)
 
 
+@huey.periodic_task(crontab(hour="8", minute="45"))
+def send_certificate_reminders() -> None:
+    """Daily: remind the clients and their resellers of the digital certificates expiring in 30 and in 7 days."""
+    from portal.extensions import db
+    from portal.orm import utcnow
+    from portal.services.notices import certificates
+
+    with app_context():
+        result = certificates.run_certificate_reminders(utcnow())
+        db.session.commit()
+    log.info("certificate reminders: %s", result.sent)
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def expire_offline_references() -> None:
     """Every 15 minutes: boleto, Pix and OXXO references past their expiry are marked expired."""

@@ -14,7 +14,9 @@ from portal.orm import utcnow
 # running low, and usage reaching 80 % and 100 % of a quota. `blocked` tells that the grace period has passed
 # and goes to the overdue notice's recipients.
 NOTICE_KINDS = ("renewal_upcoming", "invoice_issued", "due_soon", "overdue", "low_balance", "usage_quota")
-LOGGED_NOTICES = (*NOTICE_KINDS, "blocked")
+# Logged but not chosen in the preferences: a block, and a client certificate about to expire (to the client's
+# administrators and its reseller's managers).
+LOGGED_NOTICES = (*NOTICE_KINDS, "blocked", "certificate_expiring")
 
 
 class BillingPreferences(db.Model):

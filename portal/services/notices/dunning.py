@@ -30,12 +30,14 @@ class DunningResult:
         self.sent[notice] = self.sent.get(notice, 0) + 1
 
 
-def send_once(org: Organisation, notice: str, trigger: str, now: datetime, link: str, **context) -> bool:
-    """Send `notice` for `trigger` to its recipients unless it was sent already. False when it was (by an
-    earlier run or one running at the same time: the unique log row decides, inside a savepoint)."""
+def send_once(org: Organisation, notice: str, trigger: str, now: datetime, link: str,
+              recipients: list[tuple[str, str]] | None = None, **context) -> bool:
+    """Send `notice` for `trigger` to its recipients (by default the organisation's chosen ones, as (e-mail,
+    language) pairs) unless it was sent already. False when it was (by an earlier run or one running at the same
+    time: the unique log row decides, inside a savepoint)."""
     from portal.services.mail import composing as mail
 
-    recipients = recipients_for(org, notice)
+    recipients = recipients_for(org, notice) if recipients is None else recipients
     try:
         with db.session.begin_nested():
             db.session.add(NoticeLog(organisation_id=org.id, notice=notice, trigger=trigger,
