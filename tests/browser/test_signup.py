@@ -25,7 +25,7 @@ def plan(app):
         return made
 
 
-def _link(email: str) -> str:
+def confirmation_link(email: str) -> str:
     db.session.rollback()
     body = db.session.scalar(db.select(OutboxMessage.text_body).where(OutboxMessage.recipient == email))
     return urlsplit(re.search(r"https?://\S+/signup/confirm/\S+", body).group(0)).path
@@ -52,7 +52,7 @@ def test_sign_up_confirm_and_land_on_a_free_month(new_page, plan, javascript):
     page.locator("#tax_id").fill("76.086.428-5")
     page.locator("#tax_id").press("Enter")
     expect(page.locator("h1")).to_have_text("Revisa tu correo")
-    page.goto(_link("ana@example.com"))
+    page.goto(confirmation_link("ana@example.com"))
     expect(page.locator("main")).to_contain_text("Panadería Las Lilas SpA")
     page.get_by_role("button", name="Crear mi cuenta").click()
     expect(page.locator(".flash-success")).to_contain_text("primer mes es gratis")

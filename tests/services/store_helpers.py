@@ -11,18 +11,23 @@ from tests.services.billing_helpers import JAN, Catalog, make_catalog
 
 
 @dataclass
-class Store:
+class Shelves:
     cat: Catalog
     my_plan: Category
     erp: Category
     free: Product  # a free module in "My plan"
     upfront: Product  # a module paid at activation, CLP 5,000 a month
+
+
+@dataclass
+class Store(Shelves):
     org: Organisation
     sub: Subscription  # Plan Básico, active since JAN, monthly
     admin: object  # the customer's administrator (a User)
 
 
-def make_store(now=JAN) -> Store:
+def make_shelves() -> Shelves:
+    """The catalog placed in rows: additional users and the free module in "My plan", the rest in "ERP"."""
     cat = make_catalog()
     my_plan = factories.make_category("mi-plan", "Mi plan", names={"en": {"name": "My plan"}})
     erp = factories.make_category("erp", "ERP")
@@ -33,8 +38,14 @@ def make_store(now=JAN) -> Store:
     cat.user.category_id = my_plan.id
     cat.module.category_id = erp.id
     cat.stamps.category_id = erp.id
+    db.session.flush()
+    return Shelves(cat, my_plan, erp, free, upfront)
+
+
+def make_store(now=JAN) -> Store:
+    shelves = make_shelves()
     membership = factories.make_member("customer", "admin")
     org = membership.organisation
-    sub = subs.start_subscription(org, cat.basic, "CLP", "monthly", now - timedelta(days=5), trial_days=0)
+    sub = subs.start_subscription(org, shelves.cat.basic, "CLP", "monthly", now - timedelta(days=5), trial_days=0)
     db.session.flush()
-    return Store(cat, my_plan, erp, free, upfront, org, sub, membership.user)
+    return Store(**vars(shelves), org=org, sub=sub, admin=membership.user)
