@@ -65,6 +65,13 @@ PARAMS = {
                         "WHERE p.software_id = plan.software_id AND p.category_id IS NOT NULL "
                         "AND p.retired_at IS NULL AND EXISTS (SELECT 1 FROM price pr WHERE pr.product_id = p.id "
                         "AND pr.currency = s.currency)",
+    # One the customer can hold several of (additional users first): adding it again is always an "add".
+    "store_stackable_id": "SELECT MIN(p.id) FROM product p JOIN subscription s ON s.organisation_id = :customer "
+                          "AND s.status IN ('trial', 'active', 'past_due') JOIN product plan ON plan.id = s.plan_id "
+                          "WHERE p.software_id = plan.software_id AND p.category_id IS NOT NULL "
+                          "AND p.kind IN ('additional_user', 'additional_company', 'service') "
+                          "AND p.retired_at IS NULL AND EXISTS (SELECT 1 FROM price pr WHERE pr.product_id = p.id "
+                          "AND pr.currency = s.currency)",
     "store_row": "SELECT code FROM category WHERE retired_at IS NULL ORDER BY position, id LIMIT 1",
     "software_id": "SELECT MIN(id) FROM software",
     "customer_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :customer AND kind = 'invoice'",
@@ -210,6 +217,9 @@ FRAGMENTS = [
     Page(CUSTOMER_ADMIN, "/customer/store?row={store_row}&{store_row}=2", "fragment", name="store row next page"),
     Page(CUSTOMER_ADMIN, "/customer/cart", "fragment", "POST", {"product_id": "{store_product_id}", "quantity": "0"},
          status=422, name="cart add, invalid quantity (422)"),
+    # Each request adds one more unit to the same cart line (at most 10,000, far more than a run sends).
+    Page(CUSTOMER_ADMIN, "/customer/cart", "fragment", "POST", {"product_id": "{store_stackable_id}", "quantity": "1"},
+         name="cart add (fragment: the card, the badge and the panel)"),
     Page(CUSTOMER_ADMIN, "/customer/account/usage?period=1", "fragment", headers={"HX-Target": "usage_days"},
          name="usage per day of the previous period"),
     Page(CUSTOMER_ADMIN, "/customer/invoices?status=paid", "fragment", headers={"HX-Target": "invoices"},

@@ -12,7 +12,7 @@ leaves no server behind.
 Contract for the other suites — bench/sweep.py (P5), bench/pdf.py (P4), bench/usage.py (P6),
 bench/reconciliation.py (a 100,000-row statement), bench/webhooks.py (a burst of signed webhooks),
 bench/licenses.py (license activations under load), bench/usage_chart.py (usage charts over 2,000,000 events of
-one customer), …:
+one customer), bench/activations.py (store carts activated at once over HTTP, activations/s), …:
 
     def run(options) -> dict
 
@@ -41,7 +41,7 @@ import bench
 from bench import latency, report, weight
 from bench.server import HarnessError, stop_all
 
-SUITES = ("sweep", "pdf", "usage", "usage_chart", "reconciliation", "webhooks", "licenses")
+SUITES = ("sweep", "pdf", "usage", "usage_chart", "reconciliation", "webhooks", "licenses", "activations")
 QUICK_SECONDS, FULL_SECONDS = 2.0, 10.0
 
 
