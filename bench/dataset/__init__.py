@@ -32,6 +32,7 @@ BASE_COUNTS = {
     "usage_events": 2_000_000,
     "invoices": 1_000_000,
     "licenses": 500_000,
+    "bench_reseller_clients": 5_000,  # of the customers, the ones the bench reseller looks after
 }
 
 BENCH_PASSWORD = "vitrine-bench"

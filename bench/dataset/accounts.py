@@ -80,7 +80,8 @@ def _organisations(ctx: Context, rng, kind: str, count: int, first_id: int, seri
 
 
 def generate_accounts(ctx: Context) -> None:
-    """The vendor, customers (40 % of them linked to resellers), resellers, partners; their people."""
+    """The vendor, customers (the bench reseller's 5,000 at scale 1 and 40 % of the others linked to resellers),
+    resellers, partners; their people."""
     rng = ctx.rng("accounts")
     # Hashed once (Argon2 is slow on purpose), with the portal's parameters and a salt from the seed.
     salt = hashlib.sha256(f"bench:{ctx.seed}".encode()).digest()[:16]
@@ -126,14 +127,18 @@ def generate_accounts(ctx: Context) -> None:
     for kind in ("customer", "reseller", "partner"):
         organisations += _organisations(ctx, rng, kind, counts[kind], first[kind], serial, advisors)
 
-    # 40 % of customers are looked after by a reseller; a few resellers have many clients.
+    # 40 % of the other customers are looked after by a reseller; a few resellers have many clients.
     customers = organisations[1:1 + counts["customer"]]
     reseller_ids = [first["reseller"] + i for i in range(counts["reseller"])]
     reseller_weights = skewed_weights(len(reseller_ids))
-    for org in customers:
-        if org["id"] == first["customer"] or rng.random() < 0.4:
+    # The bench reseller looks after BASE_COUNTS["bench_reseller_clients"] of them (5,000 at scale 1: its list's
+    # search, filters and pages run over that many), the first customers by id.
+    bench_clients = min(ctx.count("bench_reseller_clients"), len(customers))
+    for index, org in enumerate(customers):
+        if index < bench_clients:
+            org["reseller_id"] = reseller_ids[0]
+        elif rng.random() < 0.4:
             org["reseller_id"] = rng.choices(reseller_ids, cum_weights=reseller_weights)[0]
-    customers[0]["reseller_id"] = reseller_ids[0]
 
     bench_org = {kind: first[kind] for kind in ("customer", "reseller", "partner")} | {"vendor": vendor_id}
     extra_roles = {"customer": ("member", (0, 0, 1, 1, 1, 2, 3)), "reseller": ("accountant", (1, 1, 2, 3)),
