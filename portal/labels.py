@@ -220,3 +220,16 @@ STOCK_MOVEMENT_LABELS = {
     "client_cancellation": _l("Client cancelled"),
 }
 LICENSE_STATUS_LABELS = {"active": _l("Active"), "cancelled": _l("Cancelled")}
+
+# A customer's request to its commercial advisor (portal/models/advisor_requests.py).
+ADVISOR_REQUEST_STATUS_LABELS = {
+    "open": lazy_pgettext("advisor request", "Open"),
+    "answered": lazy_pgettext("advisor request", "Answered"),
+    "closed": lazy_pgettext("advisor request", "Closed"),
+}
+
+CONTACT_LABELS = {
+    "email": _l("By e-mail"),
+    "phone": _l("By phone"),
+    "video": _l("By video call"),
+}

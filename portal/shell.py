@@ -22,9 +22,9 @@ SHELL_ENTRIES = 2048
 _CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x00"
 # The sections whose link is current on every page under their address (an invoice is under Invoices).
 _SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
-             "customer.organisation",
+             "customer.organisation", "customer.advisor_requests",
              "backoffice.organisations", "backoffice.invoices", "backoffice.catalog_index",
-             "backoffice.reconciliation_index", "reseller.payment")
+             "backoffice.reconciliation_index", "backoffice.advisor_requests", "reseller.payment")
 
 
 class ShellCache:

@@ -24,6 +24,8 @@ from portal.i18n import (
     translations,
 )
 from portal.labels import (
+    ADVISOR_REQUEST_STATUS_LABELS,
+    CONTACT_LABELS,
     CONTRACT_STATUS_LABELS,
     INVOICE_KIND_LABELS,
     METRIC_LABELS,
@@ -273,6 +275,14 @@ def payment_method_text(payment) -> str:
 CONTRACT_BADGES = {"active": "ok", "trial": "info", "blocked": "bad", "cancelled": ""}
 
 
+ADVISOR_REQUEST_BADGES = {"open": "warn", "answered": "ok", "closed": ""}
+
+
+def advisor_request_badge(status: str) -> Markup:
+    """A request to the commercial advisor's status as a badge."""
+    return badge(ADVISOR_REQUEST_STATUS_LABELS[status], ADVISOR_REQUEST_BADGES[status])
+
+
 def contract_badge(status: str | None) -> Markup:
     """A reseller's client's contract status (Efetivado, Teste, Bloqueado, Cancelado) as a badge; "—" for none."""
     if status is None:
@@ -341,6 +351,8 @@ def init_app(app) -> None:
         refund_state_labels=Labels(REFUND_STATE_LABELS), refund_destination_labels=Labels(REFUND_DESTINATION_LABELS),
         refund_to_labels=Labels(REFUND_TO_LABELS),
         contract_labels=Labels(CONTRACT_STATUS_LABELS),
+        advisor_request_badge=advisor_request_badge, contact_labels=Labels(CONTACT_LABELS),
+        advisor_request_status_labels=Labels(ADVISOR_REQUEST_STATUS_LABELS),
     )
     app.jinja_env.filters.update(
         money=money,

@@ -217,3 +217,16 @@ def make_license(partner: Organisation, product=None, client_name: str = "Mercad
     user = make_member("partner", "admin", organisation=partner).user
     tax_id = tax_id or _valid_tax_id(partner.country, next(_sequence))
     return stock.activate(partner, user, product, client_name, tax_id, "", datetime.now(UTC))
+
+
+def make_advisor_request(organisation: Organisation | None = None, subject: str = "Activar facturación electrónica",
+                         contact: str = "email", **fields):
+    """A request of one of the organisation's administrators to its commercial advisor, sent through the
+    service (stored, audited and e-mailed)."""
+    from portal.services.accounts import advisor_requests
+
+    organisation = organisation or make_org("customer")
+    user = fields.pop("user", None) or make_member("customer", "admin", organisation=organisation).user
+    data = advisor_requests.RequestData(subject, fields.pop("message", "¿Qué incluye el módulo y cuánto cuesta?"),
+                                        contact, fields.pop("phone", ""), fields.pop("preferred_time", ""))
+    return advisor_requests.send_request(organisation, user, data)

@@ -183,6 +183,12 @@ def _reseller_email(org) -> dict:
     return {"email_id": accountants.link_email(org, f"contato{org.id}@escritorio.com.br", None).id}
 
 
+def _advisor_request(org) -> dict:
+    from tests import factories
+
+    return {"request_id": factories.make_advisor_request(org).id}
+
+
 def _reseller_client_tab(org) -> dict:
     return _reseller_client(org) | {"tab": "contract"}
 
@@ -339,6 +345,16 @@ MATRIX: dict[str, Access] = {
     "customer.organisation_member_remove": owned("customer", make=_membership, roles=("admin",)),
     "customer.organisation_admin_handover": owned("customer", make=_membership, roles=("admin",)),
     "customer.integration_key_reveal": kind("customer", roles=("admin",)),
+    # Requests to the commercial advisor: administrators write them, every member reads the organisation's own
+    # (another organisation's is 404); every staff role reads, answers and closes them (vendor-wide).
+    "customer.advisor_request_new": kind("customer", roles=("admin",), subject="Precios", message="¿Cuánto?",
+                                         contact="email"),
+    "customer.advisor_requests": kind("customer"),
+    "customer.advisor_request": owned("customer", make=_advisor_request),
+    "backoffice.advisor_requests": kind("vendor"),
+    "backoffice.advisor_request": kind("vendor"),
+    "backoffice.advisor_request_answer": kind("vendor", answer="Le llamo mañana."),
+    "backoffice.advisor_request_close": kind("vendor"),
     "customer.integration_key_generate": kind("customer", roles=("admin",)),
     # Payments: every member pays and reads the organisation's payments and wallet; cards are its administrators'.
     "customer.pay": kind("customer"),

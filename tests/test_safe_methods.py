@@ -89,6 +89,7 @@ def world(app):
         "client_id": customer.id, "tab": "certificate",
         "email_id": accountants.link_email(orgs["reseller"], "contato@escritorio.com.br", None).id,
         "order_id": 1,
+        "request_id": factories.make_advisor_request(customer, user=admin).id,
     }
     key = integration.generate_key(customer, None)
     db.session.commit()

@@ -5,6 +5,7 @@ from portal.backoffice.views import bp
 __all__ = ["bp"]
 
 from portal.backoffice import (  # noqa: E402, F401 — they register their routes on bp
+    advisor_views,
     catalog_views,
     invoice_views,
     organisation_views,

@@ -6,6 +6,7 @@ __all__ = ["bp"]
 
 from portal.customer import (  # noqa: E402, F401 — they register their routes on bp
     account_views,
+    advisor_views,
     cart_views,
     integration_views,
     invoice_views,

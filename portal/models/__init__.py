@@ -11,6 +11,7 @@ from portal.models.accounts import (
     Organisation,
     User,
 )
+from portal.models.advisor_requests import ADVISOR_REQUEST_STATUSES, CONTACT_CHOICES, AdvisorRequest
 from portal.models.audit import AuditEvent
 from portal.models.catalog import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
 from portal.models.certificates import ClientCertificate
@@ -47,6 +48,9 @@ from portal.models.subscriptions import Subscription, SubscriptionCharge, Subscr
 from portal.models.usage import UsageEvent
 
 __all__ = [
+    "ADVISOR_REQUEST_STATUSES",
+    "CONTACT_CHOICES",
+    "AdvisorRequest",
     "LOGGED_NOTICES",
     "NOTICE_KINDS",
     "BillingPreferences",
