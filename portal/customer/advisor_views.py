@@ -48,7 +48,9 @@ def advisor_request_new():
 def advisor_requests_list():
     """List the organisation's requests to its commercial advisor, newest first, with their status."""
     page = page_of(advisor_requests.customer_requests(g.organisation), page_arg())
-    return render("customer/advisor_requests.html", "requests", page=page)
+    # Only the pager asks for the list alone; htmx sent here after a request was written wants the page.
+    block = "requests" if request.headers.get("HX-Target") == "requests" else None
+    return render("customer/advisor_requests.html", block, page=page)
 
 
 @bp.get("/advisor/requests/<int:request_id>")

@@ -140,7 +140,7 @@ def test_the_advisor_in_the_top_bar_is_named_as_such_at_every_width(app, new_pag
     advisor_box = page.locator(".topbar .advisor")
     label, link = advisor_box.locator(".advisor-label"), advisor_box.get_by_role("link", name="Camila Soto")
     assert label.is_visible() and label.inner_text() == "Tu asesor comercial"
-    assert link.is_visible() and link.get_attribute("href") == f"mailto:{advisor.user.email}"
+    assert link.is_visible() and link.get_attribute("href") == "/customer/advisor/requests/new"
     for element in (label, link):
         box = element.bounding_box()
         assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, box
