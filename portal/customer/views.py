@@ -11,8 +11,8 @@ from portal.services.billing import credit_notes
 from portal.services.billing.entitlements import entitlements_for
 from portal.tenancy import gate
 
-# What a blocked organisation still opens: what it owes, how to pay it, and how it is told (services/accounts/
-# blocking.py). Its home sends it to "Pay online".
+# What a blocked organisation still opens: what it owes, how to pay it, how it is told (services/accounts/
+# blocking.py), and its commercial advisor, whom the banner tells it to ask. Its home sends it to "Pay online".
 OPEN_WHEN_BLOCKED = frozenset({
     "customer.pay", "customer.payments", "customer.payments_csv", "customer.payment",
     "customer.payment_instructions", "customer.invoice_pay_offline",
@@ -20,6 +20,7 @@ OPEN_WHEN_BLOCKED = frozenset({
     "customer.payment_methods", "customer.payment_method_new", "customer.payment_method_added",
     "customer.payment_method_auto_pay", "customer.payment_method_auto_pay_off", "customer.payment_method_remove",
     "customer.wallet", "customer.billing_preferences",
+    "customer.advisor_request_new", "customer.advisor_requests", "customer.advisor_request",
 })
 
 bp = Blueprint("customer", __name__, url_prefix="/customer")

@@ -16,7 +16,8 @@ def _block(client, reason: str):
 
 @pytest.mark.parametrize("path", ["/customer/pay", "/customer/payments", "/customer/payment-methods",
                                   "/customer/wallet", "/customer/invoices", "/customer/invoices.csv",
-                                  "/customer/payments.csv"])
+                                  "/customer/payments.csv", "/customer/advisor/requests",
+                                  "/customer/advisor/requests/new"])
 def test_a_blocked_account_opens_its_billing_screens_with_the_banner(login_as, path):
     client = login_as("customer", "admin")
     _block(client, "unpaid")
