@@ -379,6 +379,7 @@ MATRIX: dict[str, Access] = {
     # Only the vendor's key checks licenses (any code of any partner): another organisation's key gets 403.
     "api.license_check": api(),
     "api.usage_create": api(),
+    "api.fiscal_documents_create": api(),
     "api.invoices": api(),
     "api.invoice": api(make=_api_invoice),
 }

@@ -12,8 +12,26 @@ from portal.models import METRICS
 from portal.orm import utcnow
 from portal.routing import MAX_ID
 from portal.services.billing import usage
+from portal.services.fiscal import documents, nfe
 
 KEY_HEADER = "X-Api-Key"
+
+# Why an NF-e / NFC-e is refused: the answer to one XML, or `error.code` of a file in a batch's results.
+FISCAL_ERROR_CODES = {
+    "document_too_large": f"413: an XML over {nfe.MAX_BYTES // 1024} KB (in a batch: that file is refused).",
+    "xml_malformed": "422: the file is not well-formed XML.",
+    "xml_dtd_forbidden": "422: the XML has a DTD, entity declarations or external references (never in an NF-e).",
+    "not_nfe": "422: not an NF-e or NFC-e (no nfeProc/NFe/infNFe in the namespace http://www.portalfiscal.inf.br/nfe).",
+    "invalid_access_key": "422: infNFe/@Id is not \"NFe\" and a 44-character access key.",
+    "access_key_check_digit": "422: the access key's check digit (modulus 11) is wrong.",
+    "access_key_mismatch": "422: the access key disagrees with the model, series, number or issuer of the "
+                           "document, or with its protocol's chNFe.",
+    "unsupported_model": "422: ide/mod is neither 55 (NF-e) nor 65 (NFC-e).",
+    "test_environment": "422: issued in the test environment (ide/tpAmb 2): no fiscal value.",
+    "missing_field": "422: a required element is missing; `field` names it (e.g. ide/dhEmi).",
+    "invalid_field": "422: an element's value is not valid; `field` names it.",
+    "not_your_document": "422: neither the issuer nor the recipient is the organisation of the key.",
+}
 
 # Every error code the API answers with, and when. Clients may rely on these; messages may change.
 ERROR_CODES = {
@@ -22,11 +40,12 @@ ERROR_CODES = {
     "account_blocked": "403: the organisation is blocked by its reseller or by the vendor.",
     "invalid_json": "400: the body is not valid JSON.",
     "invalid_payload": '422: the body is not an object with a non-empty "events" list (or, for an entry link, '
-                       'with an "email").',
+                       'with an "email"; for fiscal documents, a multipart body without "files").',
     "invalid_event": "422: an event breaks a rule; `index` and `field` say which and where.",
     "event_in_future": "422: an event's occurred_at is more than 5 minutes ahead of the server's clock.",
     "event_too_old": "422: an event's occurred_at is before the previous billing period.",
-    "batch_too_large": f"413: more than {usage.MAX_EVENTS} events, or a body over 1 MB.",
+    "batch_too_large": f"413: more than {usage.MAX_EVENTS} events, or a body over 1 MB (fiscal documents: more "
+                       f"than {documents.MAX_BATCH_FILES} files, or over 8 MB).",
     "event_id_conflict": "409: an id already reported (or repeated in the batch) with another metric, quantity "
                          "or time.",
     "invalid_parameter": "422: a query parameter is not valid; `field` names it.",
@@ -36,8 +55,10 @@ ERROR_CODES = {
     "method_not_allowed": "405: the path does not accept this HTTP method.",
     "request_entity_too_large": "413: the request body is larger than the portal accepts.",
     "too_many_requests": "429: too many requests for this key in a short time; wait and retry.",
-    "unsupported_media_type": "415: the body is not sent as `Content-Type: application/json`.",
+    "unsupported_media_type": "415: the body is not sent as `Content-Type: application/json` (fiscal documents: "
+                              "`application/xml` or `multipart/form-data`).",
     "bad_request": "400: the request could not be understood.",
+    **FISCAL_ERROR_CODES,
     "internal_server_error": "500: an unexpected error on our side; it is logged. Retry later.",
 }
 
@@ -66,6 +87,83 @@ PRODUCT = {
     "type": "object",
     "required": ["code", "name"],
     "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+}
+
+PARTY = {
+    "type": "object",
+    "required": ["tax_id", "name"],
+    "additionalProperties": False,
+    "properties": {"tax_id": {"type": ["string", "null"], "description": "CNPJ (14) or CPF (11), unformatted."},
+                   "name": {"type": ["string", "null"]}},
+}
+FISCAL_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "additionalProperties": False,
+    "properties": {"code": {"type": "string", "enum": list(FISCAL_ERROR_CODES)},
+                   "message": {"type": "string", "description": "For people, in the Accept-Language language."},
+                   "field": {"type": "string", "description": "The element at fault, e.g. ide/dhEmi."}},
+}
+FISCAL_SCHEMAS = {
+    "FiscalDocument": {
+        "type": "object",
+        "required": ["id", "access_key", "model", "direction", "series", "number", "issued_at", "issuer",
+                     "recipient", "total", "currency", "status", "status_code", "status_reason", "cfops",
+                     "received_at"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "access_key": {"type": "string", "pattern": "^[0-9]{6}[A-Z0-9]{12}[0-9]{26}$"},
+            "model": {"type": "string", "enum": ["55", "65"], "description": "55 NF-e, 65 NFC-e."},
+            "direction": {"type": "string", "enum": ["issued", "received"],
+                          "description": "issued: your company is the issuer; received: it is the recipient."},
+            "series": {"type": "integer", "minimum": 0, "maximum": 999},
+            "number": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+            "issued_at": TIMESTAMP,
+            "issuer": PARTY,
+            "recipient": {**PARTY, "description": "An NFC-e to a consumer may name nobody (both null)."},
+            "total": {**MINOR_UNITS, "minimum": 0, "description": "vNF in centavos."},
+            "currency": {"type": "string", "const": "BRL"},
+            "status": {"type": "string", "enum": ["authorised", "denied", "rejected", "not_authorised"],
+                       "description": "From protNFe/infProt/cStat: 100 and 150 authorised, 110 and 301-303 "
+                                      "denied, any other rejected; no protocol in the file: not_authorised."},
+            "status_code": {"type": ["string", "null"], "description": "cStat, when the file has a protocol."},
+            "status_reason": {"type": ["string", "null"], "description": "xMotivo, when the file has a protocol."},
+            "cfops": {"type": "array", "items": {"type": "string", "pattern": "^[1-7][0-9]{3}$"},
+                      "description": "The items' CFOPs, each once, in order."},
+            "received_at": TIMESTAMP,
+        },
+    },
+    "FiscalDocumentResult": {
+        "type": "object",
+        "required": ["result", "document"],
+        "additionalProperties": False,
+        "properties": {"result": {"type": "string", "enum": ["stored", "duplicate"],
+                                  "description": "duplicate: this access key was already kept; nothing changed."},
+                       "document": _ref("FiscalDocument")},
+    },
+    "FiscalDocumentBatchResult": {
+        "type": "object",
+        "required": ["stored", "duplicates", "refused", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "stored": {"type": "integer", "minimum": 0},
+            "duplicates": {"type": "integer", "minimum": 0},
+            "refused": {"type": "integer", "minimum": 0},
+            "results": {"type": "array", "items": {
+                "type": "object",
+                "required": ["index", "filename", "result"],
+                "additionalProperties": False,
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0, "description": "Position of the file, from 0."},
+                    "filename": {"type": ["string", "null"]},
+                    "result": {"type": "string", "enum": ["stored", "duplicate", "refused"]},
+                    "document": _ref("FiscalDocument"),
+                    "error": FISCAL_ERROR,
+                },
+            }},
+        },
+    },
 }
 
 SCHEMAS = {
@@ -284,6 +382,7 @@ SCHEMAS = {
             "next_page": {"type": ["integer", "null"]},
         },
     },
+    **FISCAL_SCHEMAS,
 }
 
 # Every organisation's previous billing period starts at least this long ago (a monthly period that began
@@ -413,6 +512,45 @@ PATHS = {
                 **COMMON_ERRORS,
                 "403": _error("The key is not the vendor's (`vendor_key_required`), or the vendor is blocked "
                               "(`account_blocked`)."),
+            },
+        }
+    },
+    "/fiscal-documents": {
+        "post": {
+            "operationId": "uploadFiscalDocuments",
+            "summary": "Send your company's NF-e / NFC-e XMLs, issued or received: one, or a batch.",
+            "description": (
+                "One XML as the body (`Content-Type: application/xml`), or a batch of up to "
+                f"{documents.MAX_BATCH_FILES} XMLs (8 MB in all) as the `files` parts of a `multipart/form-data` "
+                "body. Send the authorised file (nfeProc, with its protNFe); a bare NFe is kept as not authorised. "
+                "A document is kept for your company when it is its issuer (`issued`) or its recipient "
+                "(`received`), checked whole first: the XML may have no DTD or entities, the access key its "
+                "check digit, and it must agree with the document. An access key already kept answers "
+                "`duplicate` with the document kept, so any upload can safely be retried. In a batch each file "
+                "has its own result (stored, duplicate or refused with its error), in the order sent."
+            ),
+            "requestBody": {"required": True, "content": {
+                "application/xml": {"schema": {"type": "string", "maxLength": nfe.MAX_BYTES,
+                                               "description": "One NF-e / NFC-e XML, as the SEFAZ returned it."}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "required": ["files"], "properties": {"files": {
+                        "type": "array", "minItems": 1, "maxItems": documents.MAX_BATCH_FILES,
+                        "description": "One part per XML, each named `files`.",
+                        "items": {"type": "string", "contentMediaType": "application/xml"}}}},
+                    "encoding": {"files": {"contentType": "application/xml, text/xml"}},
+                },
+            }},
+            "responses": {
+                "200": _json({"oneOf": [_ref("FiscalDocumentResult"), _ref("FiscalDocumentBatchResult")]},
+                             "One XML already kept (`duplicate`), or a batch's results."),
+                "201": _json(_ref("FiscalDocumentResult"), "One XML, kept (`stored`)."),
+                "413": _error("The XML or the batch is too large (`document_too_large`, `batch_too_large`)."),
+                "415": _error("Neither `application/xml` nor `multipart/form-data` (`unsupported_media_type`)."),
+                "422": _error("The XML is refused (`xml_malformed`, `xml_dtd_forbidden`, `not_nfe`, "
+                              "`invalid_access_key`, `access_key_check_digit`, `access_key_mismatch`, "
+                              "`unsupported_model`, `test_environment`, `missing_field`, `invalid_field`, "
+                              "`not_your_document`), or a batch has no files (`invalid_payload`)."),
+                **COMMON_ERRORS,
             },
         }
     },

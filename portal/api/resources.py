@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Invoice
+from portal.models import FiscalDocument, Invoice
 from portal.orm import utcnow
 from portal.services.billing.entitlements import Entitlements
 from portal.services.billing.invoicing import ISSUED_STATUSES
@@ -134,3 +134,25 @@ def issued_invoice(organisation_id: int, invoice_id: int) -> Invoice | None:
         .where(Invoice.id == invoice_id)
         .options(selectinload(Invoice.series), selectinload(Invoice.lines), selectinload(Invoice.installments))
     )
+
+
+def fiscal_document_body(document: FiscalDocument) -> dict:
+    """A kept NF-e / NFC-e as the API shows it (without its XML)."""
+    return {
+        "id": document.id,
+        "access_key": document.access_key,
+        "model": document.model,
+        "direction": document.direction,
+        "series": document.series,
+        "number": document.number,
+        "issued_at": iso(document.issued_at),
+        "issuer": {"tax_id": document.issuer_tax_id, "name": document.issuer_name},
+        "recipient": {"tax_id": document.recipient_tax_id, "name": document.recipient_name},
+        "total": document.total,
+        "currency": document.currency,
+        "status": document.status,
+        "status_code": document.status_code,
+        "status_reason": document.status_reason,
+        "cfops": list(document.cfops),
+        "received_at": iso(document.received_at),
+    }

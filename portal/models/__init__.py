@@ -15,6 +15,7 @@ from portal.models.advisor_requests import ADVISOR_REQUEST_STATUSES, CONTACT_CHO
 from portal.models.audit import AuditEvent
 from portal.models.catalog import METRICS, PERIODS, PRODUCT_KINDS, Category, Price, Product, Quota, Software
 from portal.models.certificates import ClientCertificate
+from portal.models.fiscal import FISCAL_DIRECTIONS, FISCAL_DOCUMENT_STATUSES, FISCAL_MODELS, FiscalDocument
 from portal.models.integration import IntegrationKey
 from portal.models.invoices import (
     BillingSettings,
@@ -70,6 +71,10 @@ __all__ = [
     "EntryLinkUse",
     "BillingSettings",
     "CartLine",
+    "FISCAL_DIRECTIONS",
+    "FISCAL_DOCUMENT_STATUSES",
+    "FISCAL_MODELS",
+    "FiscalDocument",
     "Category",
     "Installment",
     "IntegrationKey",

@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from portal import create_app
 from portal.api.openapi import openapi_document
@@ -84,9 +85,22 @@ def api_server(app, live_url, keyed_org):
     return live_url + "/api/v1", key
 
 
+# The fiscal documents' bodies are bytes that no schema can fully describe, so two checks cannot hold for them
+# and are left out there only (tests/api/test_fiscal_documents.py sends real and broken XMLs instead):
+# - an `application/xml` body: any string is schema-valid, but only a real NF-e of the key's company is kept
+#   (no schema says "an XML with a right check digit"), so a generated one is refused with 422 by design;
+# - a multipart batch: every part is bytes on the wire, so a "wrongly typed" file (the number 0, an object
+#   serialised as XML) is indistinguishable from the text of a file, and is answered, as any file, with its
+#   own refusal inside a 200.
+UNCHECKABLE = {("uploadFiscalDocuments", "application/xml"): positive_data_acceptance,
+               ("uploadFiscalDocuments", "multipart/form-data"): negative_data_rejection}
+
+
 @schema.parametrize()
 # One server and one organisation for all the cases of an operation, as a client would meet them.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_api_keeps_its_documented_promises(case, api_server):
     base_url, key = api_server
-    case.call_and_validate(base_url=base_url, headers={"X-Api-Key": key})
+    check = UNCHECKABLE.get((case.operation.definition.raw.get("operationId"), case.media_type))
+    excluded = [check] if check is not None else []
+    case.call_and_validate(base_url=base_url, headers={"X-Api-Key": key}, excluded_checks=excluded)

@@ -28,13 +28,13 @@ from defusedxml.ElementTree import fromstring
 from flask_babel import lazy_gettext as _l
 from stdnum.br import cnpj, cpf
 
+from portal.models import FISCAL_DOCUMENT_STATUSES, FISCAL_MODELS
 from portal.services.errors import DomainError
 
 NAMESPACE = "http://www.portalfiscal.inf.br/nfe"
-MODELS = ("55", "65")  # NF-e, NFC-e
 # The largest NF-e (990 items) is well under this; anything larger is not one we read.
 MAX_BYTES = 1024 * 1024
-AUTHORISED, DENIED, REJECTED, NOT_AUTHORISED = "authorised", "denied", "rejected", "not_authorised"
+AUTHORISED, DENIED, REJECTED, NOT_AUTHORISED = FISCAL_DOCUMENT_STATUSES
 AUTHORISED_CODES = frozenset({"100", "150"})
 DENIED_CODES = frozenset({"110", "301", "302", "303"})
 PRODUCTION = "1"
@@ -112,8 +112,8 @@ def _invalid(field: str) -> DomainError:
 
 def _parse(data: bytes) -> Element:
     if len(data) > MAX_BYTES:
-        raise _refuse(_l("The document is larger than %(size)d KB; an NF-e is much smaller.",
-                         size=MAX_BYTES // 1024), "document_too_large")
+        raise DomainError(_l("The document is larger than %(size)d KB; an NF-e is much smaller.",
+                             size=MAX_BYTES // 1024), code="document_too_large", status=413)
     try:
         return fromstring(data, forbid_dtd=True)
     except DefusedXmlException as error:
@@ -224,7 +224,7 @@ def read_nfe(data: bytes) -> NfeFacts:
                       "invalid_access_key", "infNFe/@Id")
     key = check_access_key(identifier[3:])
     model = _text(info, "ide/mod", "ide/mod")
-    if model not in MODELS:
+    if model not in FISCAL_MODELS:
         raise _refuse(_l("Only NF-e (model 55) and NFC-e (model 65) are accepted; this document is model "
                          "%(model)s.", model=model[:4]), "unsupported_model", "ide/mod")
     if _text(info, "ide/tpAmb", "ide/tpAmb") != PRODUCTION:
