@@ -1,7 +1,7 @@
 """fiscal documents sent by a client's software
 
-Revision ID: 0022
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-02 13:45:06
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 import portal.orm
 
-revision = '0022'
-down_revision = '0017'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
