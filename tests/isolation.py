@@ -250,6 +250,13 @@ MATRIX: dict[str, Access] = {
     "reseller.client_contract_save": owned("reseller", make=_reseller_client, roles=("manager",), payer="reseller"),
     "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_software_open": owned("reseller", make=_reseller_client, roles=("manager",)),
+    # A new client (hiring link, direct registration) is its reseller's managers'; it names no other organisation.
+    "reseller.client_new": kind("reseller", roles=("manager",)),
+    "reseller.hiring_link": kind("reseller", roles=("manager",)),
+    "reseller.hiring_link_create": kind("reseller", roles=("manager",), payer="client"),
+    "reseller.hiring_link_email": kind("reseller", roles=("manager",), email="cliente@padaria.com.br"),
+    "reseller.client_register": kind("reseller", roles=("manager",)),
+    "reseller.client_register_save": kind("reseller", roles=("manager",), payer="client"),
     # My data: the reseller's own linked e-mails (accountants read them); another reseller's e-mail is 404.
     "reseller.my_basics": kind("reseller"),
     "reseller.my_basics_save": kind("reseller", roles=("manager",), legal_name="Estudio Contable Sur SpA",
@@ -279,6 +286,9 @@ MATRIX: dict[str, Access] = {
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.
     "backoffice.catalog_index": kind("vendor"),
+    # Every vendor role reads the billing settings; administrators and billing staff change them.
+    "backoffice.billing_settings": kind("vendor"),
+    "backoffice.billing_settings_save": kind("vendor", roles=("admin", "billing"), reseller_discount="50"),
     "backoffice.catalog_csv": kind("vendor"),
     "backoffice.product": kind("vendor"),
     "backoffice.software_create": kind("vendor", roles=("admin",)),

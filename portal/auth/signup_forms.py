@@ -19,6 +19,6 @@ class SignUpForm(FlaskForm):
     country = SelectField(_l("Country"), validators=[DataRequired()])
     tax_id = StringField(_l("Tax id"), validators=[DataRequired(), Length(max=40)])
 
-    def with_countries(self, names: dict[str, str]) -> "SignUpForm":
-        self.country.choices = [(code, names.get(code, code)) for code in COUNTRIES]
+    def with_countries(self, names: dict[str, str], codes: tuple[str, ...] = COUNTRIES) -> "SignUpForm":
+        self.country.choices = [(code, names.get(code, code)) for code in codes]
         return self

@@ -13,6 +13,7 @@ from portal.orm import utcnow
 from portal.services import signup
 from portal.services.accounts import auth
 from portal.services.errors import DomainError
+from portal.services.resellers import hiring_links
 from portal.sessions import start_session
 from portal.tenancy import client_address, landing_url
 
@@ -25,17 +26,26 @@ def _email_key() -> str:
     return "signup-email:" + request.form.get("email", "").strip().lower()[:254]
 
 
-def _form() -> SignUpForm:
+def _hiring():
+    """The reseller's hiring link the sign-up came through, if any (a DomainError, 404 or 410, when not valid)."""
+    raw = request.values.get("hire", "")
+    return hiring_links.read_link(raw[:1000]) if raw else None
+
+
+def _form(hiring=None) -> SignUpForm:
     names = get_locale().territories
-    return SignUpForm().with_countries({code: names.get(code, code) for code in signup.COUNTRIES})
+    codes = (hiring.reseller.country,) if hiring is not None else signup.COUNTRIES
+    return SignUpForm().with_countries({code: names.get(code, code) for code in codes}, codes)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_limit, methods=["POST"])
 @limiter.limit(_limit, methods=["POST"], key_func=_email_key)
 def signup_form():
-    """Ask for an account: e-mail, password, the company, its country and tax id."""
-    form = _form()
+    """Ask for an account: e-mail, password, the company, its country and tax id (through a reseller's hiring
+    link: with its plan and who pays)."""
+    hiring = _hiring()
+    form = _form(hiring)
     if form.validate_on_submit():
         try:
             signup.check_tax_id(form.country.data, form.tax_id.data)
@@ -45,11 +55,12 @@ def signup_form():
             password_hash = auth.new_password_hash(form.password.data)  # slow: before anything is written
             signup.request_sign_up(form.email.data, form.name.data, password_hash, form.organisation.data,
                                    form.country.data, form.tax_id.data, normalise_locale(str(get_locale())) or "en",
-                                   utcnow(), client_address())
+                                   utcnow(), client_address(), hiring=hiring)
             db.session.commit()
             return redirect_to(url_for("auth.signup_sent"))
     status = 422 if request.method == "POST" else 200
-    return render("auth/signup.html", "signup_form", status=status, form=form)
+    return render("auth/signup.html", "signup_form", status=status, form=form, hiring=hiring,
+                  hire=request.values.get("hire", "")[:1000] if hiring else "")
 
 
 @bp.get("/signup/sent")

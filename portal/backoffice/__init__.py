@@ -12,4 +12,5 @@ from portal.backoffice import (  # noqa: E402, F401 — they register their rout
     payment_views,
     product_views,
     reconciliation_views,
+    settings_views,
 )

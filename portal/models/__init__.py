@@ -40,7 +40,7 @@ from portal.models.partners import (
     StockMovement,
 )
 from portal.models.payments import Payment, PaymentMethod, Refund, WalletEntry, WalletSettings, WebhookEvent
-from portal.models.resellers import ResellerEmail
+from portal.models.resellers import HiringLinkUse, ResellerEmail
 from portal.models.sessions import LoginSession
 from portal.models.signups import SignUp
 from portal.models.software_access import SoftwareAccessToken
@@ -102,6 +102,7 @@ __all__ = [
     "Product",
     "Quota",
     "Refund",
+    "HiringLinkUse",
     "ResellerEmail",
     "Software",
     "SoftwareAccessToken",

@@ -156,11 +156,16 @@ class TaxRate(db.Model):
 
 
 class BillingSettings(db.Model):
-    """The vendor's billing settings (one row): payment terms and payment instructions per country."""
+    """The vendor's billing settings (one row): payment terms, payment instructions per country, and the discount
+    a reseller gets on the plans it pays for its clients."""
 
     __tablename__ = "billing_settings"
+    __table_args__ = (CheckConstraint("reseller_discount_bp >= 0 AND reseller_discount_bp <= 10000",
+                                      name="reseller_discount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_terms_days: Mapped[int] = mapped_column(default=10)
+    # Basis points off every price of a subscription its reseller pays (5000 = 50 %).
+    reseller_discount_bp: Mapped[int] = mapped_column(default=5000, server_default="5000")
     # {"CL": "Transferencia a Banco …", "BR": "Pix …"}
     payment_instructions: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -22,3 +22,16 @@ class ResellerEmail(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     reseller: Mapped[Organisation] = relationship()
+
+
+class HiringLinkUse(db.Model):
+    """A reseller's hiring link once it created its client: the link's random id is unique, so a link is used
+    once."""
+
+    __tablename__ = "hiring_link_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -28,3 +29,8 @@ class SignUp(db.Model):
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # Through a reseller's hiring link: the reseller, the plan it offered, whether it pays, the link's id.
+    reseller_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    reseller_pays: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    hiring_link_id: Mapped[str | None] = mapped_column(String(64))

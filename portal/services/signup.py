@@ -4,6 +4,10 @@ for the first month, with no payment data.
 
 The answer to the person asking is the same whether or not the e-mail already has an account: an address
 that has one is e-mailed a reminder to log in instead of a link, and nothing else is written.
+
+Through a reseller's hiring link (portal.services.resellers.hiring_links) the sign-up keeps the reseller's offer:
+the organisation is created linked to the reseller, on trial of the plan offered, paid by the reseller (with the
+reseller discount) when it said so; the link is used once.
 """
 
 import hashlib
@@ -46,8 +50,11 @@ def check_tax_id(country: str, value: str) -> str:
 
 
 def request_sign_up(email: str, name: str, password_hash: str, organisation_name: str, country: str, tax_id: str,
-                    locale: str, now: datetime, address: str | None = None) -> None:
-    """Keep the request and e-mail its confirmation link; an address with an account gets a reminder."""
+                    locale: str, now: datetime, address: str | None = None, hiring=None) -> None:
+    """Keep the request and e-mail its confirmation link; an address with an account gets a reminder. `hiring`:
+    the reseller's hiring link it came through (its country is the reseller's)."""
+    if hiring is not None and country != hiring.reseller.country:
+        raise DomainError(_l("Choose one of the offered countries."), code="invalid_country", field="country")
     from portal.services.mail import composing as mail
 
     email = email.strip().lower()
@@ -61,13 +68,17 @@ def request_sign_up(email: str, name: str, password_hash: str, organisation_name
     raw = secrets.token_urlsafe(32)
     request = SignUp(email=email, name=" ".join(name.split()), password_hash=password_hash,
                      organisation_name=" ".join(organisation_name.split()), country=country, tax_id=compact,
-                     locale=locale, token_hash=_digest(raw), expires_at=now + timedelta(hours=LINK_HOURS),
+                      locale=locale, token_hash=_digest(raw), expires_at=now + timedelta(hours=LINK_HOURS),
                      created_at=now)
+    if hiring is not None:
+        request.reseller_id, request.plan_id = hiring.reseller.id, hiring.plan.id
+        request.reseller_pays, request.hiring_link_id = hiring.payer == "reseller", hiring.link_id
     db.session.add(request)
     db.session.flush()
     mail.queue_email(email, "signup_confirm", locale, name=request.name, organisation=request.organisation_name,
                      link=mail.external_url("auth.signup_confirm", token=raw), hours=LINK_HOURS)
-    audit.record("sign_up_requested", obj=request, address=address, details={"country": country})
+    audit.record("sign_up_requested", obj=request, address=address,
+                 details={"country": country} | ({"reseller_id": hiring.reseller.id} if hiring is not None else {}))
 
 
 def peek(raw: str, now: datetime) -> SignUp:
@@ -108,18 +119,29 @@ def confirm_sign_up(raw: str, now: datetime, address: str | None = None) -> User
         raise DomainError(_l("This e-mail already has an account. Log in, or ask for a new password."),
                           code="email_taken", status=409)
     compact = check_tax_id(request.country, request.tax_id)
+    reseller = db.session.get(Organisation, request.reseller_id) if request.reseller_id is not None else None
     org = create_organisation("customer", request.organisation_name, request.country, compact,
                               locale=request.locale if request.locale in ("es", "pt_BR", "en") else
-                              COUNTRY_DEFAULTS[request.country][2])
+                              COUNTRY_DEFAULTS[request.country][2], reseller_id=reseller and reseller.id)
     user = User(email=request.email, name=request.name, locale=request.locale,
                 password_hash=request.password_hash, session_token=auth.new_session_token())
     db.session.add(user)
     db.session.flush()
     add_membership(user, org, "admin")
     request.organisation_id, request.password_hash = org.id, ""  # the hash now lives on the user only
-    plan = trial_plan(org.currency)
+    if reseller is not None:
+        from portal.services.resellers import hiring_links
+
+        hiring_links.use_link(request.hiring_link_id or "", reseller, org)
+        plan = db.session.get(Product, request.plan_id) if request.plan_id is not None else None
+        payer = reseller if request.reseller_pays else org
+    else:
+        plan, payer = trial_plan(org.currency), org
     if plan is not None:
-        subs.start_subscription(org, plan, org.currency, "monthly", now, trial_days=TRIAL_DAYS, actor=user)
+        subs.start_subscription(org, plan, org.currency, "monthly", now, trial_days=TRIAL_DAYS, payer=payer,
+                                actor=user)
     audit.record("signed_up", actor=user, organisation=org, obj=org, address=address,
-                 details={"plan": plan.code if plan is not None else None})
+                 details={"plan": plan.code if plan is not None else None}
+                 | ({"reseller_id": reseller.id, "payer": "reseller" if payer is reseller else "client"}
+                    if reseller is not None else {}))
     return user

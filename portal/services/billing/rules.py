@@ -8,8 +8,9 @@ the renewal made by the sweep at night price a subscription the same way.
   31 Mar. A trial is a period of its own (30 days); the first paid period starts when it ends.
 - Prices: a product's price for the subscription's currency and period; an add-on priced only per month costs
   12 monthly prices on an annual subscription. A free product costs 0 and never makes a line.
-- The reseller's 50 % is applied in the unit price of every recurring and prorated line (the line says so), as
-  the invoices of the large data set do; it never applies to setup fees nor to overage.
+- The reseller's discount (a billing setting, 50 % by default) is applied in the unit price of every recurring
+  and prorated line (the line says so), as the invoices of the large data set do; it never applies to setup
+  fees nor to overage.
 - Overage: for the metered metrics (documents, API calls), the units used in the period beyond what the
   organisation's plans and add-ons include, at the plan's overage price in the currency. Quotas are monthly:
   an annual period includes twelve times as much. A trial period is free, overage included.
@@ -30,7 +31,6 @@ from portal.models import Price, Product, Quota, Software
 from portal.services.billing import money
 
 MONTHS = {"monthly": 1, "annual": 12}
-RESELLER_DISCOUNT_BP = 5000
 TRIAL_DAYS = 30
 # Summed over a period and billed beyond the quota; users and companies are levels, sold as add-ons.
 METERED_METRICS = ("documents", "api_calls")

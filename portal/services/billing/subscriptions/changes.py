@@ -15,9 +15,9 @@ from portal.models import Organisation, Product, Subscription
 from portal.models.subscriptions import SubscriptionItem
 from portal.services.billing import invoicing, money
 from portal.services.billing.rules import (
-    RESELLER_DISCOUNT_BP,
     PriceBook,
 )
+from portal.services.billing.settings import reseller_discount_bp
 from portal.services.billing.subscriptions.common import (
     check_addon,
     check_for_sale,
@@ -195,7 +195,7 @@ def change_plan(sub: Subscription, plan: Product, now: datetime, actor=None) -> 
 
 
 def change_payer(sub: Subscription, payer: Organisation, now: datetime, actor=None) -> Subscription:
-    """Who pays from the next invoice on: the customer, or its reseller (at 50 % off)."""
+    """Who pays from the next invoice on: the customer, or its reseller (at the reseller discount)."""
     book = PriceBook.load()
     lock(sub, now, book)
     if sub.status == "cancelled":
@@ -208,7 +208,7 @@ def change_payer(sub: Subscription, payer: Organisation, now: datetime, actor=No
         return sub
     previous = sub.payer_id
     sub.payer_id = payer.id
-    sub.discount_bp = RESELLER_DISCOUNT_BP if payer.id != org.id else 0
+    sub.discount_bp = reseller_discount_bp() if payer.id != org.id else 0
     db.session.flush()
     record_event(sub, "payer_changed", now, actor, previous_payer_id=previous, payer_id=payer.id,
                  discount_bp=sub.discount_bp)

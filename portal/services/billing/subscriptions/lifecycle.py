@@ -12,13 +12,13 @@ from portal.models.subscriptions import BILLING_PERIODS, SubscriptionItem
 from portal.services.billing.refunds import refund
 from portal.services.billing.rules import (
     LIVE_STATUSES,
-    RESELLER_DISCOUNT_BP,
     SUBSCRIBED_STATUSES,
     TRIAL_DAYS,
     PriceBook,
     first_period,
     period_key,
 )
+from portal.services.billing.settings import reseller_discount_bp
 from portal.services.billing.subscriptions.common import (
     check_for_sale,
     check_plan,
@@ -43,7 +43,8 @@ def start_subscription(org: Organisation, plan: Product, currency: str, period: 
                        trial_days: int = TRIAL_DAYS, payer: Organisation | None = None,
                        items: list[tuple[Product, int]] = (), actor=None) -> Subscription:
     """Subscribe a customer to a plan (and add-ons). With a trial, nothing is charged until it ends; without,
-    the first period is invoiced now. A reseller that pays gets 50 % off the plan and its add-ons."""
+    the first period is invoiced now. A reseller that pays gets the reseller discount (a billing setting) off the
+    plan and its add-ons."""
     if org.kind != "customer":
         raise DomainError(_l("Only customer organisations subscribe to plans."), code="not_a_customer")
     if currency not in CURRENCIES:
@@ -57,7 +58,7 @@ def start_subscription(org: Organisation, plan: Product, currency: str, period: 
     if payer.id not in (org.id, org.reseller_id):
         raise DomainError(_l("The subscription is paid by the customer or by its reseller."),
                           code="invalid_payer", field="payer")
-    discount = RESELLER_DISCOUNT_BP if payer.id != org.id else 0
+    discount = reseller_discount_bp() if payer.id != org.id else 0
     book = PriceBook.load()
     check_plan(book, plan)
     unit_price(book, plan, currency, period, discount)
