@@ -25,8 +25,9 @@ def _plans():
 
 
 def _field_error(form, error: DomainError) -> None:
-    getattr(form, error.field or "plan", form.plan).errors = [*getattr(form, error.field or "plan", form.plan).errors,
-                                                              str(error.message)]
+    """Show the service's refusal beside the field it names (the plan when it names none of the form's)."""
+    field = getattr(form, error.field or "plan", form.plan)
+    field.errors = [*field.errors, str(error.message)]
 
 
 def _offer(form) -> new_clients.Offer:
