@@ -1,7 +1,7 @@
 """the reseller discount as a billing setting, hiring links: a sign-up's reseller, plan and payer, each link used once
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-02 13:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import portal.orm
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
