@@ -1,7 +1,7 @@
 """the reseller discount as a billing setting, hiring links: a sign-up's reseller, plan and payer, each link used once
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-02 13:40:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 import portal.orm
 
-revision = '0021'
-down_revision = '0020'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
