@@ -49,6 +49,8 @@ def init_app(app) -> None:
     hooks.on_commit("render_invoice_pdfs", _render_committed_invoices)
     hooks.on_commit("deliver_webhook", _deliver_committed_webhooks)
     hooks.on_commit("match_statement", lambda import_ids: [match_statement(import_id) for import_id in import_ids])
+    hooks.on_commit("auto_pay", _queue_auto_pay)
+    hooks.on_commit("auto_recharge", _queue_auto_recharge)
     consume_beside_dev_server(app)
 
 
@@ -111,6 +113,44 @@ def _deliver_committed_webhooks(events: list[tuple[str, str, int]]) -> None:
                 deliver_webhook(gateway_code, body)
         except Exception:
             log.exception("could not hand a %s webhook to the job queue", gateway_code)
+
+
+@contextmanager
+def _own_app_context():
+    """A job queued from a commit hook runs (when the queue is immediate: tests) in an app context and database
+    session of its own, never in the session whose commit is being handled."""
+    from flask import current_app
+    from flask.globals import _cv_app
+
+    if not has_app_context():
+        yield
+        return
+    app = current_app._get_current_object()
+    token = _cv_app.set(None)
+    try:
+        with app.app_context():
+            yield
+    finally:
+        _cv_app.reset(token)
+
+
+def _queue_auto_pay(attempts: list[tuple[int, int]]) -> None:
+    with _own_app_context():
+        for invoice_id, number in attempts:
+            try:
+                auto_pay_invoice(invoice_id, number)
+            except Exception:
+                # The invoice is committed and open: its customer pays it by hand, and dunning reminds them.
+                log.exception("could not make auto-pay attempt %s at invoice %s", number, invoice_id)
+
+
+def _queue_auto_recharge(entry_ids: list[int]) -> None:
+    with _own_app_context():
+        for entry_id in entry_ids:
+            try:
+                auto_recharge(entry_id)
+            except Exception:
+                log.exception("could not hand the auto-recharge of wallet movement %s to the job queue", entry_id)
 
 
 @contextmanager
@@ -302,3 +342,39 @@ def expire_offline_references() -> None:
         db.session.commit()
     if count:
         log.info("offline references expired: %d", count)
+
+
+@huey.task()
+def auto_pay_invoice(invoice_id: int, attempt: int) -> None:
+    """One attempt at paying an invoice the sweep issued, from the wallet and the auto-pay card. Run again, it
+    finds the attempt's payments made and charges nothing more."""
+    from portal.orm import utcnow
+    from portal.workflows import auto_pay
+
+    with app_context():
+        auto_pay.attempt(invoice_id, attempt, utcnow())
+
+
+@huey.periodic_task(crontab(minute="35"))
+def retry_auto_pay() -> None:
+    """Hourly: the automatic payments that failed and whose next attempt is due (1, 3 and 5 days after the
+    first) are tried again."""
+    from portal.orm import utcnow
+    from portal.workflows import auto_pay
+
+    with app_context():
+        due = auto_pay.retry_due(utcnow())
+    for invoice_id, attempt in due:
+        auto_pay_invoice(invoice_id, attempt)
+    if due:
+        log.info("auto-pay retries: %d", len(due))
+
+
+@huey.task()
+def auto_recharge(entry_id: int) -> None:
+    """Top up a wallet that fell under its threshold with the auto-pay card (once per fall)."""
+    from portal.orm import utcnow
+    from portal.workflows import auto_pay
+
+    with app_context():
+        auto_pay.recharge(entry_id, utcnow())

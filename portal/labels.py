@@ -191,6 +191,8 @@ PAYMENT_FAILURE_LABELS = {
     "card_declined": _l("the card was declined. Try another card or another method."),
     "expired_card": _l("the card has expired. Add a new card or choose another method."),
     "gateway_error": _l("the payment provider could not be reached. Nothing was charged; try again in a moment."),
+    "method_expired": _l("the automatic payment card has expired, so it was not charged. Add a new card or pay "
+                         "another way."),
 }
 
 

@@ -31,6 +31,7 @@ from portal.labels import (
     METRIC_LABELS,
     ORGANISATION_KIND_LABELS,
     PAYER_LABELS,
+    PAYMENT_FAILURE_LABELS,
     PAYMENT_METHOD_LABELS,
     PAYMENT_METHOD_STATE_LABELS,
     PAYMENT_STATE_LABELS,
@@ -48,6 +49,7 @@ from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing.invoice_search import display_status, status_label
 from portal.services.billing.pdf import invoice_timezone, local_date, taxes_by_rate
 from portal.services.catalog.search import sorted_prices, sorted_quotas
+from portal.services.payments.auto_pay import is_automatic
 from portal.services.payments.offline import interleaved2of5, pix
 
 LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
@@ -266,10 +268,21 @@ def card_name(method) -> str:
 
 
 def payment_method_text(payment) -> str:
-    """How a payment was made: the card's name, or the kind of method."""
+    """How a payment was made: the card's name, or the kind of method; "automatic" when nobody made it (auto-pay
+    at renewal, auto-recharge)."""
     if payment.method_kind == "card" and payment.payment_method is not None:
-        return card_name(payment.payment_method)
-    return str(PAYMENT_METHOD_LABELS[payment.method_kind])
+        text = card_name(payment.payment_method)
+    else:
+        text = str(PAYMENT_METHOD_LABELS[payment.method_kind])
+    return _("%(method)s, automatic", method=text) if is_automatic(payment) else text
+
+
+def payment_failure(payment) -> Markup:
+    """Why a failed payment was not made, under its status ("" for any other payment)."""
+    if payment.state != "failed":
+        return Markup("")
+    reason = str(PAYMENT_FAILURE_LABELS.get(payment.failure_code or "", PAYMENT_FAILURE_LABELS["card_declined"]))
+    return Markup('<br><small class="muted">%s</small>') % (reason[:1].upper() + reason[1:])
 
 
 CONTRACT_BADGES = {"active": "ok", "trial": "info", "blocked": "bad", "cancelled": ""}
@@ -346,7 +359,8 @@ def init_app(app) -> None:
         amount_example=amount_example, percent=percent, reader_now=lambda: reader().now,
         boleto_svg=boleto_svg, pix_qr_svg=pix_qr_svg, pix_qr_png=pix_qr_png,
         amount_input=amount_input, payment_badge=payment_badge, method_badge=method_badge, card_name=card_name,
-        payment_method_text=payment_method_text, wallet_entry_labels=Labels(WALLET_ENTRY_LABELS),
+        payment_method_text=payment_method_text, payment_failure=payment_failure,
+        wallet_entry_labels=Labels(WALLET_ENTRY_LABELS),
         contract_badge=contract_badge, payer_labels=Labels(PAYER_LABELS),
         refund_state_labels=Labels(REFUND_STATE_LABELS), refund_destination_labels=Labels(REFUND_DESTINATION_LABELS),
         refund_to_labels=Labels(REFUND_TO_LABELS),

@@ -13,7 +13,7 @@ from portal.htmx import redirect_to, render
 from portal.orm import utcnow
 from portal.services.errors import DomainError
 from portal.services.payments import gateway as gateways
-from portal.services.payments import methods
+from portal.services.payments import auto_pay, methods
 from portal.templating import card_name
 from portal.tenancy import roles
 
@@ -25,7 +25,8 @@ def _card_gateway() -> gateways.Gateway:
 
 def _list(status: int = 200):
     return render("customer/payment_methods.html", "payment_methods", status=status,
-                  cards=methods.methods_of(g.organisation), form=MethodActionForm())
+                  cards=methods.methods_of(g.organisation), form=MethodActionForm(),
+                  auto=auto_pay.summary(g.organisation))
 
 
 @bp.get("/payment-methods")

@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Subscription
+from portal.services import hooks
 from portal.services.billing import invoicing, sweep_reading
 from portal.services.billing.rules import LIVE_STATUSES, MissingPrice, PriceBook
 from portal.services.billing.sweep_closing import charge_line as charge_line  # subscriptions' charges too
@@ -90,14 +91,17 @@ def close_due(now: datetime, batch_size: int = BATCH_SIZE, render_pdfs: bool = T
     book, ctx = PriceBook.load(), invoicing.load_context()
     for rows in due_batches(now, batch_size, result):
         if rows:
-            close_batch(rows, now, book, ctx, result, render_pdfs)
+            close_batch(rows, now, book, ctx, result, render_pdfs, auto_pay=False)
         result.batches += 1
     return result
 
 
-def close_batch(rows, now: datetime, book: PriceBook, ctx, result: SweepResult, render_pdfs: bool) -> None:
+def close_batch(rows, now: datetime, book: PriceBook, ctx, result: SweepResult, render_pdfs: bool,
+                auto_pay: bool = True) -> None:
     """Close the periods of a batch of due subscriptions (rows of `sweep_reading.due`), count it into `result`,
-    and flush. The ORM's loaded objects are expired: the bulk statements wrote past them."""
+    and flush. Once the batch commits, its invoices are paid automatically where their payers chose it (jobs,
+    services/payments/auto_pay.py; not for `close_due`, the demo data's past months).
+    The ORM's loaded objects are expired: the bulk statements wrote past them."""
     batch = sweep_reading.read_batch(rows)
     closings = []
     for row in rows:
@@ -116,6 +120,8 @@ def close_batch(rows, now: datetime, book: PriceBook, ctx, result: SweepResult, 
             result.credit_notes += refund_credits(closing.sub.id, closing.leftover_credits, now)
     if render_pdfs and invoice_ids:
         invoicing.queue_pdf(sorted(invoice_ids.values()))
+    if auto_pay and invoice_ids:  # the first attempt at each: see services/payments/auto_pay.py
+        hooks.after_commit("auto_pay", [(invoice_id, 1) for invoice_id in sorted(invoice_ids.values())])
     result.closed += len(closings)
     result.invoices += len(invoice_ids)
     for closing in closings:

@@ -12,11 +12,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Organisation, WalletEntry, WalletSettings
-from portal.services import audit
+from portal.services import audit, hooks
 from portal.services.billing.invoicing import MAX_AMOUNT
 from portal.services.errors import DomainError
 
 ENTRY_KINDS_CREDIT = ("top_up", "refund_in")
+RECHARGE_PREFIX = "recharge:"  # the key of a top-up that auto-recharge made (services/payments/auto_pay.py)
 MAX_REASON = 300
 
 
@@ -76,6 +77,8 @@ def add_entry(org: Organisation, kind: str, amount: int, now: datetime, currency
     )
     db.session.add(entry)
     db.session.flush()
+    if amount < 0:
+        recharge_trigger(org, entry)
     return entry
 
 
@@ -111,3 +114,25 @@ def settings_for(org: Organisation) -> WalletSettings:
     return found if found is not None else WalletSettings(
         organisation_id=org.id, pay_from_wallet=False, auto_recharge=False, recharge_threshold=0,
         recharge_amount=0)
+
+
+def recharge_trigger(org: Organisation, entry: WalletEntry) -> WalletEntry | None:
+    """The movement that brought the wallet under the threshold, when `entry` (just written) leaves it there
+    and that fall has not been answered yet — else None. Marks it answered."""
+    settings = db.session.get(WalletSettings, org.id)
+    if (settings is None or not settings.auto_recharge or settings.recharge_amount <= 0
+            or entry.currency != org.currency or entry.balance_after >= settings.recharge_threshold):
+        return None
+    last_above = db.session.scalar(
+        db.select(db.func.max(WalletEntry.sequence)).where(
+            WalletEntry.organisation_id == org.id, WalletEntry.currency == entry.currency,
+            WalletEntry.balance_after >= settings.recharge_threshold))
+    trigger = db.session.scalar(
+        db.select(WalletEntry).where(WalletEntry.organisation_id == org.id, WalletEntry.currency == entry.currency,
+                                     WalletEntry.sequence == (last_above or 0) + 1))
+    if trigger is None or trigger.amount > 0 or settings.recharged_for_entry_id == trigger.id:
+        return None
+    settings.recharged_for_entry_id = trigger.id
+    db.session.flush()
+    hooks.after_commit("auto_recharge", [trigger.id])  # portal.jobs charges the auto-pay card
+    return trigger
