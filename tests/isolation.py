@@ -372,6 +372,7 @@ MATRIX: dict[str, Access] = {
     "customer.payments_csv": kind("customer"),
     "customer.payment": owned("customer", make=_payment),
     "customer.wallet": kind("customer"),
+    "customer.wallet_settings": kind("customer", roles=("admin",)),
     "customer.payment_methods": kind("customer", roles=("admin",)),
     "customer.payment_method_new": kind("customer", roles=("admin",)),
     "customer.payment_method_added": kind("customer", roles=("admin",)),

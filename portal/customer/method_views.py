@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.orm import utcnow
 from portal.services.errors import DomainError
-from portal.services.payments import gateway as gateways
 from portal.services.payments import auto_pay, methods
+from portal.services.payments import gateway as gateways
 from portal.templating import card_name
 from portal.tenancy import roles
 

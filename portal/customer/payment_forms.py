@@ -3,7 +3,7 @@
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.forms import FlaskForm, IdSelectField
@@ -36,6 +36,13 @@ class TopUpForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=100)])
     amount = StringField(_l("Amount to add"), validators=[DataRequired(message=_l("Enter the amount to add."))])
     method = IdSelectField(_l("Card"))
+
+
+class WalletSettingsForm(FlaskForm):
+    pay_from_wallet = BooleanField(_l("Pay renewal invoices from the wallet first"))
+    auto_recharge = BooleanField(_l("Top up the wallet automatically"))
+    recharge_threshold = StringField(_l("When the balance falls below"))
+    recharge_amount = StringField(_l("Add this amount"))
 
 
 class SaveCardForm(FlaskForm):

@@ -136,3 +136,32 @@ def recharge_trigger(org: Organisation, entry: WalletEntry) -> WalletEntry | Non
     db.session.flush()
     hooks.after_commit("auto_recharge", [trigger.id])  # portal.jobs charges the auto-pay card
     return trigger
+
+
+def save_settings(org: Organisation, pay_from_wallet: bool, auto_recharge: bool, threshold: int, amount: int,
+                  has_auto_pay_card: bool, now: datetime, actor=None) -> WalletSettings:
+    """Store how the wallet is used. Auto-recharge needs an amount above zero and a card that pays
+    automatically (it is what is charged); amounts are minor units, never negative."""
+    for value in (threshold, amount):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DomainError(_l("Enter an amount of zero or more."), code="invalid_amount", field="recharge_amount")
+        if value > MAX_AMOUNT:
+            raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
+                              field="recharge_amount")
+    if auto_recharge and amount <= 0:
+        raise DomainError(_l("Enter the amount to add each time the balance falls below the threshold."),
+                          code="recharge_amount_required", field="recharge_amount")
+    if auto_recharge and not has_auto_pay_card:
+        raise DomainError(_l("Choose a card that pays automatically first: auto-recharge charges it."),
+                          code="no_auto_pay_card", field="auto_recharge")
+    row = db.session.get(WalletSettings, org.id)
+    if row is None:
+        row = WalletSettings(organisation_id=org.id)
+        db.session.add(row)
+    row.pay_from_wallet, row.auto_recharge = bool(pay_from_wallet), bool(auto_recharge)
+    row.recharge_threshold, row.recharge_amount, row.updated_at = threshold, amount, now
+    db.session.flush()
+    audit.record("wallet_settings_changed", actor=actor, organisation=org, obj=None,
+                 details={"pay_from_wallet": row.pay_from_wallet, "auto_recharge": row.auto_recharge,
+                          "recharge_threshold": threshold, "recharge_amount": amount})
+    return row
