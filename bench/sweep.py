@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 
 import bench
 from bench.databases import LOCAL_POSTGRES, postgres_server, scratch_job_queue
@@ -86,7 +86,7 @@ def sweep_month(now: datetime, engine) -> dict:
     from portal.extensions import db
     from portal.workflows.billing_run import run_sweep
 
-    due, before = due_subscriptions(now), invoice_count()
+    due, before, last_id = due_subscriptions(now), invoice_count(), last_invoice_id()
     db.session.commit()
     server = server_cpu_seconds()
     cpu = time.process_time()
@@ -109,12 +109,45 @@ def sweep_month(now: datetime, engine) -> dict:
         "server_cpu_seconds": round(server, 3) if server is not None else None,
         "invoices_per_second": round(result.invoices / result.seconds) if result.seconds else 0,
         "statements": counter["statements"], "invoices_written": written, "left_due": left,
+        "auto_pay_invoices": auto_pay_invoices(last_id),
         "second_run": {"closed": again.closed, "invoices": again.invoices, "invoices_written": rewritten},
         # Every period of the data set that closes renews or activates with an invoice (no suspension or
         # cancellation is scheduled in it): one invoice per subscription that was due, none twice.
         "correct": (written == result.invoices == result.closed == due == result.activated + result.renewed
                     and not result.skipped and left == 0 and again.closed == again.invoices == rewritten == 0),
     }
+
+
+def accounts_with_auto_pay(url: str) -> tuple[int, int]:
+    """(customers with an auto-pay card, customers) of the data set."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            paying = connection.execute(text(
+                "SELECT count(DISTINCT organisation_id) FROM payment_method WHERE auto_pay")).scalar_one()
+            customers = connection.execute(text(
+                "SELECT count(*) FROM organisation WHERE kind = 'customer'")).scalar_one()
+    finally:
+        engine.dispose()
+    return paying, customers
+
+
+def last_invoice_id() -> int:
+    from portal.extensions import db
+    from portal.models import Invoice
+
+    return db.session.scalar(db.select(db.func.coalesce(db.func.max(Invoice.id), 0)))
+
+
+def auto_pay_invoices(after_id: int) -> int:
+    """Invoices issued after `after_id` to customers with an auto-pay card: what the sweep handed to auto-pay
+    (queued, not run: the bench measures the sweep)."""
+    from portal.extensions import db
+    from portal.models import Invoice, PaymentMethod
+
+    return db.session.scalar(db.select(db.func.count(Invoice.id)).where(
+        Invoice.id > after_id, Invoice.organisation_id.in_(
+            db.select(PaymentMethod.organisation_id).where(PaymentMethod.auto_pay.is_(True))))) or 0
 
 
 def measure(label: str, url: str, day: date, options, months: int) -> dict:
@@ -151,6 +184,7 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
         db.session.remove()
         db.engine.dispose()
     invoices = sum(run["invoices"] for run in runs)
+    auto_paid = sum(run["auto_pay_invoices"] for run in runs)
     seconds = sum(run["seconds"] for run in runs)
     cpu = sum(run["cpu_seconds"] + (run["server_cpu_seconds"] or 0) for run in runs)
     slowest = min(runs, key=lambda run: run["invoices_per_second"]) if runs else None
@@ -165,6 +199,7 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
         "cpu_invoices_per_second": round(invoices / cpu) if cpu else 0,
         "statements_per_invoice": round(sum(run["statements"] for run in runs) / invoices, 2) if invoices else None,
         "correct": bool(invoices) and all(run["correct"] for run in runs), "runs": runs,
+        "auto_pay_accounts": accounts_with_auto_pay(url), "auto_pay_invoices": auto_paid,
     }
 
 
@@ -195,6 +230,10 @@ def run(options) -> dict:
         figures.append({"name": f"P5 one invoice per due period, none twice, {found['database']}",
                         "value": f"{found['invoices']:,} invoices in {found['months']} runs", "unit": "",
                         "bar": "equal", "ok": found["correct"]})
+        accounts, customers = found["auto_pay_accounts"]
+        figures.append({"name": f"P5 accounts with auto-pay on, {found['database']}",
+                        "value": f"{accounts:,} of {customers:,} customers; {found['auto_pay_invoices']:,} invoices "
+                                 f"handed to auto-pay", "unit": "", "bar": "half", "ok": None})
         figures.append({"name": f"P5 invoices per CPU-second (sweep + database), {found['database']}",
                         "value": found["cpu_invoices_per_second"], "unit": "invoices/s", "bar": "", "ok": None})
         figures.append({"name": f"P5 SQL statements per invoice, {found['database']}",

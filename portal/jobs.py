@@ -135,13 +135,16 @@ def _own_app_context():
 
 
 def _queue_auto_pay(attempts: list[tuple[int, int]]) -> None:
+    """A billing run's batch of invoices is one job (so the sweep queues one per batch, not per invoice)."""
     with _own_app_context():
-        for invoice_id, number in attempts:
-            try:
-                auto_pay_invoice(invoice_id, number)
-            except Exception:
-                # The invoice is committed and open: its customer pays it by hand, and dunning reminds them.
-                log.exception("could not make auto-pay attempt %s at invoice %s", number, invoice_id)
+        try:
+            if len(attempts) > 1:
+                auto_pay_invoices([list(attempt) for attempt in attempts])
+            else:
+                auto_pay_invoice(*attempts[0])
+        except Exception:
+            # The invoices are committed and open: their customers pay by hand, and dunning reminds them.
+            log.exception("could not hand %d auto-pay attempts to the job queue", len(attempts))
 
 
 def _queue_auto_recharge(entry_ids: list[int]) -> None:
@@ -353,6 +356,28 @@ def auto_pay_invoice(invoice_id: int, attempt: int) -> None:
 
     with app_context():
         auto_pay.attempt(invoice_id, attempt, utcnow())
+
+
+@huey.task()
+def auto_pay_invoices(attempts: list[list[int]]) -> None:
+    """The attempts of a billing run's batch, one after the other; one that fails does not stop the others
+    (and is safe to run again: each attempt's payments are made once)."""
+    from portal.orm import utcnow
+    from portal.workflows import auto_pay
+
+    with app_context():
+        for invoice_id, attempt in attempts:
+            try:
+                auto_pay.attempt(invoice_id, attempt, utcnow())
+            except Exception:
+                db_rollback()
+                log.exception("auto-pay attempt %s at invoice %s failed", attempt, invoice_id)
+
+
+def db_rollback() -> None:
+    from portal.extensions import db
+
+    db.session.rollback()
 
 
 @huey.periodic_task(crontab(minute="35"))

@@ -11,6 +11,7 @@ from sqlalchemy.types import JSON
 
 from portal.extensions import db
 from portal.models import Invoice
+from portal.orm import utcnow
 from portal.services.payments.sandbox import TEST_CARDS, luhn_valid
 from tests import factories
 
@@ -62,6 +63,25 @@ def test_no_card_number_is_stored_logged_or_mailed(app, login_as, caplog):
         key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
         client.form_post("/customer/pay", {"idempotency_key": key, "invoice": str(invoice.id),
                                            f"amount-{invoice.id}": "1000", "method": f"card:{method.id}"})
+    db.session.commit()
+    # Automatic payments: each card pays a renewal by itself (and fails, or is skipped when expired), and the
+    # wallet tops itself up from the auto-pay card.
+    from portal.models import WalletSettings
+    from portal.services.payments import methods, wallet
+    from portal.workflows import auto_pay
+
+    cards = db.session.scalars(db.select(PaymentMethod).where(PaymentMethod.organisation_id == org.id)).all()
+    for method in cards:
+        for card in cards:
+            card.auto_pay = card.id == method.id
+        renewal = factories.make_invoice(org)
+        db.session.commit()
+        auto_pay.attempt(renewal.id, 1, utcnow())
+    db.session.add(WalletSettings(organisation_id=org.id, auto_recharge=True, recharge_threshold=5_000,
+                                  recharge_amount=20_000))
+    if methods.auto_pay_method(org) is not None:
+        wallet.add_entry(org, "adjustment", 10_000, utcnow(), reason="opening")
+        wallet.add_entry(org, "adjustment", -8_000, utcnow(), reason="spent")
     db.session.commit()
 
     found = []
