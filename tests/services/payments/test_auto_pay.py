@@ -35,7 +35,8 @@ def _payments(invoice_id: int) -> list[Payment]:
 
 
 def _mails(template: str) -> list[OutboxMessage]:
-    return list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.template == template)))
+    return list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.template == template)
+                                   .order_by(OutboxMessage.id)))
 
 
 def _settings(org, **fields) -> None:
