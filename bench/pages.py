@@ -89,6 +89,7 @@ PARAMS = {
     "license_id": "SELECT MIN(id) FROM license_activation WHERE partner_id = :partner",
     "draft_product_id": "SELECT MIN(l.product_id) FROM partner_order_line l JOIN partner_order o ON o.id = l.order_id "
                         "WHERE o.partner_id = :partner AND o.status = 'draft'",
+    "price_list_id": "SELECT MIN(id) FROM price_list WHERE superseded_at IS NULL",
 }
 
 PAGES = [
@@ -172,6 +173,11 @@ PAGES = [
     Page(VENDOR_ADMIN, "/backoffice/billing-settings", name="billing settings"),
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}", name="catalog product"),
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/new", name="catalog new product"),
+    Page(VENDOR_ADMIN, "/backoffice/price-lists", name="price lists"),
+    Page(VENDOR_ADMIN, "/backoffice/price-lists/{price_list_id}", name="price list"),
+    Page(VENDOR_ADMIN, "/backoffice/price-lists/new", name="new price list"),
+    Page(VENDOR_ADMIN, "/backoffice/price-lists/{price_list_id}/edit", name="price list editor"),
+    Page(VENDOR_BILLING, "/backoffice/price-lists", name="price lists (read-only, billing)"),
     Page(VENDOR_BILLING, "/backoffice/catalog", name="catalog (read-only, billing)"),
     Page(VENDOR_BILLING, "/backoffice/", name="back office billing home"),
     Page(VENDOR_BILLING, "/backoffice/organisations", name="organisations"),
@@ -215,6 +221,9 @@ FRAGMENTS = [
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/prices", "fragment", "POST",
          {"currency": "CLP", "period": "monthly", "amount": "19990,5", "setup_fee": ""}, status=422,
          headers={"HX-Target": "prices"}, name="price form, invalid (422)"),
+    Page(VENDOR_ADMIN, "/backoffice/price-lists/new", "page", "POST",
+         {"name": "Pauta", "currency": "BRL", "rows": "1", "product_id_0": "{product_id}", "unit_monthly_0": "-1"},
+         status=422, name="new price list, negative price (422)"),
     Page(VENDOR_ADMIN, "/backoffice/catalog/products/{product_id}/quotas", "fragment", "POST",
          {"metric": "documents", "included": "-1"}, status=422, headers={"HX-Target": "quotas"},
          name="quota form, invalid (422)"),

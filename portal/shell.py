@@ -24,7 +24,8 @@ _CSRF_SLOT, _PATH_SLOT, _CART_SLOT = "\x00csrf\x00", "\x00path\x00", "\x00cart\x
 _SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices", "customer.integration_key",
              "customer.organisation", "customer.advisor_requests",
              "backoffice.organisations", "backoffice.invoices", "backoffice.catalog_index",
-             "backoffice.reconciliation_index", "backoffice.advisor_requests", "reseller.payment")
+             "backoffice.reconciliation_index", "backoffice.advisor_requests", "backoffice.price_lists",
+             "reseller.payment")
 
 
 class ShellCache:

@@ -172,11 +172,14 @@ def make_subscription(org: Organisation, plan=None, items=(), status: str = "act
     return subscription
 
 
-def make_partner_catalog(partner: Organisation | None = None, currency: str = "BRL"):
+def make_partner_catalog(partner: Organisation | None = None, currency: str | None = None):
     """A license software with two licenses and additional users, and a price list of them (the partner's own
-    when given, else the default one): Completo R$ 89,90 a month + R$ 150,00 setup, 1 free license from 10
-    and 3 from 25; Light R$ 49,90; additional users R$ 15,00. Returns (price list, {code: product})."""
+    when given, in its currency, else the default one, in BRL): Completo R$ 89,90 a month + R$ 150,00 setup,
+    1 free license from 10 and 3 from 25; Light R$ 49,90; additional users R$ 15,00. Returns (price list,
+    {code: product})."""
     from portal.services.partners import pricelists
+
+    currency = currency or (partner.currency if partner is not None else "BRL")
 
     software = make_software()
     products = {

@@ -304,6 +304,12 @@ MATRIX: dict[str, Access] = {
     "backoffice.price_remove": kind("vendor", roles=("admin",)),
     "backoffice.quota_save": kind("vendor", roles=("admin",)),
     "backoffice.quota_remove": kind("vendor", roles=("admin",)),
+    # Price lists of the license partners: every staff role reads them, admins and advisors change them.
+    "backoffice.price_lists": kind("vendor"),
+    "backoffice.price_list": kind("vendor"),
+    "backoffice.price_list_new": kind("vendor", roles=("admin", "advisor")),
+    "backoffice.price_list_edit": kind("vendor", roles=("admin", "advisor")),
+    "backoffice.price_list_assign": kind("vendor", roles=("admin", "advisor")),
     # Invoices: a customer reads only those billed to it; every staff role reads all of them.
     "customer.store": kind("customer"),
     "customer.store_product": kind("customer"),

@@ -74,6 +74,7 @@ def world(app):
                                    currency="CLP", refs=[], text="ABONO", state="unmatched")
     db.session.add(statement_line)
     subscription = factories.make_subscription(customer)
+    price_list, _products = factories.make_partner_catalog()
     customer.reseller_id = orgs["reseller"].id  # so that the reseller's manage pages have a client to show
     db.session.flush()
     values = {
@@ -88,7 +89,7 @@ def world(app):
                                            .where(User.email == people[("customer", "member")])),
         "client_id": customer.id, "tab": "certificate",
         "email_id": accountants.link_email(orgs["reseller"], "contato@escritorio.com.br", None).id,
-        "order_id": 1,
+        "order_id": 1, "price_list_id": price_list.id,
         "request_id": factories.make_advisor_request(customer, user=admin).id,
     }
     key = integration.generate_key(customer, None)

@@ -10,6 +10,7 @@ from portal.backoffice import (  # noqa: E402, F401 — they register their rout
     invoice_views,
     organisation_views,
     payment_views,
+    pricelist_views,
     product_views,
     reconciliation_views,
     settings_views,

@@ -19,7 +19,8 @@ LABELS = dict(kind_labels=Labels(ORDER_KIND_LABELS), status_labels=Labels(ORDER_
               status_marks=Labels(ORDER_STATUS_MARKS), status_tones=ORDER_STATUS_TONES)
 
 
-def _new_order_page(status: int = 200, error: str | None = None, field: str | None = None, kind: str | None = None):
+def _new_order_page(status: int = 200, error: str | None = None, field: str | None = None, kind: str | None = None,
+                    price=None):
     draft = orders.draft_for(g.organisation, current_user)
     kind = kind or (draft.kind if draft is not None and draft.lines else request.values.get("kind", "purchase"))
     kind = kind if kind in ORDER_KIND_LABELS else "purchase"
@@ -29,7 +30,8 @@ def _new_order_page(status: int = 200, error: str | None = None, field: str | No
         products = ([stock.product for stock in orders.stock_products(g.organisation)] if kind == "additional" else
                     [item.product for item in price_list.items if item.product.kind != "additional_user"])
     return render("partner/order_new.html", "order_items", status=status, draft=draft, kind=kind,
-                  price_list=price_list, products=products, error=error, field=field, **LABELS)
+                  price_list=price_list, products=products, error=error, field=field, price=price,
+                  **LABELS)
 
 
 @bp.get("/orders/new")
@@ -47,6 +49,8 @@ def order_line_preview():
         _list, price = orders.line_price(g.organisation, request.args.get("kind", ""), product, quantity)
     except (ValueError, DomainError):
         price = None
+    if not wants_fragment():  # the address opened as a page: the new order, with these amounts
+        return _new_order_page(price=price)
     return render("partner/order_new.html", "line_preview", price=price, price_list=orders.current_price_list(
         g.organisation))
 

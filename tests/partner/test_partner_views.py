@@ -180,3 +180,23 @@ def test_cancelling_a_client_says_how_many_licenses_return(admin, partner, catal
     assert db.session.scalar(db.select(PartnerStock.available)) == 3
     assert admin.get(f"/partner/clients/{client_id}/cancel").status_code == 404
     assert "11.***.***/****-81" in admin.get("/partner/licenses", headers=PT).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["", "?kind=purchase", "?product_id=abc&quantity=x", "?kind=additional&quantity=3",
+                                   "?kind=purchase&quantity=99999999999999999999999"])
+def test_the_line_preview_opened_as_a_page_is_the_new_order_page(seller, catalog, query):
+    response = seller.get("/partner/orders/new/preview" + query, headers=PT)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Novo pedido" in page and "Itens do pedido" in page
+
+
+def test_the_line_preview_opened_as_a_page_shows_the_amounts(seller, catalog):
+    page = seller.get(f"/partner/orders/new/preview?kind=purchase&product_id={catalog['completo']}&quantity=10",
+                      headers=PT).get_data(as_text=True)
+    assert "Novo pedido" in page and "899,00" in page and "2.399,00" in page  # 10 × 89,90; + 10 × 150,00
+
+
+def test_the_line_preview_without_a_price_list_is_the_page_that_says_so(seller):
+    response = seller.get("/partner/orders/new/preview", headers=PT)
+    assert response.status_code == 200 and "Novo pedido" in response.get_data(as_text=True)
