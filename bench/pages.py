@@ -90,6 +90,7 @@ PARAMS = {
     "draft_product_id": "SELECT MIN(l.product_id) FROM partner_order_line l JOIN partner_order o ON o.id = l.order_id "
                         "WHERE o.partner_id = :partner AND o.status = 'draft'",
     "price_list_id": "SELECT MIN(id) FROM price_list WHERE superseded_at IS NULL",
+    "pending_order_id": "SELECT MIN(id) FROM partner_order WHERE status = 'pending'",
 }
 
 PAGES = [
@@ -178,6 +179,8 @@ PAGES = [
     Page(VENDOR_ADMIN, "/backoffice/price-lists/new", name="new price list"),
     Page(VENDOR_ADMIN, "/backoffice/price-lists/{price_list_id}/edit", name="price list editor"),
     Page(VENDOR_BILLING, "/backoffice/price-lists", name="price lists (read-only, billing)"),
+    Page(VENDOR_ADMIN, "/backoffice/partner-orders", name="orders to approve"),
+    Page(VENDOR_ADMIN, "/backoffice/partner-orders/{pending_order_id}", name="order to approve"),
     Page(VENDOR_BILLING, "/backoffice/catalog", name="catalog (read-only, billing)"),
     Page(VENDOR_BILLING, "/backoffice/", name="back office billing home"),
     Page(VENDOR_BILLING, "/backoffice/organisations", name="organisations"),

@@ -25,6 +25,7 @@ _SECTIONS = ("customer.store", "customer.account_overview", "customer.invoices",
              "customer.organisation", "customer.advisor_requests",
              "backoffice.organisations", "backoffice.invoices", "backoffice.catalog_index",
              "backoffice.reconciliation_index", "backoffice.advisor_requests", "backoffice.price_lists",
+             "backoffice.partner_orders",
              "reseller.payment")
 
 

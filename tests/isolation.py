@@ -310,6 +310,11 @@ MATRIX: dict[str, Access] = {
     "backoffice.price_list_new": kind("vendor", roles=("admin", "advisor")),
     "backoffice.price_list_edit": kind("vendor", roles=("admin", "advisor")),
     "backoffice.price_list_assign": kind("vendor", roles=("admin", "advisor")),
+    # The approvals queue: every partner's pending orders; every staff role reads it, admins and advisors decide.
+    "backoffice.partner_orders": kind("vendor"),
+    "backoffice.partner_order": kind("vendor"),
+    "backoffice.partner_order_approve": kind("vendor", roles=("admin", "advisor")),
+    "backoffice.partner_order_cancel": kind("vendor", roles=("admin", "advisor")),
     # Invoices: a customer reads only those billed to it; every staff role reads all of them.
     "customer.store": kind("customer"),
     "customer.store_product": kind("customer"),

@@ -20,6 +20,10 @@ PROMISES = re.compile(
 )
 
 
+# The staff's approvals queue exists: the back office's sidebar names it (and only it) among the promises.
+EXISTING = {"vendor": re.compile(r"Orders to approve|Pedidos por aprobar|Pedidos a aprovar")}
+
+
 def _visible(response) -> str:
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
@@ -32,7 +36,8 @@ def test_home_pages_promise_nothing_that_does_not_exist_yet(login_as, kind, lang
                  "partner": ("admin", "seller"), "vendor": ("admin", "billing", "advisor")}[kind]:
         page = login_as(kind, role).get(HOMES[kind], headers={"Accept-Language": LANGUAGES[language]})
         assert page.status_code == 200
-        found = PROMISES.findall(_visible(page))
+        visible = EXISTING[kind].sub(" ", _visible(page)) if kind in EXISTING else _visible(page)
+        found = PROMISES.findall(visible)
         assert not found, (kind, role, language, found)
 
 

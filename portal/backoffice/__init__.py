@@ -9,6 +9,7 @@ from portal.backoffice import (  # noqa: E402, F401 — they register their rout
     catalog_views,
     invoice_views,
     organisation_views,
+    partner_order_views,
     payment_views,
     pricelist_views,
     product_views,
