@@ -15,7 +15,7 @@ from portal.models.catalog import CURRENCIES
 from portal.routing import fits
 from portal.services.billing import amounts
 from portal.services.errors import DomainError
-from portal.services.partners.pricelists import ItemSpec
+from portal.services.partners.pricelists import ItemSpec, check_tiers
 
 MAX_ROWS = 100
 EMPTY_ROWS = 3  # rows offered for products not on the list yet
@@ -97,5 +97,6 @@ def item_specs(rows: list[dict], currency: str, locale: str) -> list[ItemSpec]:
             raise DomainError(_l("Users per license must be from 1 to 10,000."), code="invalid_users",
                               field=f"users_{i}")
         tiers = parse_tiers(row["tiers"], f"tiers_{i}")
+        check_tiers(tiers, f"tiers_{i}")
         specs.append(ItemSpec(product, unit, setup, users, tiers))
     return specs

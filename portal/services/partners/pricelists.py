@@ -46,28 +46,28 @@ def _check(name: str, currency: str, items: list[ItemSpec]) -> str:
         if not isinstance(item.users_per_license, int) or not 1 <= item.users_per_license <= 10_000:
             raise DomainError(_l("Users per license must be from 1 to 10,000."), code="invalid_users",
                               field="items")
-        _check_tiers(item.bonus_tiers)
+        check_tiers(item.bonus_tiers)
     return name
 
 
-def _check_tiers(tiers) -> None:
+def check_tiers(tiers, field: str = "items") -> None:
     """At most ten tiers, each a minimum bought (1 to 10,000) and the free licenses it gives (1 up to that
     minimum); one tier per minimum, and a higher minimum never gives fewer free licenses."""
     if len(tiers) > MAX_TIERS:
         raise DomainError(_l("A product can have at most %(max)s bonus tiers.", max=MAX_TIERS), code="invalid_tiers",
-                          field="items")
+                          field=field)
     ordered = sorted(tiers)
     for minimum, free in ordered:
         if (any(isinstance(n, bool) or not isinstance(n, int) for n in (minimum, free))
                 or not 1 <= minimum <= 10_000 or not 1 <= free <= minimum):
             raise DomainError(_l("Each bonus tier is a minimum quantity of at least 1 and the free licenses it "
-                                 "gives, from 1 up to that minimum."), code="invalid_tiers", field="items")
+                                 "gives, from 1 up to that minimum."), code="invalid_tiers", field=field)
     if len({minimum for minimum, _free in ordered}) != len(ordered):
         raise DomainError(_l("Each minimum quantity can have only one bonus tier."), code="duplicate_tier",
-                          field="items")
+                          field=field)
     if any(later[1] < earlier[1] for earlier, later in zip(ordered, ordered[1:], strict=False)):
         raise DomainError(_l("A higher minimum quantity cannot give fewer free licenses."), code="invalid_tiers",
-                          field="items")
+                          field=field)
 
 
 def check_currency(currency: str, partner: Organisation) -> None:
