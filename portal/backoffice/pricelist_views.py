@@ -37,7 +37,7 @@ def _partners() -> list[Organisation]:
 
 def _products() -> list[Product]:
     return list(db.session.scalars(db.select(Product).where(Product.retired_at.is_(None))
-                                   .options(db.joinedload(Product.software)).order_by(Product.name)))
+                                   .order_by(Product.name)))
 
 
 def _can_edit() -> bool:
