@@ -122,7 +122,8 @@ def revise(price_list: PriceList, name: str, items: list[ItemSpec], now: datetim
                              "create a new price list.", currency=price_list.currency), code="currency_mismatch",
                           field="currency")
     db.session.flush()
-    db.session.refresh(price_list, with_for_update=True)
+    db.session.execute(db.select(PriceList.id).where(PriceList.id == price_list.id).with_for_update())
+    db.session.refresh(price_list, ["superseded_at"])
     if price_list.superseded_at is not None:
         raise DomainError(_l("This version was already replaced: edit the current one."), code="superseded",
                           status=409)
