@@ -30,9 +30,10 @@ TEAM_ADMIN_ROLES = {("vendor", "admin"), ("customer", "admin"), ("reseller", "ma
 def role_label(kind: str, role: str) -> str:
     return str(ROLE_LABELS.get((kind, role), role))
 
+# An organisation's own status (an "organización"/"organização": feminine in es and pt_BR).
 ORGANISATION_STATUS_LABELS = {
-    "active": _l("Active"),
-    "blocked": _l("Blocked"),
+    "active": lazy_pgettext("organisation", "Active"),
+    "blocked": lazy_pgettext("organisation", "Blocked"),
 }
 
 # Why an organisation is blocked (services/accounts/blocking.py).
