@@ -7,6 +7,8 @@ the process that serves it moves much less. Each page of bench/pages.py is reque
 client by its logged-in user, `--requests` times after a warm-up, in rounds alternating with the floor
 (bench/floor_app.py: the same test client, the same generated database), and the least process time per
 request of each is kept: `ratio` = floor ms / page ms, the in-process counterpart of wrk's throughput ratio.
+A request is sent as bench/portal.py sends it (its form's `{placeholders}` filled from the data set) and its
+body read whole (a streamed CSV or ZIP costs its making, and ends its request context before the next request).
 The SQL statements of one request are counted too. `--profile DIR` writes a pyinstrument profile of each page's
 requests to DIR (an HTML file per page).
 """
@@ -64,9 +66,10 @@ class Client:
             self.csrf = found.group(1)
         return response
 
-    def request(self, page: Page, url: str):
-        form = None if page.form is None else {**page.form, "csrf_token": self.csrf}
-        return self.client.open(url, method=page.method, data=form, headers=page.request_headers())
+    def request(self, page: Page, url: str, params: dict):
+        form = None if page.form is None else {**page.filled_form(params), "csrf_token": self.csrf}
+        # buffered: a streamed body (a CSV, a ZIP) is made whole, its cost counted, and its context closed
+        return self.client.open(url, method=page.method, data=form, headers=page.request_headers(), buffered=True)
 
 
 ROUNDS = 10
@@ -139,7 +142,7 @@ def main(argv=None) -> int:
         clients = {role: Client(app, BENCH_USERS[role], BENCH_PASSWORD) for role in roles()}
         clients[None] = Client(app, None, "")
         for page in pages:  # warm up every page once (templates compiled, caches filled), then freeze as gunicorn
-            response = clients[page.role].request(page, page.url(params))
+            response = clients[page.role].request(page, page.url(params), params)
             if response.status_code != page.status:
                 raise SystemExit(f"{page.label}: {response.status_code}, expected {page.status}")
         gc.collect()
@@ -149,27 +152,27 @@ def main(argv=None) -> int:
         for page in pages:
             client, path = clients[page.role], page.url(params)
             for _ in range(max(5, options.requests // 10)):
-                client.request(page, path)
+                client.request(page, path, params)
                 floor.get("/")
             statements[0] = 0
-            response = client.request(page, path)
+            response = client.request(page, path, params)
             count = statements[0]
             if response.status_code != page.status:
                 raise SystemExit(f"{page.label}: {response.status_code}, expected {page.status}")
-            page_ms, floor_ms = least_cpu_ms(lambda: client.request(page, path),  # noqa: B023
+            page_ms, floor_ms = least_cpu_ms(lambda: client.request(page, path, params),  # noqa: B023
                                              lambda: floor.get("/"), options.requests)
             if options.profile:
                 from pyinstrument import Profiler
 
                 profiler = Profiler(interval=0.0005)
                 profiler.start()
-                cpu_ms(lambda: client.request(page, path), options.requests)  # noqa: B023
+                cpu_ms(lambda: client.request(page, path, params), options.requests)  # noqa: B023
                 profiler.stop()
                 options.profile.mkdir(parents=True, exist_ok=True)
                 name = re.sub(r"[^a-z0-9]+", "-", page.label.lower()).strip("-")
                 (options.profile / f"{name}.html").write_text(profiler.output_html())
                 (options.profile / f"{name}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
-                _cprofile(lambda: client.request(page, path), options.requests,  # noqa: B023
+                _cprofile(lambda: client.request(page, path, params), options.requests,  # noqa: B023
                           options.profile / f"{name}.pstats")
             rows.append((page.label, page_ms, floor_ms, floor_ms / page_ms, count))
             print(f"{page.label[:44]:<44} {page_ms:7.2f} {floor_ms:6.3f} {floor_ms / page_ms:6.2f} {count:4d}")

@@ -23,13 +23,14 @@ from bench.dataset import BENCH_PASSWORD, BENCH_USERS, Context, timed
 from bench.dataset.accounts import generate_accounts, generate_audit
 from bench.dataset.billing import generate_invoices, generate_subscriptions
 from bench.dataset.catalog import generate_catalog
+from bench.dataset.fiscal import generate_fiscal
 from bench.dataset.licenses import generate_licenses
 from bench.dataset.payments import generate_payment_methods
 from bench.dataset.usage import generate_usage
 
 # In dependency order. A new model group adds its function here (e.g. generate_licenses after the catalog).
 GROUPS = [generate_accounts, generate_audit, generate_catalog, generate_subscriptions, generate_usage,
-          generate_invoices, generate_licenses, generate_payment_methods]
+          generate_invoices, generate_licenses, generate_payment_methods, generate_fiscal]
 MAX_SCALE = 10.0
 
 __all__ = ["BENCH_PASSWORD", "BENCH_USERS", "GROUPS", "GenerateError", "generate_into", "main"]

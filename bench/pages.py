@@ -78,8 +78,16 @@ PARAMS = {
     "invoice_id": "SELECT MAX(id) FROM invoice WHERE kind = 'invoice'",
     "customer_id": "SELECT id FROM organisation WHERE id = :customer",
     "customer_member_id": "SELECT MIN(id) FROM membership WHERE organisation_id = :customer AND role = 'member'",
+    # The bench reseller's latest issued invoice, for its invoice page on the Payment screen.
+    "reseller_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :reseller AND kind = 'invoice' "
+                           "AND status <> 'draft'",
     # A client company of the bench reseller (the first, by id), for the manage pages.
     "reseller_client_id": "SELECT MIN(id) FROM organisation WHERE reseller_id = :reseller AND kind = 'customer'",
+    # The current month (in UTC), as the client page's month list offers it first.
+    "current_month": "SELECT SUBSTR(CAST(CURRENT_DATE AS TEXT), 1, 7)",
+    # A supplier XML of that client (bench/dataset/fiscal.py), for its download.
+    "supplier_xml_id": "SELECT MIN(d.id) FROM fiscal_document d JOIN organisation o ON o.id = d.organisation_id "
+                       "WHERE o.reseller_id = :reseller AND d.direction = 'received'",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
     # One of the bench partner's clients and the code of its latest activation, for the activation filters.
@@ -89,6 +97,8 @@ PARAMS = {
     "license_id": "SELECT MIN(id) FROM license_activation WHERE partner_id = :partner",
     "draft_product_id": "SELECT MIN(l.product_id) FROM partner_order_line l JOIN partner_order o ON o.id = l.order_id "
                         "WHERE o.partner_id = :partner AND o.status = 'draft'",
+    # The bench partner's latest invoice (open: its setup fees and monthly subscription, bench/dataset/licenses.py).
+    "partner_invoice_id": "SELECT MAX(id) FROM invoice WHERE organisation_id = :partner AND kind = 'invoice'",
     "price_list_id": "SELECT MIN(id) FROM price_list WHERE superseded_at IS NULL",
     "pending_order_id": "SELECT MIN(id) FROM partner_order WHERE status = 'pending'",
 }
@@ -138,6 +148,21 @@ PAGES = [
     Page(RESELLER_MANAGER, "/reseller/?page=2", "fragment", name="reseller clients next page (fragment)"),
     Page(RESELLER_MANAGER, "/reseller/clients.csv", "file", name="reseller clients CSV"),
     Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}", name="reseller manage a client"),
+    # Issued XMLs: the month's ZIP, streamed (bench/fiscal_zip.py measures a month of 10,000, and a large month's
+    # job, progress page and file); a month not offered is refused.
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/fiscal/xml", "file", "POST",
+         {"month": "{current_month}", "model": "55"}, name="reseller client: issued XMLs ZIP"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/fiscal/reports", "file", "POST",
+         {"month": "{current_month}", "model": "65"}, name="reseller client: reports and documents ZIP"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/fiscal/xml", "page", "POST",
+         {"month": "1999-01", "model": "55"}, status=400, name="reseller client: a month not offered"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/supplier-xmls", name="reseller supplier XMLs"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/supplier-xmls?state=pending&page=2", "fragment",
+         headers={"HX-Target": "supplier-xmls"}, name="reseller supplier XMLs next page (fragment)"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/supplier-xmls?state=recognised", "fragment",
+         headers={"HX-Target": "supplier-xmls"}, name="reseller supplier XMLs recognised (fragment)"),
+    Page(RESELLER_MANAGER, "/reseller/clients/{reseller_client_id}/supplier-xmls/{supplier_xml_id}.xml", "file",
+         name="reseller supplier XML download"),
     Page(RESELLER_MANAGER, "/reseller/clients/new", name="reseller new client"),
     Page(RESELLER_MANAGER, "/reseller/clients/new/link", name="reseller new client: hiring link"),
     Page(RESELLER_MANAGER, "/reseller/clients/new/register", name="reseller new client: direct registration"),
@@ -154,6 +179,9 @@ PAGES = [
     Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),
     Page(RESELLER_MANAGER, "/reseller/payment", name="reseller payment"),
     Page(RESELLER_ACCOUNTANT, "/reseller/payment", name="reseller payment (accountant, read-only)"),
+    Page(RESELLER_MANAGER, "/reseller/payment/invoices/{reseller_invoice_id}", name="reseller invoice page"),
+    Page(RESELLER_ACCOUNTANT, "/reseller/payment/invoices/{reseller_invoice_id}",
+         name="reseller invoice page (accountant, read-only)"),
     # Partner
     Page(PARTNER_ADMIN, "/partner/", name="partner home"),
     Page(PARTNER_ADMIN, "/team", name="partner team"),
@@ -167,6 +195,8 @@ PAGES = [
     Page(PARTNER_ADMIN, "/partner/licenses?code={license_code}", name="partner activations by code"),
     Page(PARTNER_ADMIN, "/partner/licenses/{license_id}", name="partner activation details"),
     Page(PARTNER_ADMIN, "/partner/clients", name="partner clients"),
+    Page(PARTNER_ADMIN, "/partner/invoices", name="partner invoices"),
+    Page(PARTNER_ADMIN, "/partner/invoices/{partner_invoice_id}", name="partner invoice"),
     # Back office
     Page(VENDOR_ADMIN, "/backoffice/", name="back office home"),
     Page(VENDOR_ADMIN, "/team", name="back office team"),

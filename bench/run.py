@@ -12,7 +12,8 @@ leaves no server behind.
 Contract for the other suites — bench/sweep.py (P5), bench/pdf.py (P4), bench/usage.py (P6),
 bench/reconciliation.py (a 100,000-row statement), bench/webhooks.py (a burst of signed webhooks),
 bench/licenses.py (license activations under load), bench/usage_chart.py (usage charts over 2,000,000 events of
-one customer), bench/activations.py (store carts activated at once over HTTP, activations/s), …:
+one customer), bench/activations.py (store carts activated at once over HTTP, activations/s), bench/fiscal_zip.py
+(a client's month of 10,000 NF-e as a streamed ZIP: time and peak memory beside a floor), …:
 
     def run(options) -> dict
 
@@ -41,7 +42,7 @@ import bench
 from bench import latency, report, weight
 from bench.server import HarnessError, stop_all
 
-SUITES = ("sweep", "pdf", "usage", "usage_chart", "reconciliation", "webhooks", "licenses", "activations")
+SUITES = ("sweep", "pdf", "usage", "usage_chart", "reconciliation", "webhooks", "licenses", "activations", "fiscal_zip")
 QUICK_SECONDS, FULL_SECONDS = 2.0, 10.0
 
 

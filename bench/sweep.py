@@ -10,6 +10,11 @@ invoice. Measured on SQLite and on PostgreSQL: the server of --database-url, els
 (QUALITY.md's bar holds for both). Each month is checked: the invoices written equal the periods closed and
 the subscriptions that were due, none is left due, and a second run at the same moment closes and bills
 nothing. The SQL statements per invoice are counted; --profile writes a pyinstrument profile of the sweeps.
+
+Auto-pay: half of the customers pay by themselves (bench/dataset/payments.py: a sandbox card, or wallet funds).
+The attempts each month's sweep hands over are then run as the job runs them (`attempt_batch`), timed apart:
+accounts charged per second, statements per account, and the month's invoices per second of sweep and charges
+together; each is checked — every invoice of such a payer paid, and the same attempts again charge nothing.
 """
 
 import argparse
@@ -75,22 +80,30 @@ def due_subscriptions(now: datetime) -> int:
 
 
 def invoice_count() -> int:
+    """The periods billed so far: subscriptions' own invoices, and lines of resellers' consolidated invoices."""
     from portal.extensions import db
-    from portal.models import Invoice
+    from portal.models import Invoice, InvoiceLine
 
-    return db.session.scalar(db.select(db.func.count()).select_from(Invoice))
+    own = db.session.scalar(db.select(db.func.count()).select_from(Invoice)
+                            .where(db.not_(Invoice.period_key.like("reseller:%"))))
+    resold = db.session.scalar(db.select(db.func.count()).select_from(InvoiceLine)
+                               .where(InvoiceLine.period_key.is_not(None)))
+    return own + resold
 
 
 def sweep_month(now: datetime, engine) -> dict:
     """One billing run at `now`, then a second one at the same moment; the figures and checks of both."""
     from portal.extensions import db
+    from portal.services import hooks
     from portal.workflows.billing_run import run_sweep
 
     due, before, last_id = due_subscriptions(now), invoice_count(), last_invoice_id()
+    last_payment = last_payment_id()
     db.session.commit()
+    attempts: list = []
     server = server_cpu_seconds()
     cpu = time.process_time()
-    with counting_statements(engine) as counter:
+    with counting_statements(engine) as counter, hooks.handled_by("auto_pay", attempts.extend):
         result = run_sweep(now)
     cpu = time.process_time() - cpu
     server_after = server_cpu_seconds()
@@ -99,7 +112,9 @@ def sweep_month(now: datetime, engine) -> dict:
     written = invoice_count() - before
     left = due_subscriptions(now)
     db.session.commit()
-    again = run_sweep(now)
+    paying = auto_pay_run(attempts, now, engine, last_payment)
+    with hooks.handled_by("auto_pay", lambda _attempts: None):
+        again = run_sweep(now)
     rewritten = invoice_count() - before - written
     db.session.commit()
     return {
@@ -109,22 +124,73 @@ def sweep_month(now: datetime, engine) -> dict:
         "server_cpu_seconds": round(server, 3) if server is not None else None,
         "invoices_per_second": round(result.invoices / result.seconds) if result.seconds else 0,
         "statements": counter["statements"], "invoices_written": written, "left_due": left,
-        "auto_pay_invoices": auto_pay_invoices(last_id),
+        "auto_pay_invoices": auto_pay_invoices(last_id), "auto_pay": paying,
         "second_run": {"closed": again.closed, "invoices": again.invoices, "invoices_written": rewritten},
         # Every period of the data set that closes renews or activates with an invoice (no suspension or
-        # cancellation is scheduled in it): one invoice per subscription that was due, none twice.
-        "correct": (written == result.invoices == result.closed == due == result.activated + result.renewed
-                    and not result.skipped and left == 0 and again.closed == again.invoices == rewritten == 0),
+        # cancellation is scheduled in it): one invoice per subscription that was due, none twice; every
+        # invoice of a payer that pays by itself is paid, once. A period a reseller pays for is a line of its
+        # consolidated invoice, issued once its month has ended.
+        "correct": (written == result.closed == due == result.activated + result.renewed
+                    and not result.skipped and left == 0 and again.closed == rewritten == 0
+                    and paying["correct"]),
     }
 
 
+def last_payment_id() -> int:
+    from portal.extensions import db
+    from portal.models import Payment
+
+    return db.session.scalar(db.select(db.func.coalesce(db.func.max(Payment.id), 0)))
+
+
+def auto_pay_run(attempts: list, now: datetime, engine, after_payment: int) -> dict:
+    """The auto-pay attempts the sweep handed over (one per invoice it issued), run as the job runs them, timed
+    apart: the wallet first where the payer chose it, then the auto-pay card (the sandbox, which answers at
+    once; its webhooks and the receipts are queued, not delivered). Then the same attempts again: nothing more
+    is charged."""
+    from portal.extensions import db
+    from portal.models import Invoice, Payment, PaymentMethod, WalletSettings
+    from portal.workflows.auto_pay import attempt_batch
+
+    db.session.commit()
+    cpu, started = time.process_time(), time.perf_counter()
+    with counting_statements(engine) as counter:
+        attempt_batch(attempts, now)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    db.session.commit()
+    made = db.session.execute(db.select(db.func.count(Payment.id), db.func.count(Payment.organisation_id.distinct()))
+                              .where(Payment.id > after_payment)).one()
+    invoice_ids = [invoice_id for invoice_id, _attempt in attempts]
+    pays_itself = db.select(PaymentMethod.organisation_id).where(PaymentMethod.auto_pay.is_(True)).union(
+        db.select(WalletSettings.organisation_id).where(WalletSettings.pay_from_wallet.is_(True)))
+    expected = paid = 0
+    for chunk in range(0, len(invoice_ids), 5_000):
+        ids = invoice_ids[chunk:chunk + 5_000]
+        expected += db.session.scalar(db.select(db.func.count(Invoice.id)).where(
+            Invoice.id.in_(ids), Invoice.total > 0, Invoice.organisation_id.in_(pays_itself))) or 0
+        paid += db.session.scalar(db.select(db.func.count(Invoice.id)).where(
+            Invoice.id.in_(ids), Invoice.total > 0, Invoice.status == "paid",
+            Invoice.organisation_id.in_(pays_itself))) or 0
+    attempt_batch(attempts, now)
+    db.session.commit()
+    again = db.session.scalar(db.select(db.func.count(Payment.id)).where(Payment.id > after_payment)) - made[0]
+    payments, accounts = made
+    return {"attempts": len(attempts), "payments": payments, "accounts": accounts, "seconds": round(seconds, 3),
+            "cpu_seconds": round(cpu, 3), "statements": counter["statements"],
+            "accounts_per_second": round(accounts / seconds) if seconds else 0,
+            "invoices_to_pay": expected, "invoices_paid": paid, "payments_again": again,
+            "correct": paid == expected and again == 0 and accounts <= payments}
+
+
 def accounts_with_auto_pay(url: str) -> tuple[int, int]:
-    """(customers with an auto-pay card, customers) of the data set."""
+    """(customers that pay by themselves — an auto-pay card, or renewals paid from the wallet —, customers) of
+    the data set."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             paying = connection.execute(text(
-                "SELECT count(DISTINCT organisation_id) FROM payment_method WHERE auto_pay")).scalar_one()
+                "SELECT count(*) FROM (SELECT organisation_id FROM payment_method WHERE auto_pay UNION "
+                "SELECT organisation_id FROM wallet_settings WHERE pay_from_wallet) AS paying")).scalar_one()
             customers = connection.execute(text(
                 "SELECT count(*) FROM organisation WHERE kind = 'customer'")).scalar_one()
     finally:
@@ -140,14 +206,14 @@ def last_invoice_id() -> int:
 
 
 def auto_pay_invoices(after_id: int) -> int:
-    """Invoices issued after `after_id` to customers with an auto-pay card: what the sweep handed to auto-pay
-    (queued, not run: the bench measures the sweep)."""
+    """Invoices issued after `after_id` to customers that pay by themselves (an auto-pay card or the wallet)."""
     from portal.extensions import db
-    from portal.models import Invoice, PaymentMethod
+    from portal.models import Invoice, PaymentMethod, WalletSettings
 
     return db.session.scalar(db.select(db.func.count(Invoice.id)).where(
         Invoice.id > after_id, Invoice.organisation_id.in_(
-            db.select(PaymentMethod.organisation_id).where(PaymentMethod.auto_pay.is_(True))))) or 0
+            db.select(PaymentMethod.organisation_id).where(PaymentMethod.auto_pay.is_(True)).union(
+                db.select(WalletSettings.organisation_id).where(WalletSettings.pay_from_wallet.is_(True)))))) or 0
 
 
 def measure(label: str, url: str, day: date, options, months: int) -> dict:
@@ -172,9 +238,12 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
             found = sweep_month(add_months(start, month), db.engine)
             runs.append(found)
             server = found["server_cpu_seconds"]
+            paying = found["auto_pay"]
             print(f"    {label} month {month}: {found['invoices']:,} invoices in {found['seconds']:.2f} s "
                   f"({found['invoices_per_second']:,}/s; CPU {found['cpu_seconds']:.2f} s here"
-                  f"{'' if server is None else f' + {server:.2f} s in PostgreSQL'}), {found['statements']} statements"
+                  f"{'' if server is None else f' + {server:.2f} s in PostgreSQL'}), {found['statements']} statements;"
+                  f" auto-pay {paying['accounts']:,} accounts ({paying['payments']:,} payments) in "
+                  f"{paying['seconds']:.2f} s ({paying['accounts_per_second']:,}/s), {paying['statements']} statements"
                   f"{'' if found['correct'] else ' — CHECK FAILED'}")
         if profiler:
             profiler.stop()
@@ -186,11 +255,22 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
     invoices = sum(run["invoices"] for run in runs)
     auto_paid = sum(run["auto_pay_invoices"] for run in runs)
     seconds = sum(run["seconds"] for run in runs)
+    paying = [run["auto_pay"] for run in runs]
+    pay_seconds = sum(found["seconds"] for found in paying)
+    accounts = sum(found["accounts"] for found in paying)
+    with_pay = seconds + pay_seconds
     cpu = sum(run["cpu_seconds"] + (run["server_cpu_seconds"] or 0) for run in runs)
     slowest = min(runs, key=lambda run: run["invoices_per_second"]) if runs else None
     return {
         "database": label, "months": months, "invoices": invoices, "seconds": round(seconds, 3),
         "invoices_per_second": round(invoices / seconds) if seconds else 0,
+        # The sweep and the auto-pay charges it hands over, as the month's invoices per second of both.
+        "with_auto_pay_invoices_per_second": round(invoices / with_pay) if with_pay else 0,
+        "auto_pay_accounts_per_second": round(accounts / pay_seconds) if pay_seconds else 0,
+        "auto_pay_charged_accounts": accounts, "auto_pay_payments": sum(found["payments"] for found in paying),
+        "auto_pay_seconds": round(pay_seconds, 3),
+        "auto_pay_statements_per_account": round(sum(found["statements"] for found in paying) / accounts, 2)
+        if accounts else None,
         # A month that was slow (load, a plan gone wrong, a growing table) must not hide behind the average.
         "slowest_month": {"now": slowest["now"], "invoices": slowest["invoices"],
                           "invoices_per_second": slowest["invoices_per_second"]} if slowest else None,
@@ -234,6 +314,15 @@ def run(options) -> dict:
         figures.append({"name": f"P5 accounts with auto-pay on, {found['database']}",
                         "value": f"{accounts:,} of {customers:,} customers; {found['auto_pay_invoices']:,} invoices "
                                  f"handed to auto-pay", "unit": "", "bar": "half", "ok": None})
+        figures.append({"name": f"P5 billing sweep with its auto-pay charges, {found['database']}",
+                        "value": found["with_auto_pay_invoices_per_second"], "unit": "invoices/s",
+                        "bar": f"≥ {BAR_INVOICES_PER_SECOND:,}",
+                        "ok": found["with_auto_pay_invoices_per_second"] >= BAR_INVOICES_PER_SECOND})
+        figures.append({"name": f"P5 auto-pay charges, {found['database']}",
+                        "value": found["auto_pay_accounts_per_second"], "unit": "accounts/s",
+                        "bar": "", "ok": None})
+        figures.append({"name": f"P5 auto-pay SQL statements per account charged, {found['database']}",
+                        "value": found["auto_pay_statements_per_account"], "unit": "", "bar": "", "ok": None})
         figures.append({"name": f"P5 invoices per CPU-second (sweep + database), {found['database']}",
                         "value": found["cpu_invoices_per_second"], "unit": "invoices/s", "bar": "", "ok": None})
         figures.append({"name": f"P5 SQL statements per invoice, {found['database']}",

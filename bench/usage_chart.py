@@ -32,7 +32,8 @@ EMAIL, PASSWORD = "admin@charts.bench", "vitrine-bench"
 
 
 def prepare(events: int, now: datetime) -> None:
-    """The vendor, a plan with quotas, one customer subscribed a year ago and `events` usage events of it."""
+    """The vendor, a plan with quotas, one customer subscribed a year ago and `events` usage events of it (and
+their sums per hour)."""
     import random
 
     from bench.dataset import Context
@@ -40,7 +41,7 @@ def prepare(events: int, now: datetime) -> None:
     from portal.models import UsageEvent
     from portal.services import catalog
     from portal.services.accounts import organisations as accounts
-    from portal.services.billing import invoicing
+    from portal.services.billing import invoicing, usage
     from portal.services.billing import subscriptions as subs
 
     db.create_all()
@@ -69,6 +70,7 @@ def prepare(events: int, now: datetime) -> None:
                    "received_at": occurred + timedelta(seconds=5)}
 
     Context(scale=1, seed=1, today=now, report=lambda _line: None).insert(UsageEvent, rows())
+    usage.rebuild_hours(org.id)  # the hours' sums, as recording the events batch by batch leaves them
     db.session.commit()
 
 

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "certificate_uploaded": _l("Sent the digital certificate"),
     "client_software_accessed": _l("Opened the software of a client"),
     "client_contract_changed": _l("Changed the contract of a client"),
+    "supplier_document_recognised": _l("Recognised a supplier XML"),
     "client_registered": _l("Registered a new client"),
     "hiring_link_issued": _l("Made a hiring link"),
     "hiring_link_sent": _l("E-mailed a hiring link"),

@@ -48,6 +48,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_LOG_LEVEL": ("INFO", "Least level written to the log (DEBUG, INFO, WARNING, ERROR)."),
     "PORTAL_DUNNING_GRACE_DAYS": ("15", "Days after an invoice's due date before an account that has not paid it is "
                                   "blocked (paying lifts the block at once)."),
+    "PORTAL_FISCAL_ZIP_PREPARE_FROM": ("2000", "A month with at least this many XMLs is zipped by a job (with its "
+                                       "progress shown) instead of streamed at once."),
     "PORTAL_SIGNUP_PLANS": ("", "Codes of the plans a new organisation tries for its first month, the first sold in "
                             "its currency; empty: the cheapest plan sold in it."),
 }
@@ -143,6 +145,7 @@ def load(instance_path: str) -> dict:
         "BASE_URL": env("PORTAL_BASE_URL").rstrip("/"),
         "SIGNUP_PLANS": env("PORTAL_SIGNUP_PLANS"),
         "DUNNING_GRACE_DAYS": _int("PORTAL_DUNNING_GRACE_DAYS"),
+        "FISCAL_ZIP_PREPARE_FROM": _int("PORTAL_FISCAL_ZIP_PREPARE_FROM"),
         "LOG_FORMAT": env("PORTAL_LOG_FORMAT"),
         "LOG_LEVEL": env("PORTAL_LOG_LEVEL").upper(),
         "RATELIMIT_STORAGE_URI": env("PORTAL_REDIS_URL") or "memory://",

@@ -171,6 +171,41 @@ def end_reading(session=None) -> None:
     session.rollback()
 
 
+def undo_writes(session=None) -> None:
+    """Roll back what the session's transaction wrote or holds to write (a refused request writes nothing). A
+    transaction that has only read is kept: rolling it back would expire every object it loaded (the user,
+    the organisation, the membership) and the page that answers would read each of them again."""
+    session = session if session is not None else db.session()
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted or session.connection().info.get("wrote", True):
+        session.rollback()
+
+
+def commit_keeping_loaded(session=None) -> None:
+    """Commit, keeping the objects the session holds as they are (with what it just wrote) instead of expiring
+    them: for a view that answers with what it has read and written, rather than reading it all again."""
+    session = session if session is not None else db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
+def _track_writes(engine) -> None:
+    """Mark a connection's transaction once it sends a statement that may write (what undo_writes asks)."""
+
+    @event.listens_for(engine, "begin")
+    def began(connection):
+        connection.info["wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def wrote(connection, _cursor, statement, _parameters, context, _executemany):
+        if not connection.info.get("wrote") and _writes(statement, context):
+            connection.info["wrote"] = True
+
+
 def _configure_sqlite(engine) -> None:
     database = engine.url.database
     lock_path = database + "-writers" if database and database != ":memory:" and not \
@@ -292,6 +327,7 @@ def _dispatch_retrying(app):
 
 def init_app(app) -> None:
     with app.app_context():
+        _track_writes(db.engine)
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
             app.dispatch_request = _dispatch_retrying(app)

@@ -157,9 +157,10 @@ def _queue_auto_recharge(entry_ids: list[int]) -> None:
 
 
 @contextmanager
-def app_context():
+def app_context(writer: bool = True):
     """Tasks run inside the web app's context when called from it, else in one app made per worker;
-    their transactions are writers (BEGIN IMMEDIATE on SQLite)."""
+    their transactions are writers (BEGIN IMMEDIATE on SQLite) unless `writer` is False (a job that only reads
+    must not hold the writers' turn)."""
     global _app
     from portal.database import writing
 
@@ -170,7 +171,8 @@ def app_context():
 
                 _app = create_app()
             stack.enter_context(_app.app_context())
-        stack.enter_context(writing())
+        if writer:
+            stack.enter_context(writing())
         yield
 
 
@@ -366,18 +368,7 @@ def auto_pay_invoices(attempts: list[list[int]]) -> None:
     from portal.workflows import auto_pay
 
     with app_context():
-        for invoice_id, attempt in attempts:
-            try:
-                auto_pay.attempt(invoice_id, attempt, utcnow())
-            except Exception:
-                db_rollback()
-                log.exception("auto-pay attempt %s at invoice %s failed", attempt, invoice_id)
-
-
-def db_rollback() -> None:
-    from portal.extensions import db
-
-    db.session.rollback()
+        auto_pay.attempt_batch([(invoice_id, attempt) for invoice_id, attempt in attempts], utcnow())
 
 
 @huey.periodic_task(crontab(minute="35"))
@@ -403,3 +394,13 @@ def auto_recharge(entry_id: int) -> None:
 
     with app_context():
         auto_pay.recharge(entry_id, utcnow())
+
+
+@huey.task()
+def prepare_fiscal_zip(job_id: str) -> None:
+    """Write a large month's ZIP of issued XMLs (and its summary) to the instance folder, its progress as it goes;
+    the manager's page shows it and then offers the file."""
+    from portal.workflows import fiscal_zips
+
+    with app_context(writer=False), huey.lock_task(f"fiscal-zip-{job_id}"):
+        fiscal_zips.prepare(job_id)

@@ -202,9 +202,22 @@ NOTICE_LABELS = {
     "invoice_issued": _l("Invoice issued"),
     "due_soon": _l("Invoice due soon"),
     "overdue": _l("Invoice overdue, and the account blocked after the grace period"),
+    "payment_failed": _l("Automatic payment failed, and when it is tried again"),
     "low_balance": _l("Low wallet balance"),
     "usage_quota": _l("Usage reaching %(first)d%% and %(second)d%% of a quota", first=80, second=100),
 }
+
+# A fiscal document's authorisation, from the protocol it carries (portal.models.fiscal).
+FISCAL_DOCUMENT_STATUS_LABELS = {
+    "authorised": _l("Authorised"),
+    "denied": _l("Denied"),
+    "rejected": _l("Rejected"),
+    "not_authorised": _l("No authorisation"),
+}
+FISCAL_DOCUMENT_STATUS_TONES = {"authorised": "ok", "denied": "bad", "rejected": "bad", "not_authorised": "warn"}
+# A supplier XML seen by the client's reseller (portal.services.fiscal.client_documents).
+SUPPLIER_XML_STATE_LABELS = {"pending": lazy_pgettext("supplier XMLs", "Pending"),
+                             "recognised": lazy_pgettext("supplier XMLs", "Recognised")}
 
 ORDER_KIND_LABELS = {"purchase": _l("Purchase"), "additional": _l("Additional")}
 ORDER_STATUS_LABELS = {

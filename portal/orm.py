@@ -45,3 +45,39 @@ class Model(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def read_together(session, *selects) -> list[list[tuple]]:
+    """Several small reads in one statement: the rows of each select, as tuples of its columns, in one list per
+    select. The selects become the branches of one UNION ALL, each wrapped in a subquery (so that each keeps its
+    own joins, ORDER BY and LIMIT) with a tag naming it; a column goes in a slot of its type, the slots of another
+    branch filled with NULLs cast to that type (PostgreSQL takes an untyped NULL for text), so that both SQLite and
+    PostgreSQL read each value as its column's type. The order of a branch's rows is not kept: sort them after."""
+    from sqlalchemy import cast, literal_column, null, select, union_all
+
+    slots: list = []  # the type of each slot
+    layouts: list[list[int]] = []
+    for statement in selects:
+        taken: set[int] = set()
+        layout = []
+        for column in statement.selected_columns:
+            kind = type(column.type)
+            slot = next((n for n, type_ in enumerate(slots) if type(type_) is kind and n not in taken), None)
+            if slot is None:
+                slot = len(slots)
+                slots.append(column.type)
+            taken.add(slot)
+            layout.append(slot)
+        layouts.append(layout)
+    branches = []
+    for tag, (statement, layout) in enumerate(zip(selects, layouts, strict=True)):
+        inner = list(statement.subquery().c)
+        values = {slot: inner[position] for position, slot in enumerate(layout)}
+        branches.append(select(literal_column(str(tag)).label("tag"), *[
+            values[slot].label(f"v{slot}") if slot in values else cast(null(), type_).label(f"v{slot}")
+            for slot, type_ in enumerate(slots)]))
+    found: list[list[tuple]] = [[] for _ in selects]
+    for row in session.execute(union_all(*branches)):
+        tag = int(row[0])
+        found[tag].append(tuple(row[1 + slot] for slot in layouts[tag]))
+    return found

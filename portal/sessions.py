@@ -30,7 +30,8 @@ def load_user(user_id: str) -> User | None:
     user_part, _sep, token = user_id.partition(":")
     if not user_part.isdigit():
         return None
-    user = auth.session_user(int(user_part), session.get(SESSION_KEY, ""), current_app.config["SESSION_MAX"])
+    user = auth.session_user(int(user_part), session.get(SESSION_KEY, ""), current_app.config["SESSION_MAX"],
+                             session.get("membership_id"))
     if user is None or user.session_token != token:
         return None
     return user

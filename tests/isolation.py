@@ -189,8 +189,41 @@ def _advisor_request(org) -> dict:
     return {"request_id": factories.make_advisor_request(org).id}
 
 
+def _supplier_document(org) -> dict:
+    """A supplier's NF-e received by a client company of the reseller `org`."""
+    from stdnum.br import cnpj
+
+    from portal.orm import utcnow
+    from portal.services.fiscal import documents
+    from portal.services.fiscal.specimens import make_nfe
+    from tests.reseller.helpers import make_client
+
+    body = f"{50_000_000 + org.id:08d}0001"
+    tax_id = body + cnpj.calc_check_digits(body)
+    client = make_client(org, f"Cliente de {org.id} Ltda", tax_id=tax_id)
+    kept = documents.keep_document(client, make_nfe(recipient=tax_id, number=org.id), utcnow())
+    return {"client_id": client.id, "document_id": kept.document.id}
+
+
 def _reseller_client_tab(org) -> dict:
     return _reseller_client(org) | {"tab": "contract"}
+
+
+def _reseller_client_zip(org) -> dict:
+    return _reseller_client(org) | {"kind": "xml"}
+
+
+def _prepared_fiscal_zip(org) -> dict:
+    """A large month's ZIP being prepared for a manager of `org`, for one of its clients."""
+    from portal.orm import utcnow
+    from portal.services.fiscal import prepared
+    from tests import factories
+
+    values = _reseller_client(org)
+    manager = factories.make_member("reseller", "manager", organisation=org)
+    job = prepared.create(org.id, values["client_id"], manager.user.id, "xml", "2026-11", "55", "pt_BR", 2000,
+                          "NFe-2026-11.zip", utcnow())
+    return values | {"job_id": job.id}
 
 
 MATRIX: dict[str, Access] = {
@@ -237,6 +270,7 @@ MATRIX: dict[str, Access] = {
     "reseller.clients_csv": kind("reseller"),
     "reseller.payment": kind("reseller"),
     "reseller.payment_invoices_csv": kind("reseller"),
+    "reseller.payment_invoice": owned("reseller", make=_invoice),
     "reseller.payment_invoice_pdf": owned("reseller", make=_invoice),
     "reseller.payment_issue_reference": owned("reseller", make=_invoice, roles=("manager",), method="pix",
                                               key="isolation"),
@@ -250,6 +284,15 @@ MATRIX: dict[str, Access] = {
     "reseller.client_contract_save": owned("reseller", make=_reseller_client, roles=("manager",), payer="reseller"),
     "reseller.client_software_save": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_software_open": owned("reseller", make=_reseller_client, roles=("manager",)),
+    # A client's month of issued XMLs (and its summary), and a large month's ZIP prepared for one manager.
+    "reseller.fiscal_month_zip": owned("reseller", make=_reseller_client_zip, roles=("manager",), model="55"),
+    "reseller.fiscal_zip_progress": owned("reseller", make=_prepared_fiscal_zip, roles=("manager",)),
+    "reseller.fiscal_zip_download": owned("reseller", make=_prepared_fiscal_zip, roles=("manager",)),
+    # A client's supplier XMLs: its reseller's managers' (listed, recognised, downloaded); another's client is 404.
+    "reseller.client_supplier_xmls": owned("reseller", make=_reseller_client, roles=("manager",)),
+    "reseller.client_supplier_recognise": owned("reseller", make=_supplier_document, roles=("manager",),
+                                                document="1"),
+    "reseller.client_supplier_xml": owned("reseller", make=_supplier_document, roles=("manager",)),
     # A new client (hiring link, direct registration) is its reseller's managers'; it names no other organisation.
     "reseller.client_new": kind("reseller", roles=("manager",)),
     "reseller.hiring_link": kind("reseller", roles=("manager",)),
@@ -283,6 +326,13 @@ MATRIX: dict[str, Access] = {
     "partner.license_cancel": owned("partner", make=_partner_license),
     "partner.clients": kind("partner"),
     "partner.client_cancel": owned("partner", make=_partner_client),
+    # The partner's invoices: its admins only (sellers order and activate); another partner's invoice is 404.
+    "partner.invoices": kind("partner", roles=("admin",)),
+    "partner.invoices_csv": kind("partner", roles=("admin",)),
+    "partner.invoice": owned("partner", make=_invoice, roles=("admin",)),
+    "partner.invoice_pdf": owned("partner", make=_invoice, roles=("admin",)),
+    "partner.invoice_pay": owned("partner", make=_invoice, roles=("admin",), method="pix", key="isolation-key"),
+    "partner.invoice_reference": owned("partner", make=_offline_payment, roles=("admin",)),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.
     "backoffice.catalog_index": kind("vendor"),

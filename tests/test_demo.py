@@ -1,8 +1,11 @@
 """`flask --app portal demo` builds, from an empty database, demo data every role can log in to and look at."""
 
+from datetime import UTC
+
 from portal import create_app
 from portal.extensions import db
 from portal.models import Invoice, Organisation, Subscription, UsageEvent
+from portal.orm import utcnow
 from portal.services import demo
 from tests.conftest import fresh_database_url
 
@@ -30,13 +33,37 @@ def test_the_demo_command_builds_every_role_and_their_billing():
             statuses = {sub.organisation.name: sub.status for sub in _scalars(db.select(Subscription))}
             assert statuses["Abarrotes La Esperanza SA de CV"] == "trial"
             assert statuses["Panadería Los Aromos SpA"] == "active"
-            invoices = _scalars(db.select(Invoice).order_by(Invoice.id))
-            assert invoices and all(invoice.total == sum(line.total for line in invoice.lines) for invoice in invoices)
+            everything = _scalars(db.select(Invoice).order_by(Invoice.issued_at, Invoice.id))
+            assert everything and all(invoice.total == sum(line.total for line in invoice.lines)
+                                      for invoice in everything)
+            # A reseller's consolidated invoice of a month not yet ended is a draft (the month so far), never
+            # payable; every other invoice but each payer's latest is paid.
+            drafts = [invoice for invoice in everything if invoice.status == "draft"]
+            assert all(draft.period_key.startswith("reseller:") and draft.period_end > utcnow() for draft in drafts)
+            invoices = [invoice for invoice in everything if invoice.status != "draft"]
             for payer in {invoice.organisation_id for invoice in invoices}:
                 mine = [invoice for invoice in invoices if invoice.organisation_id == payer]
                 assert [invoice.status for invoice in mine] == ["paid"] * (len(mine) - 1) + ["open"]
-            # The reseller pays for Ferretería El Roble; Los Aromos went beyond its plan's documents last month.
-            assert any(invoice.organisation.kind == "reseller" for invoice in invoices)
+            # Contadores del Sur pays for Ferretería El Roble; Horizonte for three clients, one consolidated
+            # invoice a month with a line per client, made by the billing sweep: the older ones paid, the
+            # latest pending.
+            assert any(invoice.organisation.name == "Contadores Asociados del Sur Ltda." for invoice in invoices)
+            horizonte = [invoice for invoice in invoices if invoice.organisation.name == "Contabilidade Horizonte Ltda"]
+            assert horizonte and all(invoice.period_key.startswith("reseller:") for invoice in horizonte)
+            assert {"paid", "open"} <= {invoice.status for invoice in horizonte}
+            client_of = dict(db.session.execute(db.select(Subscription.id, Organisation.name).join(
+                Organisation, Organisation.id == Subscription.organisation_id)).all())
+            for invoice in horizonte:
+                assert invoice.number is not None
+                names = [client_of[line.subscription_id] for line in invoice.lines]
+                assert len(set(names)) == len(names) == 3
+                assert all(line.description.startswith(f"{name} (CNPJ ")
+                           for line, name in zip(invoice.lines, names, strict=True))
+            # Moderniza's invoices (its orders' setup fees, its licenses' subscription): paid ones and an open one.
+            moderniza = {invoice.status for invoice in invoices
+                         if invoice.organisation.name == demo.ORGANISATIONS["moderniza"]["name"]}
+            assert {"paid", "open"} <= moderniza
+            # Los Aromos went beyond its plan's documents last month.
             aromos_latest = [i for i in invoices if i.organisation.name == "Panadería Los Aromos SpA"][-1]
             assert any(line.kind == "overage" for line in aromos_latest.lines)
             assert db.session.scalar(db.select(db.func.count(UsageEvent.id))) > demo.DEMO_DOCUMENTS_LAST_MONTH
@@ -54,6 +81,21 @@ def test_the_demo_command_builds_every_role_and_their_billing():
                 assert {row.payer for row in rows} == {"client", "reseller"}
                 if office.country == "BR":
                     assert {row.certificate_state for row in rows} == {"valid", "expiring", "expired", "missing"}
+            # Horizonte's Brazilian clients issued NF-e and NFC-e and received their suppliers' over three months;
+            # the supplier XMLs of the months before this one are recognised.
+            from portal.models import FiscalDocument
+
+            facts = db.session.execute(db.select(FiscalDocument.direction, FiscalDocument.model,
+                                                 FiscalDocument.recognised_at.is_not(None), db.func.count())
+                                       .group_by(FiscalDocument.direction, FiscalDocument.model,
+                                                 FiscalDocument.recognised_at.is_not(None))).all()
+            by = {(direction, model, recognised): count for direction, model, recognised, count in facts}
+            assert by[("issued", "55", False)] and by[("issued", "65", False)]
+            assert by[("received", "55", True)] and by[("received", "55", False)]
+            assert 200 <= sum(by.values()) <= 600
+            months = {moment.astimezone(UTC).strftime("%Y-%m") for moment in
+                      db.session.scalars(db.select(FiscalDocument.issued_at))}
+            assert 3 <= len(months) <= 4
             db.session.remove()
             db.engine.dispose()
 
@@ -66,6 +108,10 @@ def test_the_demo_command_builds_every_role_and_their_billing():
             assert landing.status_code == 200, email
             assert demo.ORGANISATIONS[org_key]["name"] in landing.text or kind == "vendor"
             client.post("/logout")
+        client.post("/login", data={"email": "parceiro@moderniza.demo", "password": demo.PASSWORD})
+        partner_invoices = client.get("/partner/invoices", headers={"Accept-Language": "pt-BR"})
+        assert partner_invoices.status_code == 200 and "Gerar boleto" in partner_invoices.text
+        client.post("/logout")
         client.post("/login", data={"email": "cliente@aromos.demo", "password": demo.PASSWORD})
         listing = client.get("/customer/invoices")
         assert listing.status_code == 200 and str(aromos_number) in listing.text

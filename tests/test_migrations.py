@@ -63,3 +63,48 @@ def test_an_install_with_data_upgrades_on_sqlite_and_keeps_its_foreign_keys(tmp_
             assert connection.execute(text("SELECT count(*) FROM membership")).scalar() == 1
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
+
+
+def test_the_usage_hours_are_summed_from_the_events_already_stored():
+    """0023 fills usage_hour from the events stored before it, per organisation, metric and hour (UTC), as
+    recording them adds them: totals read from the hours are the events' sums at once."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from sqlalchemy import insert, text
+
+    from portal.models import UsageEvent, UsageHour
+    from portal.services.billing import usage
+
+    url, drop = fresh_database_url("backfill")
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+        with app.app_context():
+            upgrade(revision="0022")
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO organisation (id, kind, name, country, currency, status, timezone, locale, "
+                    "search_name, created_at) VALUES (1, 'customer', 'Aromos', 'CL', 'CLP', 'active', "
+                    "'America/Santiago', 'es', 'aromos', :at)"), {"at": datetime(2026, 1, 1, tzinfo=UTC)})
+            start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+            events = [usage.Event(f"e{n}", ("documents", "api_calls")[n % 2], 1 + n % 7,
+                                  start + timedelta(seconds=n * 997, microseconds=n)) for n in range(40)]
+            db.session.execute(insert(UsageEvent), [
+                {"organisation_id": 1, "event_id": e.event_id, "metric": e.metric, "quantity": e.quantity,
+                 "occurred_at": e.occurred_at, "received_at": e.occurred_at} for e in events])
+            db.session.commit()
+            upgrade()
+            backfilled = db.session.execute(db.select(UsageHour.metric, UsageHour.hour, UsageHour.total)
+                                            .order_by(UsageHour.metric, UsageHour.hour)).all()
+            db.session.execute(db.delete(UsageHour))
+            usage.add_to_hours(1, events)  # what recording them would have written
+            assert db.session.execute(db.select(UsageHour.metric, UsageHour.hour, UsageHour.total)
+                                      .order_by(UsageHour.metric, UsageHour.hour)).all() == backfilled
+            assert len(backfilled) > 2
+            db.session.rollback()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()

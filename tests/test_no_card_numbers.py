@@ -15,12 +15,15 @@ from portal.orm import utcnow
 from portal.services.payments.sandbox import TEST_CARDS, luhn_valid
 from tests import factories
 
-DIGIT_RUNS = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+# A run stands alone: digits inside a longer word (a hex digest, a UUID's groups) are not a card number.
+DIGIT_RUNS = re.compile(r"(?<![0-9A-Za-z])\d{13,19}(?![0-9A-Za-z])")
+# Identifiers that are random hex: their digit groups, joined, may pass Luhn's check by chance.
+RANDOM_HEX = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{32,}\b", re.I)
 
 
 def card_like(value: str) -> list[str]:
     """The Luhn-valid runs of 13–19 digits in `value` (spaces and dashes between digits are ignored)."""
-    joined = re.sub(r"(?<=\d)[ -](?=\d)", "", value)
+    joined = re.sub(r"(?<=\d)[ -](?=\d)", "", RANDOM_HEX.sub(" ", value))
     return [run for run in DIGIT_RUNS.findall(joined) if luhn_valid(run)]
 
 

@@ -30,8 +30,10 @@ from portal.models import (
     StatementLine,
     User,
 )
+from portal.orm import utcnow
 from portal.services import catalog
 from portal.services.accounts import accountants, auth, integration
+from portal.services.fiscal import prepared
 from tests import factories
 from tests.isolation import _offline_payment
 from tests.services.payments.helpers import make_card
@@ -89,9 +91,16 @@ def world(app):
                                            .where(User.email == people[("customer", "member")])),
         "client_id": customer.id, "tab": "certificate",
         "email_id": accountants.link_email(orgs["reseller"], "contato@escritorio.com.br", None).id,
-        "order_id": 1, "price_list_id": price_list.id,
+        "order_id": 1, "price_list_id": price_list.id, "document_id": 1,
         "request_id": factories.make_advisor_request(customer, user=admin).id,
     }
+    manager = db.session.scalar(db.select(User).where(User.email == people[("reseller", "manager")]))
+    job = prepared.create(orgs["reseller"].id, customer.id, manager.id, "xml", "2026-11", "55", "en", 1, "NFe.zip",
+                          utcnow())
+    job.state = prepared.READY  # its progress page and its file, as a manager downloads them
+    prepared.zip_path(job).write_bytes(b"PK\x05\x06" + bytes(18))
+    prepared.save(job)
+    values |= {"kind": "xml", "job_id": job.id}
     key = integration.generate_key(customer, None)
     db.session.commit()
     return {"people": people, "values": values, "objects": {"software": software.id, "category": category.id,

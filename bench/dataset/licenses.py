@@ -1,5 +1,6 @@
 """License partners' side of the large data set: a default price list, each partner's orders, stock, clients
-and activations (500,000 at scale 1), with the stock movements that add up to it.
+and activations (500,000 at scale 1), with the stock movements that add up to it, and the bench partner's
+invoices (each approved order's setup fee, and a monthly subscription invoice a month, the latest one open).
 
 The busiest partner (the bench one) holds about a seventh of the activations, so its activation list and its
 filters by tax id and by code run over tens of thousands of rows at scale 1.
@@ -7,8 +8,12 @@ filters by tax id and by code run over tens of thousands of rows at scale 1.
 
 from datetime import timedelta
 
+from sqlalchemy import func, select, update
+
 from bench.dataset import Context, skewed_weights, spread
 from bench.dataset.accounts import tax_id_for
+from portal.extensions import db
+from portal.models import Invoice, InvoiceLine, InvoiceSeries
 from portal.models.partners import (
     LicenseActivation,
     PartnerClient,
@@ -19,6 +24,7 @@ from portal.models.partners import (
     PriceListItem,
     StockMovement,
 )
+from portal.services.billing.money import tax_for
 from portal.services.partners import codes
 from portal.services.partners.stock import mask_tax_id
 from portal.text import search_text
@@ -113,9 +119,60 @@ def generate_licenses(ctx: Context) -> None:
         order(partner_id, seller, "cancelled", {products[-1]: 3}, ctx.today - timedelta(days=9))
         if partner_id == partners[0]:
             order(partner_id, people[1], "draft", {products[0]: 5, products[1]: 2}, ctx.today)
+    _bench_partner_invoices(ctx, partners[0], orders, lines)  # before the orders: they name their setup invoice
     ctx.insert(PartnerOrder, orders)
     ctx.insert(PartnerOrderLine, lines)
     ctx.insert(PartnerStock, stock)
     ctx.insert(PartnerClient, clients)
     ctx.insert(LicenseActivation, activations)
     ctx.insert(StockMovement, movements)
+
+
+def _bench_partner_invoices(ctx: Context, partner_id: int, orders: list[dict], lines: list[dict]) -> None:
+    """The bench partner's invoices, after the customers' (numbered on in its country's series): the setup fee
+    of each finalised order (paid), and a subscription invoice for each of the last months (the latest open)."""
+    _kind, country, _currency, locale, _reseller, name, tax_id = ctx.made["organisations"][partner_id]
+    currency = orders[0]["currency"]  # the price list's, as its orders'
+    _vk, vendor_country, _vc, _vl, _vr, vendor_name, vendor_tax = ctx.made["organisations"][ctx.made["vendor_id"]]
+    rate, series_id = ctx.made["tax_bp"][country], ctx.made["series"][(country, "invoice")]
+    next_id = (db.session.scalar(select(func.max(Invoice.id))) or 0) + 1
+    next_line = (db.session.scalar(select(func.max(InvoiceLine.id))) or 0) + 1
+    number = db.session.scalar(select(InvoiceSeries.next_number).where(InvoiceSeries.id == series_id)) or 1
+    ordered = [order for order in orders if order["partner_id"] == partner_id and order["status"] == "finalised"]
+    of_order = {order["id"]: [line for line in lines if line["order_id"] == order["id"]] for order in ordered}
+    monthly = [(line["product_id"], line["quantity"], line["unit_monthly"]) for order in ordered
+               for line in of_order[order["id"]]]
+    bills = [(order["decided_at"], "setup", [(line["product_id"], line["quantity"], line["setup_fee"])
+                                             for line in of_order[order["id"]]], order) for order in ordered]
+    bills += [(ctx.today - timedelta(days=30 * months), "recurring", monthly, None) for months in range(6, 0, -1)]
+    invoices, invoice_lines = [], []
+    for position_of_bill, (issued, kind, charges, order) in enumerate(sorted(bills, key=lambda bill: bill[0])):
+        last = position_of_bill == len(bills) - 1
+        subtotal = tax_total = 0
+        for position, (product_id, quantity, unit) in enumerate(charges):
+            amount = unit * quantity
+            tax = tax_for(amount, rate)
+            subtotal, tax_total = subtotal + amount, tax_total + tax
+            invoice_lines.append({"id": next_line, "invoice_id": next_id, "position": position, "kind": kind,
+                                  "product_id": product_id, "description": ctx.made["product_names"][product_id],
+                                  "quantity": quantity, "unit_amount": unit, "amount": amount, "tax_rate_bp": rate,
+                                  "tax_amount": tax, "total": amount + tax, "period_start": issued,
+                                  "period_end": issued + timedelta(days=30)})
+            next_line += 1
+        due = issued + timedelta(days=10)
+        invoices.append({
+            "id": next_id, "organisation_id": partner_id, "subscription_id": None,
+            "period_key": f"bench-partner:{next_id}", "kind": "invoice", "credit_for_id": None,
+            "series_id": series_id, "number": number, "status": "open" if last else "paid", "currency": currency,
+            "locale": locale, "subtotal": subtotal, "tax_total": tax_total, "total": subtotal + tax_total,
+            "period_start": issued, "period_end": issued + timedelta(days=30), "issued_at": issued, "due_at": due,
+            "paid_at": None if last else due - timedelta(days=2), "voided_at": None,
+            "vendor_snapshot": {"name": vendor_name, "tax_id": vendor_tax, "country": vendor_country},
+            "customer_snapshot": {"name": name, "tax_id": tax_id, "country": country}, "created_at": issued,
+        })
+        if order is not None:
+            order["setup_invoice_id"] = next_id
+        next_id, number = next_id + 1, number + 1
+    ctx.insert(Invoice, invoices)
+    ctx.insert(InvoiceLine, invoice_lines)
+    db.session.execute(update(InvoiceSeries).where(InvoiceSeries.id == series_id).values(next_number=number))

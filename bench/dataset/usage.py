@@ -1,9 +1,12 @@
-"""Usage events of the large data set: 90 days of documents, API calls, users and companies reported."""
+"""Usage events of the large data set: 90 days of documents, API calls, users and companies reported, and their sums
+per hour (usage_hour), as recording them would have left them."""
 
 from datetime import timedelta
 
 from bench.dataset import Context, skewed_weights, spread
-from portal.models import UsageEvent
+from portal.extensions import db
+from portal.models import UsageEvent, UsageHour
+from portal.services.billing import usage
 
 METRICS = (("documents", 85), ("api_calls", 10), ("users", 3), ("companies", 2))
 HORIZON = 90 * 86_400
@@ -29,3 +32,5 @@ def generate_usage(ctx: Context) -> None:
                        "received_at": occurred + timedelta(seconds=rng.randrange(1, 300))}
 
     ctx.insert(UsageEvent, rows())
+    usage.rebuild_hours()  # one INSERT … SELECT grouped by hour, what each batch's upsert adds up to
+    ctx.rows[UsageHour.__tablename__] = db.session.scalar(db.select(db.func.count()).select_from(UsageHour))

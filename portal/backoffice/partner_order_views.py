@@ -35,10 +35,11 @@ def partner_orders():
 
 @bp.get("/partner-orders/<int:order_id>")
 def partner_order(order_id: int):
-    """Show one partner's order: its items, totals, who made it and, once decided, who decided it."""
+    """Show one partner's order: its items, totals, who made it, what approving it invoices and adds to the
+    partner's monthly subscription (once approved, what it did) and, once decided, who decided it."""
     found = orders.pending_order(order_id) or abort(404)
     return render("backoffice/partner_orders/order.html", order=found, can_decide=g.membership.role in DECIDERS,
-                  **LABELS)
+                  billing=orders.billing_of(found, utcnow()), for_staff=True, **LABELS)
 
 
 def _decide(order_id: int, verb, done: str):

@@ -6,9 +6,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal.customer.views import bp
+from portal.extensions import db
 from portal.htmx import render
 from portal.labels import METRIC_LABELS, PRODUCT_KIND_LABELS, SUBSCRIPTION_EVENT_LABELS, SUBSCRIPTION_STATUS_LABELS
-from portal.orm import utcnow
+from portal.orm import read_together, utcnow
 from portal.pagination import page_of
 from portal.routing import id_arg, page_arg
 from portal.services.billing import account, account_csv, estimate, history, month, usage_history
@@ -16,7 +17,7 @@ from portal.services.billing.entitlements import entitlements_for, subscriptions
 from portal.services.billing.rules import PriceBook
 from portal.services.payments import history as payment_history
 from portal.services.payments import wallet
-from portal.services.payments.offline.gateways import offered_kinds
+from portal.services.payments.offline import gateways
 
 
 def _csv(lines, stem: str) -> Response:
@@ -30,13 +31,19 @@ def account_overview():
     """Show the billing overview: what is owed and overdue, each plan's billing cycle with an estimate of its next
     invoice, and the last purchase."""
     org, now = g.organisation, utcnow()
-    balances = account.balances(org.id, now)
-    payable = {balance.currency for balance in balances if offered_kinds(org.country, balance.currency)}
-    return render("customer/account/overview.html", balances=balances, payable=payable,
+    balance_rows, kind_rows, wallet_rows, settings_rows, reseller_rows = read_together(
+        db.session, account.balances_select(org.id, now), gateways.enabled_kinds_select(org.country),
+        wallet.balance_select(org.id, org.currency), wallet.settings_select(org),
+        payment_history.paying_resellers_select(org))
+    balances = account.balances_from_rows(balance_rows)
+    kinds = gateways.offered_from_rows(kind_rows, {balance.currency for balance in balances})
+    return render("customer/account/overview.html", balances=balances,
+                  payable={currency for currency, offered in kinds.items() if offered},
                   overdue=account.overdue_invoices(org.id, now), subscriptions=subscriptions_in_force(org.id),
                   estimates=estimate.next_invoices(org.id), last=account.last_purchase(org.id),
-                  status_labels=SUBSCRIPTION_STATUS_LABELS, wallet_balance=wallet.balance(org.id, org.currency),
-                  wallet_settings=wallet.settings_for(org), resellers=payment_history.paying_resellers(org))
+                  status_labels=SUBSCRIPTION_STATUS_LABELS, wallet_balance=wallet.balance_from_rows(wallet_rows),
+                  wallet_settings=wallet.settings_from_rows(org, settings_rows),
+                  resellers=payment_history.paying_resellers_from_rows(reseller_rows))
 
 
 @bp.get("/account/month")

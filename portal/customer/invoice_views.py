@@ -23,7 +23,7 @@ def _list(form: InvoiceFilterForm):
     query = invoice_search.customer_invoices(g.organisation, filters)
     page = page_of(query, page_arg())
     return render("customer/invoices.html", "invoices", status=422 if form.errors else 200, form=form,
-                  filters=filters, page=page)
+                  filters=filters, page=page, resellers=history.paying_resellers(g.organisation))
 
 
 @bp.get("/invoices")
@@ -50,9 +50,10 @@ def invoices_csv():
 def invoice(invoice_id: int):
     """Show one invoice: its lines, taxes, totals and installments, to print or download."""
     found = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
-    notes, payments = invoice_search.credit_notes_for(found, ISSUED_STATUSES), history.invoice_payments(found)
+    notes = invoice_search.credit_notes_for(found, ISSUED_STATUSES)
+    payments = history.invoice_payments(g.organisation, found)
     return render("customer/invoice.html", invoice=found, credit_notes=notes, payments=payments,
-                  refunds=[r for rs in refunds.refunds_of(p.id for p in payments).values() for r in rs],
+                  refunds=refunds.refunds_among(payments),
                   due=settlement.payable_from(found, payments, notes),
                   pay_offline=pay_panel(found, settlement.payable_from(found, payments, notes, reserved=False),
                                         payments))

@@ -6,17 +6,17 @@ from flask import abort, flash, g, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import invoice_payments
 from portal.customer.offline_forms import OfflinePayForm
 from portal.customer.views import bp
 from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.labels import PAYMENT_METHOD_LABELS, PAYMENT_STATE_LABELS
 from portal.models import Invoice, Payment
-from portal.models.offline import OFFLINE_KINDS
 from portal.orm import utcnow
 from portal.services.billing import invoice_search
 from portal.services.errors import DomainError
-from portal.services.payments.offline import paying, sandbox_bank
+from portal.services.payments.offline import paying
 from portal.workflows import payments as payment_flow
 
 
@@ -24,10 +24,7 @@ def pay_panel(invoice: Invoice, due: int | None = None, payments: list[Payment] 
     """What the invoice page shows to pay it offline: the methods offered and the references waiting (from
     the invoice's amount due and payments, when the page has them already)."""
     kinds = paying.offered(g.organisation, invoice, due)
-    if payments is None:
-        waiting = paying.waiting(invoice)
-    else:
-        waiting = [p for p in payments if p.state == "pending" and p.method_kind in OFFLINE_KINDS]
+    waiting = paying.waiting(invoice) if payments is None else paying.waiting_among(payments)
     if not kinds and not waiting:
         return None
     form = OfflinePayForm(formdata=None, kinds=kinds, key=secrets.token_urlsafe(16))
@@ -65,16 +62,6 @@ def invoice_pay_offline(invoice_id: int):
 @bp.get("/payments/<int:payment_id>/instructions")
 def payment_instructions(payment_id: int):
     """Show how to pay a boleto, Pix, OXXO or transfer reference: the line, the barcode, the QR, the account."""
-    payment = paying.payment_of(g.organisation, payment_id)
-    if payment is None or not payment.instructions:
-        abort(404)
-    invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id is not None else None
-    sandbox_url = url_for("sandbox_bank.pay", code=_code(payment)) if sandbox_bank.enabled() else None
+    payment, invoice, sandbox_url = invoice_payments.reference_of(g.organisation, payment_id) or abort(404)
     return render("customer/payment_instructions.html", payment=payment, invoice=invoice, sandbox_url=sandbox_url,
                   payment_state_labels=PAYMENT_STATE_LABELS)
-
-
-def _code(payment: Payment) -> str:
-    """What a payer would type or paste into their bank for this reference."""
-    data = payment.instructions
-    return data.get("code") or data.get("line") or data.get("number") or data.get("reference") or ""

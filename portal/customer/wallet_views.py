@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal.customer.payment_forms import TopUpForm, WalletSettingsForm, new_key
 from portal.customer.payment_views import announce_top_up
 from portal.customer.views import bp
+from portal.database import undo_writes
 from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.models import Organisation
@@ -58,7 +59,7 @@ def wallet_settings():
         ledger.save_settings(org, bool(form.pay_from_wallet.data), bool(form.auto_recharge.data), threshold, amount,
                              auto_pay.summary(org).card_usable, utcnow(), actor=current_user._get_current_object())
     except DomainError as refused:
-        db.session.rollback()
+        undo_writes()
         return _page(TopUpForm(formdata=None, idempotency_key=new_key()), 422, settings_form=form,
                      settings_error=str(refused.message))
     db.session.commit()
@@ -85,7 +86,7 @@ def wallet():
 
             payment = payment_flow.pay(claim, now, current_user.id)[0]
         except DomainError as refused:
-            db.session.rollback()
+            undo_writes()
             return _page(form, refused.status if refused.status == 409 else 422, str(refused.message))
         announce_top_up(payment)
         return redirect_to(url_for("customer.wallet"))

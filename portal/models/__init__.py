@@ -46,7 +46,7 @@ from portal.models.signups import SignUp
 from portal.models.software_access import SoftwareAccessToken
 from portal.models.store import Activation, ActivationLine, CartLine
 from portal.models.subscriptions import Subscription, SubscriptionCharge, SubscriptionEvent, SubscriptionItem
-from portal.models.usage import UsageEvent
+from portal.models.usage import UsageEvent, UsageHour
 
 __all__ = [
     "ADVISOR_REQUEST_STATUSES",
@@ -114,6 +114,7 @@ __all__ = [
     "SubscriptionItem",
     "TaxRate",
     "UsageEvent",
+    "UsageHour",
     "User",
     "WalletEntry",
     "WalletSettings",

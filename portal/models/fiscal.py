@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.accounts import _in
+from portal.models.accounts import User, _in
 from portal.orm import utcnow
 
 FISCAL_MODELS = ("55", "65")  # NF-e, NFC-e
@@ -29,6 +29,9 @@ class FiscalDocument(db.Model):
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("series >= 0 AND series <= 999", name="series_range"),
         CheckConstraint("number >= 1 AND number <= 999999999", name="number_range"),
+        # Only a supplier's document is recognised by the client's reseller: when, and by whom, together.
+        CheckConstraint("recognised_at IS NULL OR direction = 'received'", name="recognised_received"),
+        CheckConstraint("(recognised_at IS NULL) = (recognised_by_id IS NULL)", name="recognised_by"),
         # A month's issued NF-e (or NFC-e) of a client, and its supplier documents, in date order.
         Index("ix_fiscal_document_org_direction_model_issued", "organisation_id", "direction", "model", "issued_at"),
     )
@@ -53,3 +56,7 @@ class FiscalDocument(db.Model):
     cfops: Mapped[list] = mapped_column(JSON, default=list)
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A supplier's document (received) that the reseller's manager has seen and taken in; pending while None.
+    recognised_at: Mapped[datetime | None]
+    recognised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recognised_by: Mapped[User | None] = relationship()

@@ -91,7 +91,10 @@ class Invoice(db.Model):
 
 
 class InvoiceLine(db.Model):
-    """One line, as it was when the invoice was made: description, quantity, prices and tax in minor units."""
+    """One line, as it was when the invoice was made: description, quantity, prices and tax in minor units.
+
+    A line of a reseller's consolidated monthly invoice names the client subscription it bills and carries that
+    subscription's period key ("sub:<id>:<period end>"), unique: a period is never added twice."""
 
     __tablename__ = "invoice_line"
     __table_args__ = (
@@ -113,6 +116,8 @@ class InvoiceLine(db.Model):
     total: Mapped[int]
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscription.id"), index=True)
+    period_key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 

@@ -10,10 +10,11 @@ from portal.extensions import db
 from portal.models.accounts import _in
 from portal.orm import utcnow
 
-# The notices an organisation chooses: upcoming renewal, invoice issued, due soon, overdue, the wallet's balance
-# running low, and usage reaching 80 % and 100 % of a quota. `blocked` tells that the grace period has passed
-# and goes to the overdue notice's recipients.
-NOTICE_KINDS = ("renewal_upcoming", "invoice_issued", "due_soon", "overdue", "low_balance", "usage_quota")
+# The notices an organisation chooses: upcoming renewal, invoice issued, due soon, overdue, an automatic payment
+# that failed, the wallet's balance running low, and usage reaching 80 % and 100 % of a quota. `blocked` tells
+# that the grace period has passed and goes to the overdue notice's recipients.
+NOTICE_KINDS = ("renewal_upcoming", "invoice_issued", "due_soon", "overdue", "payment_failed", "low_balance",
+                "usage_quota")
 # Logged but not chosen in the preferences: a block, and a client certificate about to expire (to the client's
 # administrators and its reseller's managers).
 LOGGED_NOTICES = (*NOTICE_KINDS, "blocked", "certificate_expiring")

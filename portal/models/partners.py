@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.accounts import Organisation, User, _in
 from portal.models.catalog import Product
+from portal.models.subscriptions import SubscriptionEvent
 from portal.orm import utcnow
 
 ORDER_KINDS = ("purchase", "additional")
@@ -126,9 +127,12 @@ class PartnerOrderLine(db.Model):
     setup_fee: Mapped[int]  # per license
     monthly_total: Mapped[int]
     setup_total: Mapped[int]
+    # What approving the line did to the partner's subscription (its licenses billed every month).
+    subscription_event_id: Mapped[int | None] = mapped_column(ForeignKey("subscription_event.id"))
 
     order: Mapped[PartnerOrder] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+    subscription_event: Mapped[SubscriptionEvent | None] = relationship()
 
     @property
     def total_quantity(self) -> int:

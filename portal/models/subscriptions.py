@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -27,7 +27,9 @@ class Subscription(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     # Who receives the invoice: the organisation itself, or the reseller that pays for it.
     payer_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    # None for a license partner's subscription: no plan, its items are the licenses it holds (see
+    # services/billing/subscriptions/licenses.py).
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     currency: Mapped[str] = mapped_column(String(3))
     period: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -45,7 +47,7 @@ class Subscription(db.Model):
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
     payer: Mapped[Organisation] = relationship(foreign_keys=[payer_id])
-    plan: Mapped[Product] = relationship(foreign_keys=[plan_id])
+    plan: Mapped[Product | None] = relationship(foreign_keys=[plan_id])
     pending_plan: Mapped[Product | None] = relationship(foreign_keys=[pending_plan_id])
     items: Mapped[list["SubscriptionItem"]] = relationship(
         back_populates="subscription", cascade="all, delete-orphan", order_by="SubscriptionItem.id"
@@ -56,18 +58,28 @@ class Subscription(db.Model):
 
 
 class SubscriptionItem(db.Model):
-    """An add-on on a subscription (module, additional users, additional companies, …) and its quantity."""
+    """An add-on on a subscription (module, additional users, additional companies, …) and its quantity.
+
+    `unit_amount` is the item's own price of one unit for the subscription's period, when it is not the
+    catalog's: a license partner pays the monthly fee of the price list its order was priced with. A
+    subscription holds one item per product, or per product and own price: two partial unique indexes, since a
+    unique constraint on the three columns lets NULL prices repeat."""
 
     __tablename__ = "subscription_item"
     __table_args__ = (
-        UniqueConstraint("subscription_id", "product_id"),
+        Index("uq_subscription_item_catalog_price", "subscription_id", "product_id", unique=True,
+              sqlite_where=text("unit_amount IS NULL"), postgresql_where=text("unit_amount IS NULL")),
+        Index("uq_subscription_item_own_price", "subscription_id", "product_id", "unit_amount", unique=True,
+              sqlite_where=text("unit_amount IS NOT NULL"), postgresql_where=text("unit_amount IS NOT NULL")),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_amount IS NULL OR unit_amount >= 0", name="unit_amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     quantity: Mapped[int] = mapped_column(default=1)
+    unit_amount: Mapped[int | None]
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscription: Mapped[Subscription] = relationship(back_populates="items")
@@ -89,6 +101,8 @@ class SubscriptionEvent(db.Model):
 
     subscription: Mapped[Subscription] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    # The document the change produced (loaded with the events a page lists: portal.services.billing.history).
+    invoice: Mapped["Invoice | None"] = relationship("Invoice")  # noqa: F821
 
 
 CHARGE_KINDS = ("prorated", "credit", "setup")

@@ -1,4 +1,4 @@
-"""Usage events reported by the vendor's software, each counted once by its client-given id."""
+"""Usage events reported by the vendor's software, each counted once by its client-given id, and their sums per hour."""
 
 from datetime import datetime
 
@@ -27,3 +27,20 @@ class UsageEvent(db.Model):
     quantity: Mapped[int] = mapped_column(default=1)
     occurred_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageHour(db.Model):
+    """The units of one metric an organisation used in one hour (UTC, `hour` its first instant): the sum of the
+    quantities of its events that occurred then, added to as each batch of events is recorded. Charts and
+    totals over long periods read whole hours here instead of every event."""
+
+    __tablename__ = "usage_hour"
+    __table_args__ = (
+        CheckConstraint(f"metric IN {_in(METRICS)}", name="metric"),
+        CheckConstraint("total > 0", name="total_positive"),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)

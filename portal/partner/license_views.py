@@ -13,6 +13,7 @@ from portal.orm import utcnow
 from portal.partner import forms
 from portal.partner.views import bp
 from portal.services.accounts.taxid import tax_id_label
+from portal.services.billing.subscriptions import licenses as held_licenses
 from portal.services.errors import DomainError
 from portal.services.partners import codes, stock
 from portal.templating import Labels
@@ -24,9 +25,11 @@ LABELS = dict(movement_labels=Labels(STOCK_MOVEMENT_LABELS), license_labels=Labe
 
 @bp.get("/stock", endpoint="stock")
 def stock_page():
-    """Show the stock per product (available, active, total) and the movements that make it up."""
+    """Show the stock per product (available, active, total), the monthly subscription the licenses bought
+    make up, and the movements of the stock."""
     return render("partner/stock.html", rows=stock.stock_of(g.organisation), movements=stock.movements(g.organisation),
-                  **LABELS)
+                  subscriptions=[(sub, held_licenses.monthly_fee(sub))
+                                 for sub in held_licenses.subscriptions_of(g.organisation)], **LABELS)
 
 
 def _activate_page(status: int = 200, error: str | None = None, field: str | None = None):

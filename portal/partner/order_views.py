@@ -4,6 +4,7 @@ from flask import abort, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.database import commit_keeping_loaded, undo_writes
 from portal.extensions import db
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.labels import ORDER_KIND_LABELS, ORDER_STATUS_LABELS, ORDER_STATUS_MARKS, ORDER_STATUS_TONES
@@ -20,11 +21,12 @@ LABELS = dict(kind_labels=Labels(ORDER_KIND_LABELS), status_labels=Labels(ORDER_
 
 
 def _new_order_page(status: int = 200, error: str | None = None, field: str | None = None, kind: str | None = None,
-                    price=None):
-    draft = orders.draft_for(g.organisation, current_user)
+                    price=None, draft=orders.UNREAD, price_list=orders.UNREAD):
+    """The new order (its items for htmx); `draft` and `price_list` when the view has read them already."""
+    draft = orders.draft_for(g.organisation, current_user) if draft is orders.UNREAD else draft
     kind = kind or (draft.kind if draft is not None and draft.lines else request.values.get("kind", "purchase"))
     kind = kind if kind in ORDER_KIND_LABELS else "purchase"
-    price_list = orders.current_price_list(g.organisation)
+    price_list = orders.current_price_list(g.organisation) if price_list is orders.UNREAD else price_list
     products = []
     if price_list is not None:
         products = ([stock.product for stock in orders.stock_products(g.organisation)] if kind == "additional" else
@@ -58,14 +60,20 @@ def order_line_preview():
 @bp.post("/orders/new/items")
 def order_items_add():
     """Add a product to the order's items ("Adicionar produto"); htmx gets the items table."""
-    kind = request.form.get("kind", "")
+    kind, org = request.form.get("kind", ""), g.organisation
+    # Read once: the price list and the draft that the items table shows after the line is added (or refused).
+    price_list, draft = orders.current_price_list(org), orders.draft_for(org, current_user)
     try:
-        orders.add_line(g.organisation, current_user, kind, forms.product(), forms.quantity(), utcnow())
+        line = orders.add_line(org, current_user, kind, forms.product(), forms.quantity(), utcnow(),
+                               price_list=price_list, draft=draft)
     except DomainError as error:
-        db.session.rollback()
-        return _new_order_page(422, str(error.message), error.field, kind=kind if kind in ORDER_KIND_LABELS else None)
-    db.session.commit()
-    return _after_change(kind)
+        undo_writes()
+        return _new_order_page(422, str(error.message), error.field, kind=kind if kind in ORDER_KIND_LABELS else None,
+                               draft=draft, price_list=price_list)
+    commit_keeping_loaded()
+    if wants_fragment():
+        return _new_order_page(draft=line.order, price_list=price_list)
+    return redirect_to(url_for("partner.order_new", kind=kind))
 
 
 @bp.post("/orders/new/items/<int:line_id>/remove")
@@ -105,9 +113,10 @@ def orders_list():
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
-    """Show one order: its items, totals, who made and who decided it."""
+    """Show one order: its items, totals, who made and who decided it, and what approving it invoices and
+    adds to the monthly subscription (once approved, what it did)."""
     found = orders.partner_order(g.organisation, order_id) or abort(404)
-    return render("partner/order.html", order=found, **LABELS)
+    return render("partner/order.html", order=found, billing=orders.billing_of(found, utcnow()), **LABELS)
 
 
 def _decide(order_id: int, verb, done: str):

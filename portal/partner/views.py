@@ -9,7 +9,10 @@ from portal.models import Membership
 from portal.tenancy import gate
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
-bp.before_request(gate("partner"))
+# While the partner is blocked for an overdue balance only its invoices open (invoice_views.py), to pay it.
+OPEN_WHEN_BLOCKED = frozenset({"partner.invoices", "partner.invoices_csv", "partner.invoice", "partner.invoice_pdf",
+                               "partner.invoice_pay", "partner.invoice_reference"})
+bp.before_request(gate("partner", open_when_blocked=OPEN_WHEN_BLOCKED))
 
 
 @bp.get("/")

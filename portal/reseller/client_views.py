@@ -2,7 +2,7 @@
 four tabs (digital certificate, integration key, contract, software), each a plain page that htmx also opens
 in a dialog, where the tab bar and the active panel come back together."""
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,7 +51,7 @@ def _subscription(client):
 def _tab(client, tab: str, status: int = 200, **context):
     """The settings with `tab` active: the dialog's content for htmx, a whole page otherwise."""
     now = utcnow()
-    sub = _subscription(client)
+    sub = clients.shown_subscription(client)
     facts = {"client": client, "tab": tab, "tabs": TABS, "modal": wants_fragment(), "sub": sub, "now": now}
     if tab == "certificate":
         row = certificates.current_certificate(client)
@@ -81,9 +81,17 @@ def _saved(client, tab: str, message: str):
 @roles("manager")
 def client_manage(client_id: int):
     """Show one client with what its manager can do for it."""
-    client = _client(client_id)
-    return render("reseller/client.html", client=client, sub=_subscription(client),
-                  certificate=certificates.current_certificate(client), now=utcnow())
+    return client_page(_client(client_id))
+
+
+def client_page(client, status: int = 200, **context):
+    """The client's page (also with a refusal of one of its forms, `status` 4xx)."""
+    from portal.reseller import report_views
+
+    now = utcnow()
+    return render("reseller/client.html", status=status, client=client, sub=clients.shown_subscription(client),
+                  certificate=certificates.current_certificate(client), now=now,
+                  fiscal=report_views.fiscal_forms(client, now) | context.pop("fiscal", {}), **context)
 
 
 @bp.get("/clients/<int:client_id>/settings/<tab>")
@@ -184,10 +192,14 @@ def client_software_save(client_id: int):
 @bp.post("/clients/<int:client_id>/software")
 @roles("manager")
 def client_software_open(client_id: int):
-    """Open the client's software, signed in, through a single-use token valid for 60 seconds (audited)."""
+    """Open the client's software, signed in, through a single-use token valid for 60 seconds (audited).
+
+    The answer is a page with the launch address as a link (portal.js follows it at once), not a redirect: the
+    Content-Security-Policy's `form-action 'self'` stops a form's redirect to another origin in the browser."""
     client = _client(client_id)
-    url = software_access.launch_url(client, current_user, address=client_address())
+    sub = _subscription(client)
+    url = software_access.launch_url(client, current_user, address=client_address())  # a 409 without a plan
     db.session.commit()
-    response = redirect(url, 303)
+    response = render("reseller/software_open.html", client=client, software=sub.plan.software, launch_url=url)
     response.headers["Cache-Control"] = "no-store"  # the token must not be kept by any cache
     return response

@@ -261,7 +261,8 @@ def load_catalog() -> dict:
 
 
 # Each demo customer's story, so that every screen has something true to show: months of paid invoices, one
-# still pending, a reseller that pays for its client, usage beyond the plan's quota, and a trial.
+# still pending, resellers that pay for their clients (Horizonte's consolidated invoices: demo_resellers), usage
+# beyond the plan's quota, and a trial.
 # org key, plan, currency, period, months ago it started, trial days, payer key, [(add-on, quantity)]
 DEMO_SUBSCRIPTIONS = [
     ("aromos", "erp-pro", "CLP", "monthly", 5, 0, None,
@@ -289,6 +290,7 @@ def load_billing(orgs: dict[str, Organisation], products: dict, now) -> None:
         subs.start_subscription(orgs[key], products[plan], currency, period, add_months(day, -months_ago),
                                 trial_days=trial_days, payer=orgs[payer] if payer else None,
                                 items=[(products[code], quantity) for code, quantity in items])
+    demo_resellers.start_paid_clients(orgs, products, day)
     last_month = add_months(day, -1)
     events = [usage.Event(f"dte-{number:05d}", "documents", 1, last_month + timedelta(minutes=40 * number))
               for number in range(DEMO_DOCUMENTS_LAST_MONTH)]

@@ -7,6 +7,7 @@ transaction still open: a SAVEPOINT released or rolled back leaves the outer tra
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from sqlalchemy import event
 
@@ -41,3 +42,18 @@ def _committed(session) -> None:
 def _rolled_back(session) -> None:
     if not session.in_nested_transaction():  # a SAVEPOINT rolled back leaves the outer transaction's queue
         session.info.pop(_KEY, None)
+
+
+@contextmanager
+def handled_by(name: str, handler: Callable[[list], None]):
+    """Inside the block, `handler` takes the items of `name` instead of the application's (a benchmark that runs
+    the work itself, timed apart)."""
+    kept = _handlers.get(name)
+    on_commit(name, handler)
+    try:
+        yield
+    finally:
+        if kept is None:
+            _handlers.pop(name, None)
+        else:
+            _handlers[name] = kept

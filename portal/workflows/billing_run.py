@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.database import writing
 from portal.extensions import db
-from portal.services.billing import invoicing
+from portal.services.billing import consolidated, invoicing
 from portal.services.billing.rules import PriceBook
 from portal.services.billing.sweep import BATCH_SIZE, SweepResult, close_batch, due_batches
 
@@ -37,6 +37,8 @@ def run_sweep(now: datetime, batch_size: int = BATCH_SIZE, render_pdfs: bool = T
             result.batches += 1
             if on_batch is not None:
                 on_batch(result)
+        db.session.commit()
+        result.invoices += len(consolidated.issue_ended(now))  # the resellers' invoices of the months ended
         db.session.commit()
     result.seconds = time.perf_counter() - started
     return result

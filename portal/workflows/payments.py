@@ -33,22 +33,41 @@ def pay(claim: Callable[[], list[checkout.Claim]], now: datetime, actor_id: int 
 
 def charge(payment_id: int, now: datetime, actor_id: int | None = None) -> Payment:
     """Ask the payment's gateway for it, then record the answer."""
-    payment = db.session.get(Payment, payment_id)
-    request = checkout.charge_request(payment)
-    gateway = gateways.get(payment.gateway)
-    db.session.commit()  # nothing written: this ends the read before the gateway is asked
-    try:
-        result = gateway.charge(request)
-    except gateways.GatewayError as error:
-        log.warning("gateway %s could not charge %s: %s", payment.gateway, payment.reference, error)
-        result = gateways.ChargeResult("failed", failure_code="gateway_error")
+    [(_payment_id, result)] = ask_gateways([payment_id])
     with writing():
-        payment = db.session.get(Payment, payment_id)
-        actor = None
-        if actor_id is not None:
-            from portal.models import User
-
-            actor = db.session.get(User, actor_id)
-        checkout.record_charge(payment, result, now, actor=actor)
+        payment = record(payment_id, result, now, actor_id)
         db.session.commit()
+    return payment
+
+
+def ask_gateways(payment_ids: list[int]) -> list[tuple[int, gateways.ChargeResult]]:
+    """Ask each payment's gateway for it (the requests read in one go, then no transaction open while the
+    gateways answer): (payment, answer) in the same order. A gateway that cannot be reached has failed it."""
+    if not payment_ids:
+        return []
+    asked = []
+    for payment_id in payment_ids:
+        payment = db.session.get(Payment, payment_id)
+        asked.append((payment_id, payment.gateway, payment.reference, checkout.charge_request(payment)))
+    db.session.commit()  # nothing written: this ends the read before the gateways are asked
+    answers = []
+    for payment_id, gateway_code, reference, request in asked:
+        try:
+            result = gateways.get(gateway_code).charge(request)
+        except gateways.GatewayError as error:
+            log.warning("gateway %s could not charge %s: %s", gateway_code, reference, error)
+            result = gateways.ChargeResult("failed", failure_code="gateway_error")
+        answers.append((payment_id, result))
+    return answers
+
+
+def record(payment_id: int, result: gateways.ChargeResult, now: datetime, actor_id: int | None = None) -> Payment:
+    """Record a gateway's answer to a payment (in the caller's writing transaction)."""
+    payment = db.session.get(Payment, payment_id)
+    actor = None
+    if actor_id is not None:
+        from portal.models import User
+
+        actor = db.session.get(User, actor_id)
+    checkout.record_charge(payment, result, now, actor=actor)
     return payment

@@ -27,6 +27,15 @@
   }
   if (doc.readyState === "loading") { doc.addEventListener("DOMContentLoaded", submitOnLoad); } else { submitOnLoad(); }
 
+  // A link marked data-follow-on-load is followed as soon as the page has loaded, in place of this page (the
+  // client's software, opened with its single-use token): a script's navigation, which the policy's form-action
+  // leaves alone, where a redirect after a form would be stopped.
+  function followOnLoad() {
+    var link = doc.querySelector("a[data-follow-on-load]");
+    if (link) { window.location.replace(link.href); }
+  }
+  if (doc.readyState === "loading") { doc.addEventListener("DOMContentLoaded", followOnLoad); } else { followOnLoad(); }
+
   // Menus are <details data-menu>: one open at a time; Escape, a click or focus elsewhere closes them.
   function closeMenus(except) {
     doc.querySelectorAll("details[data-menu][open]").forEach(function (menu) {

@@ -62,7 +62,8 @@ def test_staff_approve_an_order_from_the_queue_once(staff):
     assert again.status_code == 409 and "já foi aprovado" in again.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(PartnerOrder, order_id).status == "finalised"
-    assert db.session.scalar(db.select(db.func.count(Invoice.id))) == 1
+    # the setup fees, and the first month of the partner's subscription the order started
+    assert db.session.scalar(db.select(db.func.count(Invoice.id))) == 2
 
 
 def test_staff_cancel_an_order_and_nothing_is_credited(staff):
@@ -105,3 +106,17 @@ def test_a_partners_admin_cannot_reach_the_queue(login_as):
     admin = login_as("partner", "admin")
     assert admin.get("/backoffice/partner-orders").status_code in (403, 404)
     assert admin.form_post(f"/backoffice/partner-orders/{order_id}/approve").status_code in (403, 404)
+
+
+def test_the_order_to_approve_says_what_approving_invoices_and_adds_to_the_monthly_subscription(staff):
+    order_id, _products = _pending("Moderniza Parceiro Sul", "completo", 10)
+    page = staff.get(f"/backoffice/partner-orders/{order_id}", headers=PT).get_data(as_text=True)
+    billing = page.split('id="order-billing"')[1].split("</section>")[0].replace("\xa0", " ")
+    assert "O que a aprovação fatura" in billing and "R$ 1.500,00, faturado uma vez" in billing
+    assert "+10" in billing and "O primeiro mês, R$ 899,00, faturado na aprovação" in billing
+    assert "assinatura mensal do parceiro" in billing and "sua assinatura" not in billing
+    staff.form_post(f"/backoffice/partner-orders/{order_id}/approve")
+    page = staff.get(f"/backoffice/partner-orders/{order_id}", headers=PT).get_data(as_text=True)
+    billing = page.split('id="order-billing"')[1].split("</section>")[0].replace("\xa0", " ")
+    assert "Faturado e mensalidade" in billing and "O primeiro mês, R$ 899,00, na fatura" in billing
+    assert "Aprovar" not in page

@@ -23,7 +23,7 @@ SCREENS = {
     "customer": ["/customer/", "/team", "/account/password", "/customer/invoices", "/customer/invoices/{invoice}",
                  "/customer/integration", "/customer/integration/generate", "/nothing-here"],
     "reseller": ["/reseller/"],
-    "partner": ["/partner/"],
+    "partner": ["/partner/", "/partner/invoices", "/partner/invoices/{invoice}"],
     "vendor": ["/backoffice/", "/backoffice/invoices", "/backoffice/invoices/{invoice}", "/backoffice/catalog"],
 }
 
@@ -38,8 +38,8 @@ def make_screens_data(kind: str):
         advisor = factories.make_member("vendor", "advisor")
         membership.organisation.advisor_id = advisor.user_id
         integration.generate_key(membership.organisation, membership.user)
-    if kind in ("customer", "vendor"):
-        billed = membership.organisation if kind == "customer" else factories.make_org("customer")
+    if kind in ("customer", "vendor", "partner"):
+        billed = membership.organisation if kind in ("customer", "partner") else factories.make_org("customer")
         invoice = factories.make_invoice(billed, installments=3)
         factories.make_invoice(billed, kind="credit_note", credit_for=invoice, lines=[("Devolución", 1, 4_990)])
         factories.make_invoice(billed, status="paid")

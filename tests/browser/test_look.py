@@ -5,6 +5,7 @@ import shutil
 import subprocess
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from pypdf import PdfReader
 
 from portal.extensions import db
@@ -46,8 +47,23 @@ def make_people() -> dict[str, str]:
 
 
 def layout_problems(page) -> list[str]:
-    return page.evaluate(
-        """() => {
+    """What sticks out of the page shown; waits for a page still being replaced by the next one to have loaded."""
+    for _ in range(20):
+        page.wait_for_load_state("load")
+        try:
+            problems = page.evaluate(LAYOUT_CHECK)
+        except PlaywrightError as error:  # the document was replaced while the check ran
+            if "context was destroyed" not in str(error):
+                raise
+            problems = None
+        if problems is not None:
+            return problems
+        page.wait_for_timeout(100)
+    raise AssertionError("the page never finished loading")
+
+
+LAYOUT_CHECK = """() => {
+        if (!document.documentElement || !document.body || document.readyState !== 'complete') { return null; }
         const problems = [];
         const width = document.documentElement.clientWidth;
         if (document.documentElement.scrollWidth > width) {
@@ -63,7 +79,23 @@ def layout_problems(page) -> list[str]:
         if (headings !== 1) { problems.push(`${headings} h1 headings`); }
         return problems;
     }"""
-    )
+
+
+# A table of its own may scroll sideways inside its panel; a list of invoices and an invoice's lines must not: every
+# column (its buttons too) is read without scrolling.
+TABLES_SCROLLING = """() => [...document.querySelectorAll('main .table-wrap')]
+    .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
+    .map(wrap => `a table scrolls sideways: ${wrap.scrollWidth}px in ${wrap.clientWidth}px`)"""
+
+
+def fits_here_and_at_1024(page, problems: list[str], where: str) -> None:
+    """What sticks out at this size and, from a desktop, at 1024 px too (the sidebar beside a narrower main)."""
+    width = page.viewport_size["width"]
+    for size in [width, 1024] if width > 1024 else [width]:
+        page.set_viewport_size({"width": size, "height": page.viewport_size["height"]})
+        found = layout_problems(page) + page.evaluate(TABLES_SCROLLING)
+        problems += [f"{where} at {size}px: {problem}" for problem in found]
+    page.set_viewport_size({"width": width, "height": page.viewport_size["height"]})
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -1,15 +1,20 @@
 """The partner portal in a real browser, in Portuguese: a seller orders two products and removes one, an
-administrator approves the order, a license is activated for a client, found again by its CNPJ and by its
-code typed loosely, cancelled back to stock, and a client is cancelled with all its licenses; at 390 px and
-1280 px with htmx, and the same walk without JavaScript."""
+administrator approves the order and reads what it invoiced and added to the monthly subscription (on the
+order and on the stock page), a license is activated for a client, found again by its CNPJ and by its code
+typed loosely, cancelled back to stock, and a client is cancelled with all its licenses; the administrator
+finds the order's invoice among the partner's invoices ("Faturas", which a seller does not see) and generates
+a boleto for it; at 390 px and 1280 px with htmx, and the same walk without JavaScript."""
 
 import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
+from portal.models import Invoice, Payment
 from portal.models.partners import LicenseActivation, PartnerStock
+from portal.services.payments.offline import setup
 from tests import factories
 from tests.browser.conftest import log_in
+from tests.browser.test_look import fits_here_and_at_1024
 
 CNPJ = "11.222.333/0001-81"
 
@@ -17,6 +22,7 @@ CNPJ = "11.222.333/0001-81"
 @pytest.fixture
 def partner(app):
     with app.test_request_context():
+        setup.configure_demo()  # boleto and Pix offered in Brazil
         org = factories.make_org("partner", country="BR", currency="BRL", name="Moderniza Parceiro Sul Ltda")
         _list, products = factories.make_partner_catalog(org)
         seller = factories.make_member("partner", "seller", organisation=org, locale="pt_BR").user
@@ -64,8 +70,40 @@ def _order_as_seller(page, partner, javascript: bool, shot) -> None:
     expect(page.locator("h1")).to_have_text("Meus pedidos")
     expect(page.locator("main tbody tr").first).to_contain_text("Moderniza Completo × 10")
     expect(page.locator("main tbody tr").first).to_contain_text("PEND")
-    # A seller creates orders; only an administrator approves them.
+    # A seller creates orders; only an administrator approves them, and sees and pays the partner's invoices.
     expect(page.get_by_role("button", name="Aprovar", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Faturas", exact=True)).to_have_count(0)
+
+
+def _pay_the_setup_invoice(page, partner, shot) -> None:
+    """The approved order invoiced its setup fees: the invoice is pending among the partner's invoices, and a
+    boleto generated on its page is shown with its line and is waiting to be paid."""
+    page.get_by_role("link", name="Faturas", exact=True).first.click()
+    expect(page.locator("h1")).to_have_text("Faturas")
+    db.session.rollback()
+    invoice = db.session.scalar(db.select(Invoice).where(Invoice.organisation_id == partner["org"].id,
+                                                         Invoice.status == "open").order_by(Invoice.id.desc()))
+    row = page.locator("#invoices tbody tr", has_text=invoice.display_number)
+    expect(row).to_contain_text("Pendente")
+    expect(row.get_by_role("button", name="Gerar boleto")).to_be_visible()
+    problems: list[str] = []
+    fits_here_and_at_1024(page, problems, "invoices")
+    shot(page, "invoices")
+    row.get_by_role("link", name=invoice.display_number).click()
+    expect(page.locator("h1")).to_have_text(f"Fatura {invoice.display_number}")
+    expect(page.locator("#pay-title")).to_have_text("Pagar esta fatura")
+    fits_here_and_at_1024(page, problems, "invoice")
+    assert not problems, "\n".join(problems)
+    shot(page, "invoice")
+    page.locator("main").get_by_role("button", name="Gerar boleto").click()
+    expect(page.locator("h1")).to_have_text(f"Pagar a fatura {invoice.display_number}")
+    db.session.rollback()
+    [boleto] = db.session.scalars(db.select(Payment).where(Payment.invoice_id == invoice.id))
+    assert boleto.method_kind == "boleto" and boleto.state == "pending"
+    expect(page.locator("main")).to_contain_text(boleto.instructions["line_printed"])
+    shot(page, "invoice-boleto")
+    page.get_by_role("link", name="← Faturas").click()
+    expect(page.locator("main")).to_contain_text("Ver o Boleto gerado")
 
 
 def _activate_and_find(page, partner, shot) -> str:
@@ -116,6 +154,29 @@ def test_a_partner_orders_approves_activates_finds_and_cancels_licenses(new_page
     expect(admin.locator("main tbody tr").first).not_to_contain_text("PEND")
     shot(admin, "orders-approved")
     assert _available(partner, completo) == 11  # 10 bought + 1 bonus
+
+    # The order says what it invoiced and what it added to the monthly subscription: the 10 licenses bought (the
+    # bonus one is free) at R$ 89,90, the first month invoiced as the subscription starts; the stock page lists it.
+    admin.locator("main tbody tr").first.get_by_role("link", name="Detalhes").click()
+    billing = admin.locator("#order-billing")
+    expect(billing.locator("h2")).to_have_text("Faturado e mensalidade")
+    expect(billing.locator("dd").first).to_contain_text("R$ 1.500,00 na fatura")
+    line = billing.locator("tbody tr", has_text="Moderniza Completo")
+    expect(line.locator("td").nth(0)).to_have_text("+10")
+    expect(line.locator("td").nth(1)).to_have_text("10")
+    expect(line.locator("td").nth(2)).to_have_text("R$ 89,90")
+    expect(line.locator("td").nth(3)).to_contain_text("O primeiro mês, R$ 899,00, na fatura")
+    shot(admin, "order-billing")
+    admin.get_by_role("link", name="Estoque", exact=True).first.click()
+    subscription = admin.locator("#subscription")
+    expect(subscription.locator("h2")).to_have_text("Assinatura mensal")
+    row = subscription.locator("tbody tr", has_text="Moderniza Completo")
+    expect(row.locator("td").nth(0)).to_have_text("10")
+    expect(row.locator("td").nth(2)).to_have_text("R$ 899,00")
+    expect(subscription.locator(".totals")).to_contain_text("R$ 899,00")
+    shot(admin, "stock-subscription")
+
+    _pay_the_setup_invoice(admin, partner, shot)
 
     _activate_and_find(admin, partner, shot)
     admin.locator("#licenses tbody a", has_text="Mercado Boa Vista Ltda").click()

@@ -1,6 +1,7 @@
 """The frame around every screen: language and organisation switchers, the account menu, htmx forms."""
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import Membership, User
@@ -24,12 +25,12 @@ def test_the_language_switcher_changes_the_page_language_and_remembers_it(app, n
     assert page.locator("h1").inner_text() == "Hello, Ana Souza"
 
     _choose_language(page, "Español")
-    page.wait_for_function("document.documentElement.lang === 'es'")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
     assert page.locator("h1").inner_text() == "Hola, Ana Souza"
     assert page.locator(".nav [aria-current=page]").inner_text() == "Inicio"
 
     _choose_language(page, "Português (Brasil)")
-    page.wait_for_function("document.documentElement.lang === 'pt-BR'")
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
     assert page.locator("h1").inner_text() == "Olá, Ana Souza"
     page.reload()
     assert page.locator("html").get_attribute("lang") == "pt-BR"
@@ -40,7 +41,7 @@ def test_the_language_switcher_changes_the_page_language_and_remembers_it(app, n
 def test_a_visitor_can_change_the_language_of_the_login_page(page):
     page.goto("/login")
     _choose_language(page, "Español")
-    page.wait_for_function("document.documentElement.lang === 'es'")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
     assert page.locator("#login_form button[type=submit]").inner_text() == "Iniciar sesión"
     assert page.url.endswith("/login")
 

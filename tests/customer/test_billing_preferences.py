@@ -28,7 +28,7 @@ def test_the_screen_offers_each_notice_to_the_organisations_emails(login_as):
     for email in (client.user.email, colleague.email, "contador@estudio.cl"):
         assert f'value="{email}"' in page
     # Nothing stored yet: every notice to the administrators.
-    assert page.count(f'value="{client.user.email}" checked') == 6
+    assert page.count(f'value="{client.user.email}" checked') == 7
     assert page.count(f'value="{colleague.email}" checked') == 0
 
 
@@ -44,7 +44,7 @@ def test_an_administrator_saves_the_choices(login_as):
     assert stored.renewal_days == 10
     assert stored.recipients == {"overdue": ["contador@estudio.cl", client.user.email],
                                  "due_soon": ["contador@estudio.cl"], "renewal_upcoming": [], "invoice_issued": [],
-                                 "low_balance": [], "usage_quota": []}
+                                 "payment_failed": [], "low_balance": [], "usage_quota": []}
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="billing_preferences_changed")) is not None
     page = client.get(URL).get_data(as_text=True)
     assert 'value="10"' in page and page.count('value="contador@estudio.cl" checked') == 2

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from portal.extensions import db
+from portal.models import UsageEvent
 from portal.orm import utcnow
 from portal.services.billing import subscriptions as subs
 from portal.services.billing import usage, usage_history
@@ -32,6 +33,13 @@ def _customer(app, login_as, language="en"):
         return client, org.id, now
 
 
+def _events_sum(org_id, metric, start, end) -> int:
+    """The sum of the stored events themselves (the totals read whole hours from their sums)."""
+    return db.session.scalar(db.select(db.func.coalesce(db.func.sum(UsageEvent.quantity), 0)).where(
+        UsageEvent.organisation_id == org_id, UsageEvent.metric == metric, UsageEvent.occurred_at >= start,
+        UsageEvent.occurred_at < end))
+
+
 def test_the_charts_and_tables_show_the_usage_services_numbers(app, login_as, count_queries):
     client, org_id, now = _customer(app, login_as)
     with count_queries() as counter:
@@ -46,7 +54,10 @@ def test_the_charts_and_tables_show_the_usage_services_numbers(app, login_as, co
     for start, end in found.periods:  # every period's bar and row hold what the usage service counts
         expected = usage.usage_totals(org_id, start, end).get("documents", 0)
         bucket = next(b for b in found.by_period["documents"].buckets if b.start == start)
-        assert bucket.used == expected
+        assert bucket.used == expected == _events_sum(org_id, "documents", start, end)
+    for metric in ("documents", "api_calls"):  # and every day's, in the organisation's time zone
+        for bucket in found.by_day[metric].buckets:
+            assert bucket.used == _events_sum(org_id, metric, bucket.start, bucket.end)
     assert [b.used for b in found.by_period["documents"].buckets][-2:] == [40, 137]
     assert sum(b.used for b in found.by_day["documents"].buckets) == 137
     chart = re.search(r'<svg class="chart"[^>]*aria-labelledby="chart-documents-title chart-documents-desc".*?</svg>',

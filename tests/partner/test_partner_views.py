@@ -86,6 +86,25 @@ def test_a_seller_cannot_approve_and_an_admin_approves_once(seller, admin, catal
     assert "Finalizado" in admin.get("/partner/orders", headers=PT).get_data(as_text=True)
 
 
+def test_an_approved_order_says_what_it_invoiced_and_the_stock_page_lists_the_monthly_subscription(admin, catalog):
+    es = {"Accept-Language": "es"}
+    before = admin.get("/partner/stock", headers=es).get_data(as_text=True)
+    assert "Todavía sin mensualidad" in before
+    _add(admin, catalog["completo"], 10)
+    admin.form_post("/partner/orders/new/confirm")
+    order_id = db.session.scalar(db.select(PartnerOrder.id))
+    pending = admin.get(f"/partner/orders/{order_id}", headers=es).get_data(as_text=True).split('id="order-billing"')[1]
+    assert "tu suscripción mensual" in pending and "+10" in pending and "Facturado y" not in pending
+    admin.form_post(f"/partner/orders/{order_id}/approve")
+    page = admin.get(f"/partner/orders/{order_id}", headers=es).get_data(as_text=True)
+    billing = page.split('id="order-billing"')[1]
+    assert "Facturado y mensualidad" in billing and re.search(r"R\$\s?1[.,]500[.,]00 en la factura", billing)
+    assert "+10" in billing and re.search(r"El primer mes, R\$\s?899[.,]00, en la factura", billing)
+    listing = admin.get("/partner/stock", headers=es).get_data(as_text=True).split('id="subscription"')[1]
+    assert "Suscripción mensual" in listing and "Moderniza Completo" in listing
+    assert re.search(r"R\$\s?89[.,]90", listing) and re.search(r"R\$\s?899[.,]00", listing)
+
+
 @pytest.mark.parametrize("quantity", ["0", "-2", "abc", "", "1e3", "99999999999999999999", "10001"])
 def test_a_bad_quantity_is_a_translated_422_that_writes_nothing(seller, catalog, quantity):
     response = _add(seller, catalog["completo"], quantity, headers={**HTMX, **PT})

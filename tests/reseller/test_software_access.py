@@ -1,5 +1,6 @@
 """Access client software: a signed token, single-use, at most 60 seconds, for one client, user and software."""
 
+import html
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -96,7 +97,29 @@ def test_the_manage_page_opens_the_software_in_a_new_tab(login_as):
     assert 'target="_blank"' in page
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     response = manager.post(f"/reseller/clients/{client.id}/software", data={"csrf_token": token})
-    assert response.status_code == 303
-    assert response.headers["Location"].startswith(client_software(client).launch_url)
+    # A page with the launch address, not a redirect: CSP's form-action 'self' would stop a redirect elsewhere.
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert "form-action 'self'" in response.headers["Content-Security-Policy"]
     assert "no-store" in response.headers["Cache-Control"]
+    body = response.get_data(as_text=True)
+    url = html.unescape(body.split('data-follow-on-load', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0])
+    assert url.startswith(client_software(client).launch_url)
+    assert "<script>" not in body
+    db.session.rollback()
     assert db.session.scalar(db.select(db.func.count()).select_from(SoftwareAccessToken)) == 1
+    grant = software_access.verify_token(token_of(url), client_software(client).code, client_id=client.id)
+    assert grant.client_id == client.id
+
+
+def test_a_client_without_a_plan_has_no_software_to_open(login_as):
+    manager = logged_in(login_as, "reseller", "manager", organisation=factories.make_org("reseller", "BR"))
+    client = make_client(db.session.merge(manager.organisation), "Padaria Ltda", status="cancelled")
+    db.session.commit()
+    page = manager.get(f"/reseller/clients/{client.id}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = manager.post(f"/reseller/clients/{client.id}/software", data={"csrf_token": token})
+    assert response.status_code == 409
+    assert "has no software to open" in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(SoftwareAccessToken)) == 0

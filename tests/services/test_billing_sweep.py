@@ -25,7 +25,7 @@ from portal.models import (
     UsageEvent,
 )
 from portal.services import catalog
-from portal.services.billing import credit_notes, invoicing, sweep_reading
+from portal.services.billing import credit_notes, invoicing, sweep_reading, usage
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import PriceBook, add_months
 from portal.services.billing.sweep_closing import plan_closing
@@ -52,9 +52,11 @@ def _customer(country="CL", **fields):
 
 
 def _usage(org, metric, quantity, at):
-    db.session.execute(insert(UsageEvent), [{"organisation_id": org.id, "event_id": f"u-{at.isoformat()}-{metric}",
+    event = usage.Event(f"u-{at.isoformat()}-{metric}", metric, quantity, at)
+    db.session.execute(insert(UsageEvent), [{"organisation_id": org.id, "event_id": event.event_id,
                                              "metric": metric, "quantity": quantity, "occurred_at": at,
                                              "received_at": at}])
+    usage.add_to_hours(org.id, [event])
 
 
 def _invoice_counts() -> dict:
@@ -142,8 +144,10 @@ def test_a_reseller_paid_renewal_carries_the_discount_in_the_unit_price_but_not_
     subs.start_subscription(org, cat.basic, "BRL", "monthly", JAN, trial_days=0, payer=reseller)
     _usage(org, "documents", 104, JAN + timedelta(days=5))
     _sweep(add_months(JAN, 1))
-    renewal = invoices_of(reseller)[-1]
-    assert [(line.kind, line.unit_amount) for line in lines_of(renewal)] == [("recurring", 2_995), ("overage", 25)]
+    renewal = invoices_of(reseller)[-1]  # the reseller's consolidated invoice of the month: one line for the client
+    [line] = lines_of(renewal)
+    assert (line.kind, line.amount) == ("recurring", 2_995 + 4 * 25)  # the plan at 50 % off, the overage at list
+    assert "(preço de revenda, 50% de desconto); Documentos eletrônicos além dos 100 incluídos" in line.description
     assert renewal.customer_snapshot["country"] == "BR" and renewal.organisation_id == reseller.id
 
 

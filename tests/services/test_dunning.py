@@ -169,3 +169,31 @@ def test_eight_runs_at_once_send_each_notice_once(app):
                                           "notice_due_soon")}
     assert counts == {"notice_overdue": 1, "notice_blocked": 1, "notice_invoice_issued": 1, "notice_due_soon": 1}
     assert db.session.get(Organisation, org_id).status == "blocked"
+
+
+def test_a_license_partner_is_reminded_of_its_renewal_with_its_products_quantities_and_amount(app):
+    """A license subscription has no plan: its reminder names each product held, its quantity and monthly fee,
+    and the renewal invoice's total (the estimate's: taxes and prorated additions included), and links to the
+    partner's own invoices, never a customer's screen."""
+    from portal.services.billing import estimate
+    from portal.services.partners import orders
+
+    partner = factories.make_org("partner", country="BR", currency="BRL")
+    admin = factories.make_member("partner", "admin", organisation=partner, locale="pt_BR").user
+    _list, products = factories.make_partner_catalog(partner)
+    start = NOW - timedelta(days=26)
+    for product, quantity in ((products["completo"], 10), (products["light"], 2)):
+        orders.add_line(partner, admin, "purchase", product, quantity, start)
+    orders.approve(orders.confirm(orders.draft_for(partner, admin), admin, start), admin, start)
+    db.session.commit()
+    for _ in range(3):
+        _run()
+    [mail] = _mails("notice_renewal_upcoming")
+    sub_id = db.session.scalar(db.select(NoticeLog.trigger).where(NoticeLog.notice == "renewal_upcoming"))
+    total = next(iter(estimate.next_invoices(partner.id).values())).total
+    body = " ".join(mail.text_body.replace("\xa0", " ").split())
+    assert mail.recipient == admin.email and "licenças" in mail.subject and sub_id.startswith("sub:")
+    assert "10 × Moderniza Completo a R$ 89,90 por mês: R$ 899,00" in body
+    assert "2 × Moderniza Light a R$ 49,90 por mês: R$ 99,80" in body
+    assert total >= 99_880 and f"R$ {total // 100:,}".replace(",", ".") in body
+    assert "/partner/invoices" in body and "/customer/" not in body

@@ -3,7 +3,10 @@
 A Hypothesis state machine walks one customer at a time through a fake clock: the billing sweep runs as time
 passes, and in between the customer changes quantities, adds and removes a module, changes plan, reports
 usage, suspends, resumes and pays — by hand, by card, from its wallet after adding funds — and has payments
-refunded, to the card or to the wallet. After every step:
+refunded, to the card or to the wallet. Beside it a second customer pays by itself: its renewals from the wallet
+first, then its auto-pay card (which may start declining, and is then tried again on the schedule), and its wallet
+tops itself up when a spend leaves it under its threshold; either customer may change those settings, spend from
+its wallet or add funds. After every step, for every organisation:
 
 - every document's total is the sum of its lines (net + tax, line by line);
 - the ledger balances: what was invoiced, less what was paid, less what was credited, is what is still due,
@@ -11,6 +14,7 @@ refunded, to the card or to the wallet. After every step:
 - with payments: invoiced − paid (net of refunds) − credited − settled by hand is what is still due, no
   invoice is paid beyond its total, a payment's refunds add up to what it says was refunded, each backed by
   a credit note of the same amount, and the wallet's balance is the sum of its ledger and never below zero;
+- an auto-recharge answers one fall of the wallet, once;
 - a subscription has at most one recurring charge per product and period;
 - invoice numbers run without gaps per series;
 - a prorated charge is the product's price for the days left in the period, within one minor unit.
@@ -32,12 +36,23 @@ from hypothesis.stateful import (
 )
 
 from portal.extensions import db
-from portal.models import Invoice, InvoiceLine, Organisation, Payment, PaymentMethod, Refund, SubscriptionCharge
+from portal.models import (
+    Invoice,
+    InvoiceLine,
+    Organisation,
+    Payment,
+    PaymentMethod,
+    Refund,
+    SubscriptionCharge,
+    WalletEntry,
+    WalletSettings,
+)
 from portal.services.billing import credit_notes, invoicing, usage
 from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
 from portal.services.errors import DomainError
 from portal.services.payments import checkout, refunds, suspension, wallet
+from portal.workflows import auto_pay as auto_pay_flow
 from portal.workflows import payments as payment_flow
 from portal.workflows import refunds as refund_flow
 from portal.workflows.billing_run import run_sweep
@@ -75,7 +90,16 @@ class Billing(RuleBasedStateMachine):
                                            items=items)
         self.card_id = make_card(self.org).id
         self.keys = 0
+        # The customer that pays by itself: wallet first, then the card; the wallet tops itself up.
+        self.other = factories.make_org("customer", "CL")
+        self.other_sub = subs.start_subscription(self.other, self.catalog.basic, "CLP", "monthly", self.now,
+                                                 items=[(self.catalog.user, 2)])
+        self.other_card_id = make_card(self.other).id
+        db.session.add(WalletSettings(organisation_id=self.other.id, pay_from_wallet=True, auto_recharge=True,
+                                      recharge_threshold=20_000, recharge_amount=50_000))
+        wallet.add_entry(self.other, "top_up", 30_000, self.now)
         db.session.commit()
+        self.accounts = [(self.org.id, self.card_id), (self.other.id, self.other_card_id)]
 
     # Time passes: the sweep closes whatever periods ended.
 
@@ -222,19 +246,60 @@ class Billing(RuleBasedStateMachine):
 
         self._attempt(lambda: refund_flow.refund(claim, self.now))
 
+    # Paying by itself: settings, a card that starts or stops declining, spends, top-ups and the retries.
+
+    @rule(who=st.sampled_from([0, 1]), pay_from_wallet=st.booleans(), auto_recharge=st.booleans(),
+          threshold=st.integers(0, 40_000), amount=st.integers(1, 80_000))
+    def choose_how_the_wallet_pays(self, who, pay_from_wallet, auto_recharge, threshold, amount):
+        org = db.session.get(Organisation, self.accounts[who][0])
+        self._attempt(lambda: wallet.save_settings(org, pay_from_wallet, auto_recharge, threshold, amount, True,
+                                                   self.now))
+
+    @rule(who=st.sampled_from([0, 1]), behaviour=st.sampled_from(["succeeds", "declined"]))
+    def the_card_starts_or_stops_declining(self, who, behaviour):
+        card = db.session.get(PaymentMethod, self.accounts[who][1])
+        card.token = f"tok_sb_{behaviour}_{card.id}"
+        card.state, card.failure_code = "active", None
+        db.session.commit()
+
+    @rule(who=st.sampled_from([0, 1]), amount=st.integers(1, 60_000))
+    def spend_from_the_wallet(self, who, amount):
+        org = db.session.get(Organisation, self.accounts[who][0])
+        self._attempt(lambda: wallet.adjust(org, -amount, "spent at the counter", self.now, None))
+
+    @rule(who=st.sampled_from([0, 1]), amount=st.integers(1, 60_000))
+    def top_up(self, who, amount):
+        org_id, card_id, key = *self.accounts[who], self._key()
+
+        def claim():
+            return [checkout.claim_top_up(db.session.get(Organisation, org_id), amount, "card", key, self.now,
+                                          db.session.get(PaymentMethod, card_id))]
+
+        self._attempt(lambda: payment_flow.pay(claim, self.now))
+
+    @rule()
+    def retry_failed_automatic_payments(self):
+        for invoice_id, number in auto_pay_flow.retry_due(self.now + timedelta(days=30)):
+            auto_pay_flow.attempt(invoice_id, number, self.now)
+        db.session.expire_all()
+
     # The invariants.
 
     def _charges(self):
         return list(db.session.scalars(db.select(SubscriptionCharge).where(
             SubscriptionCharge.subscription_id == self.sub.id)))
 
-    def _documents(self, kind):
-        return list(db.session.scalars(db.select(Invoice).where(Invoice.kind == kind,
-                                                                Invoice.organisation_id == self.org.id)))
+    def _documents(self, kind, org_id=None):
+        return list(db.session.scalars(db.select(Invoice).where(
+            Invoice.kind == kind, Invoice.organisation_id == (self.org.id if org_id is None else org_id))))
+
+    def _org_ids(self):
+        return [org_id for org_id, _card in getattr(self, "accounts", [])]
 
     @invariant()
     def totals_are_the_sum_of_their_lines(self):
-        for invoice in self._documents("invoice") + self._documents("credit_note"):
+        for invoice in [doc for org_id in self._org_ids()
+                        for doc in self._documents("invoice", org_id) + self._documents("credit_note", org_id)]:
             assert invoice.subtotal == sum(line.amount for line in invoice.lines)
             assert invoice.tax_total == sum(line.tax_amount for line in invoice.lines)
             assert invoice.total == invoice.subtotal + invoice.tax_total
@@ -242,8 +307,12 @@ class Billing(RuleBasedStateMachine):
 
     @invariant()
     def the_ledger_balances(self):
-        invoices = [invoice for invoice in self._documents("invoice") if invoice.status != "void"]
-        notes = [note for note in self._documents("credit_note") if note.status != "void"]
+        for org_id in self._org_ids():
+            self._ledger_balances(org_id)
+
+    def _ledger_balances(self, org_id):
+        invoices = [invoice for invoice in self._documents("invoice", org_id) if invoice.status != "void"]
+        notes = [note for note in self._documents("credit_note", org_id) if note.status != "void"]
         credited = {invoice.id: credit_notes.credited_total(invoice) for invoice in invoices}
         assert all(note.credit_for_id in credited for note in notes)
         assert sum(credited.values()) == sum(note.total for note in notes)
@@ -260,8 +329,12 @@ class Billing(RuleBasedStateMachine):
     @invariant()
     def payments_refunds_and_the_wallet_balance(self):
         db.session.expire_all()
-        invoices = [invoice for invoice in self._documents("invoice") if invoice.status != "void"]
-        payments = list(db.session.scalars(db.select(Payment).where(Payment.organisation_id == self.org.id)))
+        for org_id in self._org_ids():
+            self._payments_refunds_and_wallet(org_id)
+
+    def _payments_refunds_and_wallet(self, org_id):
+        invoices = [invoice for invoice in self._documents("invoice", org_id) if invoice.status != "void"]
+        payments = list(db.session.scalars(db.select(Payment).where(Payment.organisation_id == org_id)))
         paid_net = {invoice.id: 0 for invoice in invoices}
         for payment in payments:
             assert 0 <= payment.refunded_amount <= payment.amount
@@ -284,17 +357,43 @@ class Billing(RuleBasedStateMachine):
                 settled_by_hand += left
         due = sum(credit_notes.amount_due(invoice) for invoice in invoices)
         assert invoiced - sum(paid_net.values()) - credited - settled_by_hand == due
-        assert wallet.balance(self.org.id, "CLP") == wallet.ledger_sum(self.org.id, "CLP") >= 0
+        assert wallet.balance(org_id, "CLP") == wallet.ledger_sum(org_id, "CLP") >= 0
+        assert db.session.scalar(db.select(db.func.coalesce(db.func.min(WalletEntry.balance_after), 0))
+                                 .where(WalletEntry.organisation_id == org_id)) >= 0
+        # The wallet's credits are the top-ups that succeeded, what was refunded to it and what was paid twice;
+        # its debits, what it paid and what staff took: each payment from it is one spend of its amount.
+        for payment in payments:
+            if payment.method_kind == "wallet" and payment.state == "succeeded":
+                spent = db.session.scalars(db.select(WalletEntry.amount).where(
+                    WalletEntry.payment_id == payment.id, WalletEntry.kind == "spend")).all()
+                assert spent == [-payment.amount]
+            if payment.purpose == "top_up":
+                credited_in = db.session.scalars(db.select(WalletEntry.amount).where(
+                    WalletEntry.payment_id == payment.id, WalletEntry.kind == "top_up")).all()
+                assert credited_in == ([payment.amount] if payment.state == "succeeded" else [])
+
+    @invariant()
+    def one_recharge_per_fall(self):
+        for org_id in self._org_ids():
+            keys = db.session.scalars(db.select(Payment.idempotency_key).where(
+                Payment.organisation_id == org_id, Payment.idempotency_key.like("recharge:%"))).all()
+            assert len(keys) == len(set(keys))
+            for key in keys:  # each names a spend of this wallet that left it under a threshold
+                entry = db.session.get(WalletEntry, int(key.split(":")[1]))
+                assert entry.organisation_id == org_id and entry.amount < 0
 
     @invariant()
     def one_recurring_charge_per_product_and_period(self):
-        rows = db.session.execute(
-            db.select(InvoiceLine.product_id, InvoiceLine.period_start, db.func.count())
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.subscription_id == self.sub.id, InvoiceLine.kind == "recurring",
-                   Invoice.kind == "invoice", Invoice.status != "void")
-            .group_by(InvoiceLine.product_id, InvoiceLine.period_start)).all()
-        assert all(count == 1 for _product, _start, count in rows), rows
+        for sub in (self.sub, getattr(self, "other_sub", None)):
+            if sub is None:
+                continue
+            rows = db.session.execute(
+                db.select(InvoiceLine.product_id, InvoiceLine.period_start, db.func.count())
+                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                .where(Invoice.subscription_id == sub.id, InvoiceLine.kind == "recurring",
+                       Invoice.kind == "invoice", Invoice.status != "void")
+                .group_by(InvoiceLine.product_id, InvoiceLine.period_start)).all()
+            assert all(count == 1 for _product, _start, count in rows), rows
 
     @invariant()
     def numbers_have_no_gaps(self):
@@ -320,6 +419,7 @@ class Billing(RuleBasedStateMachine):
         self.totals_are_the_sum_of_their_lines()
         self.the_ledger_balances()
         self.payments_refunds_and_the_wallet_balance()
+        self.one_recharge_per_fall()
         self.one_recurring_charge_per_product_and_period()
         self.numbers_have_no_gaps()
 

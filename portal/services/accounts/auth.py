@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func
 
 from portal.database import end_reading
 from portal.extensions import db
-from portal.models import AuthToken, LoginSession, Membership, Organisation, User
+from portal.models import AuthToken, CartLine, LoginSession, Membership, Organisation, User
 from portal.orm import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -132,9 +132,16 @@ def open_session(user: User, address: str | None = None, user_agent: str | None 
 @cache
 def _session_user_query():
     """One statement for the user of a session, with their memberships, organisations and the advisors
-    the top bar shows: built once, the values bound per request."""
+    the top bar shows, and the number of lines in their cart of the session's organisation (the top bar's badge):
+    built once, the values bound per request."""
+    organisation = (db.select(Membership.organisation_id)
+                    .where(Membership.id == bindparam("membership_id"), Membership.user_id == User.id)
+                    .scalar_subquery())
+    cart_lines = (db.select(db.func.count(CartLine.id))
+                  .where(CartLine.user_id == User.id, CartLine.organisation_id == organisation)
+                  .scalar_subquery())
     return (
-        db.select(User)
+        db.select(User, cart_lines)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
             User.id == bindparam("user_id"),
@@ -149,12 +156,21 @@ def _session_user_query():
     )
 
 
-def session_user(user_id: int, raw_key: str, lifetime: timedelta) -> User | None:
-    """The active user of a session that has not ended nor outlived `lifetime`; memberships loaded with it."""
+def session_user(user_id: int, raw_key: str, lifetime: timedelta, membership_id: int | None = None) -> User | None:
+    """The active user of a session that has not ended nor outlived `lifetime`; memberships loaded with it, and
+    the lines of their cart in the organisation of `membership_id` (one of theirs) counted (`cart_line_counts`,
+    by organisation id, what portal.services.store.carts.line_count answers from)."""
     if not raw_key:
         return None
-    binds = {"user_id": user_id, "key_hash": _digest(raw_key), "created_after": utcnow() - lifetime}
-    return db.session.execute(_session_user_query(), binds).unique().scalar_one_or_none()
+    binds = {"user_id": user_id, "key_hash": _digest(raw_key), "created_after": utcnow() - lifetime,
+             "membership_id": membership_id if isinstance(membership_id, int) else None}
+    found = db.session.execute(_session_user_query(), binds).unique().one_or_none()
+    if found is None:
+        return None
+    user, cart_lines = found
+    user.cart_line_counts = {membership.organisation_id: cart_lines or 0 for membership in user.memberships
+                             if membership.id == binds["membership_id"]}
+    return user
 
 
 def end_session(raw_key: str | None) -> None:

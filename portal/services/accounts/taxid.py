@@ -73,6 +73,14 @@ def normalise_tax_id(country: str, value: str) -> str:
     raise TaxIdError(_problem(error, name))
 
 
+def scheme_name(country: str, value: str | None) -> str:
+    """The name of the kind of tax id `value` is (CNPJ or CPF in Brazil); the country's label when none fits."""
+    for name, module in SCHEMES.get(country, []):
+        if value and module.is_valid(value):
+            return name
+    return tax_id_label(country)
+
+
 def format_tax_id(country: str, value: str | None) -> str:
     """The usual printed form (12.345.678-5, 11.222.333/0001-81, ALE120315KT1); the compact form where
     there is none. Only separators are ever added: the characters stay those stored."""

@@ -53,7 +53,13 @@ def amount_due(invoice: Invoice) -> int:
     the payments made."""
     if invoice.status != "open" or invoice.kind != "invoice":
         return 0
-    return max(invoice.total - credited_total(invoice) - paid_total(invoice), 0)
+    credited = (db.select(db.func.coalesce(db.func.sum(Invoice.total), 0))
+                .where(Invoice.credit_for_id == invoice.id, Invoice.kind == "credit_note", Invoice.status != "void")
+                .scalar_subquery())
+    paid = (db.select(db.func.coalesce(db.func.sum(Payment.amount - Payment.refunded_amount), 0))
+            .where(Payment.invoice_id == invoice.id, Payment.state == "succeeded").scalar_subquery())
+    both = db.session.execute(db.select(credited, paid)).one()  # one statement for both sums
+    return max(invoice.total - int(both[0] or 0) - int(both[1] or 0), 0)
 
 
 def amounts_due(organisation_id: int) -> list[tuple[str, int, int]]:

@@ -56,11 +56,12 @@ class Entitlements:
 
 
 def subscriptions_in_force(organisation_id: int) -> list[Subscription]:
-    """The organisation's trial, active and past-due subscriptions, oldest first, plans and add-ons loaded
-    with their quotas."""
+    """The organisation's trial, active and past-due subscriptions to a plan (a license partner's has none and
+    includes no quota), oldest first, plans and add-ons loaded with their quotas."""
     subscriptions = list(db.session.scalars(
         db.select(Subscription)
-        .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(METERED_STATUSES))
+        .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(METERED_STATUSES),
+               Subscription.plan_id.is_not(None))
         .order_by(Subscription.created_at, Subscription.id)
         .options(joinedload(Subscription.plan),
                  selectinload(Subscription.items).joinedload(SubscriptionItem.product))

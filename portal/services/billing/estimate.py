@@ -42,9 +42,10 @@ def next_invoices(organisation_id: int, book: PriceBook | None = None) -> dict[i
     ).all()
     if not rows:
         return {}
-    book = book or PriceBook.load()
-    ctx = invoicing.load_context()
-    batch = sweep_reading.read_batch(rows)
+    others = [] if book is not None else PriceBook.selects()
+    batch, found = sweep_reading.read_few(rows, *invoicing.context_selects(), *others)
+    ctx = invoicing.context_from_rows(found[:4])
+    book = book or PriceBook.from_rows(found[4:])
     estimates = {}
     for row in rows:
         try:

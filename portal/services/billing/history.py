@@ -48,7 +48,8 @@ def events(organisation_id: int, subscription_id: int | None = None, actions: tu
         db.select(SubscriptionEvent)
         .join(Subscription, Subscription.id == SubscriptionEvent.subscription_id)
         .where(Subscription.organisation_id == organisation_id)
-        .options(joinedload(SubscriptionEvent.actor), joinedload(SubscriptionEvent.subscription))
+        .options(joinedload(SubscriptionEvent.actor), joinedload(SubscriptionEvent.subscription),
+                 joinedload(SubscriptionEvent.invoice).joinedload(Invoice.series))
         .order_by(SubscriptionEvent.at.desc(), SubscriptionEvent.id.desc())
     )
     if subscription_id is not None:
@@ -71,10 +72,6 @@ def changes(found: list[SubscriptionEvent], book: PriceBook, locale: str | None)
     """The events named, with their documents, in a constant number of queries."""
     if not found:
         return []
-    invoice_ids = {event.invoice_id for event in found if event.invoice_id}
-    invoices = {invoice.id: invoice for invoice in db.session.scalars(
-        db.select(Invoice).options(joinedload(Invoice.series)).where(Invoice.id.in_(invoice_ids)))} \
-        if invoice_ids else {}
     notes = _credit_notes(found)
     payer_ids = {value for event in found if event.action == "payer_changed"
                  for value in (event.details.get("previous_payer_id"), event.details.get("payer_id")) if value}
@@ -88,7 +85,7 @@ def changes(found: list[SubscriptionEvent], book: PriceBook, locale: str | None)
     result = []
     for event in found:
         details, sub = event.details or {}, event.subscription
-        values = {"subject": name(sub.plan_id), "invoice": invoices.get(event.invoice_id),
+        values = {"subject": name(sub.plan_id), "invoice": event.invoice,
                   "credit_notes": notes.get((event.subscription_id, event.at), ())}
         action = event.action
         if action in _PRODUCT_ACTIONS:

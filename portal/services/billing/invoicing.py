@@ -19,6 +19,7 @@ the render job (as e-mails are), so nothing is rendered for a rolled-back invoic
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
@@ -29,6 +30,7 @@ from portal.extensions import db
 from portal.models import BillingSettings, Installment, Invoice, InvoiceLine, InvoiceSeries, Organisation, TaxRate
 from portal.models.catalog import CURRENCIES
 from portal.models.invoices import LINE_KINDS
+from portal.orm import read_together
 from portal.services import audit, hooks
 from portal.services.accounts.taxid import format_tax_id, tax_id_label
 from portal.services.billing import money
@@ -67,15 +69,34 @@ class BillingContext:
         return now + timedelta(days=self.payment_terms_days)
 
 
+_VENDOR_COLUMNS = ("name", "trade_name", "tax_id", "address", "country", "phone", "timezone")
+
+
 def load_context(session=None) -> BillingContext:
-    session = session or db.session
-    settings = session.scalar(db.select(BillingSettings).order_by(BillingSettings.id).limit(1))
-    rates = dict(session.execute(db.select(TaxRate.country, TaxRate.rate_bp)).all())
-    series = {(country, kind): sid for sid, country, kind in
-              session.execute(db.select(InvoiceSeries.id, InvoiceSeries.country, InvoiceSeries.kind)
-                              .order_by(InvoiceSeries.id.desc()))}
-    terms = settings.payment_terms_days if settings is not None else DEFAULT_PAYMENT_TERMS_DAYS
-    return BillingContext(vendor_snapshot(session), rates, terms, series)
+    """The billing settings, tax rates, series and the vendor's fiscal data, read in one statement."""
+    return context_from_rows(read_together(session or db.session, *context_selects()))
+
+
+def context_selects() -> list:
+    """What load_context reads (to read it in the statement of other reads: portal.orm.read_together)."""
+    return [
+        db.select(BillingSettings.payment_terms_days).order_by(BillingSettings.id).limit(1),
+        db.select(TaxRate.country, TaxRate.rate_bp),
+        db.select(InvoiceSeries.id, InvoiceSeries.country, InvoiceSeries.kind),
+        db.select(*[getattr(Organisation, name) for name in _VENDOR_COLUMNS])
+        .where(Organisation.kind == "vendor").order_by(Organisation.id).limit(1),
+    ]
+
+
+def context_from_rows(found: list[list[tuple]]) -> BillingContext:
+    """The context of the rows of context_selects."""
+    settings, rates, series, vendor = found
+    # Read newest first, as ever: the oldest series of a country and kind is the one kept.
+    kept = {(country, kind): sid for sid, country, kind in sorted(series, key=lambda row: row[0], reverse=True)}
+    terms = settings[0][0] if settings else DEFAULT_PAYMENT_TERMS_DAYS
+    snapshot = customer_snapshot(SimpleNamespace(**dict(zip(_VENDOR_COLUMNS, vendor[0], strict=True)))) \
+        if vendor else {}
+    return BillingContext(snapshot, dict(rates), terms, kept)
 
 
 def series_for(ctx: BillingContext, country: str | None, kind: str = "invoice") -> int:

@@ -252,11 +252,17 @@ def _draw(invoice: Invoice, instructions: str | None, pages: int, offline=()) ->
             pages=pages,
             **_formatters(invoice),
         )
+    return draw_html(html, f"invoice {invoice.id}")
+
+
+def draw_html(html: str, what: str) -> bytes:
+    """A PDF of `html` drawn with the invoices' fonts, stylesheet and resource policy (nothing fetched): the
+    one way the portal draws a PDF (invoices, the fiscal month's summary)."""
     output = io.BytesIO()
     result = pisa.CreatePDF(_BETWEEN_TAGS.sub("><", html), dest=output, encoding="utf-8", default_css=_stylesheet(),
                             resource_policy=_POLICY)
     if result.err:
-        raise PdfRenderError(f"xhtml2pdf reported {result.err} error(s) for invoice {invoice.id}")
+        raise PdfRenderError(f"xhtml2pdf reported {result.err} error(s) for {what}")
     return output.getvalue()
 
 

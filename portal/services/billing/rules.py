@@ -28,6 +28,7 @@ from flask_babel import force_locale, gettext
 from portal.extensions import db
 from portal.labels import METRIC_LABELS
 from portal.models import Price, Product, Quota, Software
+from portal.orm import read_together
 from portal.services.billing import money
 
 MONTHS = {"monthly": 1, "annual": 12}
@@ -114,26 +115,37 @@ class PriceBook:
 
     @classmethod
     def load(cls, session=None) -> "PriceBook":
-        session = session or db.session
-        book = cls()
-        rows = session.execute(
+        """The catalog's products, prices and quotas, read in one statement."""
+        return cls.from_rows(read_together(session or db.session, *cls.selects()))
+
+    @staticmethod
+    def selects() -> list:
+        """What `load` reads (to read it in the statement of other reads: portal.orm.read_together)."""
+        from portal.models import Category
+
+        return [
             db.select(Product.id, Product.code, Product.kind, Product.software_id, Product.name, Product.names,
                       Product.is_free, Product.pay_upfront, Product.retired_at, Software.retired_at,
                       Product.category_id)
-            .join(Software, Software.id == Product.software_id)
-        ).all()
-        from portal.models import Category
+            .join(Software, Software.id == Product.software_id),
+            db.select(Category.id).where(Category.retired_at.is_not(None)),
+            db.select(Price.product_id, Price.currency, Price.period, Price.amount, Price.setup_fee),
+            db.select(Quota.id, Quota.product_id, Quota.metric, Quota.included, Quota.overage_prices),
+        ]
 
-        retired_categories = set(session.scalars(db.select(Category.id).where(Category.retired_at.is_not(None))))
+    @classmethod
+    def from_rows(cls, found: list[list[tuple]]) -> "PriceBook":
+        """The book of the rows of `selects`."""
+        rows, retired_categories, prices, quotas = found
+        book = cls()
+        retired_categories = {category_id for (category_id,) in retired_categories}
         for pid, code, kind, software_id, name, names, free, upfront, retired, sw_retired, category_id in rows:
             on_sale = retired is None and sw_retired is None and category_id not in retired_categories
             book.products[pid] = ProductInfo(pid, code, kind, software_id, name, names or {}, bool(free),
                                              bool(upfront), on_sale)
-        for product_id, currency, period, amount, setup_fee in session.execute(
-                db.select(Price.product_id, Price.currency, Price.period, Price.amount, Price.setup_fee)):
+        for product_id, currency, period, amount, setup_fee in prices:
             book.prices[(product_id, currency, period)] = (amount, setup_fee)
-        for product_id, metric, included, overage in session.execute(
-                db.select(Quota.product_id, Quota.metric, Quota.included, Quota.overage_prices).order_by(Quota.id)):
+        for _id, product_id, metric, included, overage in sorted(quotas, key=lambda row: row[0]):
             book.quotas.setdefault(product_id, []).append(QuotaInfo(metric, included, overage or {}))
         return book
 
@@ -213,6 +225,8 @@ _DESCRIPTIONS = {
     "credit_note": lambda v: gettext("Credit for invoice %(number)s: %(reason)s", **v),
     "credit_note_plain": lambda v: gettext("Credit for invoice %(number)s", **v),
     "rounding": lambda v: gettext("Rounding adjustment", **v),
+    "client": lambda v: gettext("%(client)s (%(tax_label)s %(tax_id)s): %(details)s", **v),
+    "client_no_tax_id": lambda v: gettext("%(client)s: %(details)s", **v),
 }
 
 
@@ -229,9 +243,10 @@ def metric_name(metric: str, locale: str) -> str:
 
 
 def recurring_line(book: PriceBook, product_id: int, quantity: int, currency: str, period: str, discount_bp: int,
-                   locale: str, start: datetime, end: datetime) -> LineSpec | None:
-    """The line that charges a product for a whole period in advance (None for a free product)."""
-    amount = book.period_amount(product_id, currency, period)
+                   locale: str, start: datetime, end: datetime, unit_amount: int | None = None) -> LineSpec | None:
+    """The line that charges a product for a whole period in advance (None for a free product); at the item's
+    own price `unit_amount` for the period when it has one (a partner's price list), else the catalog's."""
+    amount = book.period_amount(product_id, currency, period) if unit_amount is None else unit_amount
     if amount is None:
         raise MissingPrice(product_id, currency, period)
     unit = _discounted(amount, discount_bp)

@@ -11,7 +11,9 @@ Safety. Each batch is one transaction (portal/workflows/billing_run.py commits t
 read and locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two sweeps take different batches; SQLite lets one
 writer in at a time), and their invoices, lines, events and new periods commit together or not at all. The
 invoice that opens a period carries the unique `period_key` "sub:<id>:<period start>", so a period is never
-billed twice. A sweep killed halfway leaves whole batches behind; the next run finds the rest still due and
+billed twice. A subscription a reseller pays for adds one line, with that key, to the reseller's consolidated
+invoice of the month instead (services/billing/consolidated.py), issued once the month has ended. A sweep killed
+halfway leaves whole batches behind; the next run finds the rest still due and
 finishes them. Numbers are reserved per batch and series under the series' row lock (see invoicing), so they
 never repeat nor skip.
 
@@ -30,7 +32,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.models import Subscription
 from portal.services import hooks
-from portal.services.billing import invoicing, sweep_reading
+from portal.services.billing import consolidated, invoicing, sweep_reading
 from portal.services.billing.rules import LIVE_STATUSES, MissingPrice, PriceBook
 from portal.services.billing.sweep_closing import charge_line as charge_line  # subscriptions' charges too
 from portal.services.billing.sweep_closing import plan_closing
@@ -93,6 +95,7 @@ def close_due(now: datetime, batch_size: int = BATCH_SIZE, render_pdfs: bool = T
         if rows:
             close_batch(rows, now, book, ctx, result, render_pdfs, auto_pay=False)
         result.batches += 1
+    result.invoices += len(consolidated.issue_ended(now))
     return result
 
 

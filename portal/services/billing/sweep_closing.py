@@ -36,8 +36,8 @@ class Closing:
     waived: list[int] = field(default_factory=list)  # charges dropped (a trial ends unpaid)
 
 
-def plan_closing(sub, items: list[tuple[int, int]], pending: list, book: PriceBook, payer, metering: dict | None,
-                 used: dict[str, int]) -> Closing:
+def plan_closing(sub, items: list[tuple[int, int, int | None]], pending: list, book: PriceBook, payer,
+                 metering: dict | None, used: dict[str, int]) -> Closing:
     """How the period of `sub` that ended closes. Raises MissingPrice when a product has no price to renew."""
     start, end = sub.current_period_start, sub.current_period_end
     locale = payer.locale
@@ -64,9 +64,11 @@ def plan_closing(sub, items: list[tuple[int, int]], pending: list, book: PriceBo
         if plan_id != sub.plan_id:
             details.update(previous_plan_id=sub.plan_id, plan_id=plan_id)
         closing = Closing(sub, values, "activated" if trial else "renewed", details, period=(new_start, new_end))
-        for product_id, quantity in [(plan_id, 1), *items]:
+        for product_id, quantity, unit in [(plan_id, 1, None), *items]:
+            if product_id is None:  # a license partner's subscription has no plan
+                continue
             line = recurring_line(book, product_id, quantity, sub.currency, sub.period, sub.discount_bp, locale,
-                                  new_start, new_end)
+                                  new_start, new_end, unit)
             if line is not None:
                 closing.lines.append(line)
     if metering is not None:

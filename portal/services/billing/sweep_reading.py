@@ -4,9 +4,11 @@ queries, their add-ons, pending charges, payers, the metering of their organisat
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from portal.extensions import db
 from portal.models import Organisation, Subscription, SubscriptionCharge, SubscriptionItem, UsageEvent
+from portal.orm import read_together
 from portal.services.billing.rules import LIVE_STATUSES, METERED_METRICS
 
 SUB_COLUMNS = (
@@ -18,14 +20,14 @@ SUB_COLUMNS = (
 )
 PAYER_COLUMNS = (Organisation.id, Organisation.name, Organisation.trade_name, Organisation.tax_id,
                  Organisation.address, Organisation.country, Organisation.phone, Organisation.timezone,
-                 Organisation.locale)
+                 Organisation.locale, Organisation.kind)
 
 
 @dataclass
 class BatchInput:
     """What closing a batch of subscriptions needs, by subscription id (payers by organisation id)."""
 
-    items: dict[int, list[tuple[int, int]]]
+    items: dict[int, list[tuple[int, int, int | None]]]  # (product id, quantity, own unit price)
     pending: dict[int, list]
     payers: dict[int, object]
     metered: dict[int, dict]
@@ -58,12 +60,41 @@ def read_batch(rows) -> BatchInput:
     return BatchInput(items, _pending(ids), payers, metered, _usage(sorted(metered)))
 
 
-def _items(ids) -> dict[int, list[tuple[int, int]]]:
-    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for sub_id, product_id, quantity in db.session.execute(
-            db.select(SubscriptionItem.subscription_id, SubscriptionItem.product_id, SubscriptionItem.quantity)
+def read_few(rows, *others) -> tuple[BatchInput, list[list[tuple]]]:
+    """read_batch for a few subscriptions (one organisation's, as a page shows them) in one statement, with the
+    rows of the `others` selects read in the same statement (portal.orm.read_together). The usage is read for
+    each subscription of `rows` and kept for those that frame their organisation's usage, as read_batch reads it."""
+    ids = [row.id for row in rows]
+    orgs = {row.organisation_id for row in rows if row.status != "trial"}
+    item_rows, payer_rows, in_force, pending, usage, *rest = read_together(
+        db.session, _ITEMS.where(SubscriptionItem.subscription_id.in_(ids)),
+        db.select(*PAYER_COLUMNS).where(Organisation.id.in_({row.payer_id for row in rows})),
+        _IN_FORCE.where(Subscription.organisation_id.in_(orgs)),
+        _PENDING.where(SubscriptionCharge.subscription_id.in_(ids)),
+        _USAGE_SELECT.where(Subscription.id.in_(ids)), *others)
+    items: dict[int, list[tuple[int, int, int | None]]] = {sub_id: [] for sub_id in ids}
+    for _id, sub_id, product_id, quantity, unit in sorted(item_rows):
+        items[sub_id].append((product_id, quantity, unit))
+    payers = {row[0]: SimpleNamespace(**dict(zip(_PAYER_NAMES, row, strict=True))) for row in payer_rows}
+    metered = _metering(rows, items, sorted(in_force, key=lambda row: (row[3], row[0])))
+    found_pending: dict[int, list] = defaultdict(list)
+    for row in sorted(pending, key=lambda row: row[0]):
+        found_pending[row[1]].append(SimpleNamespace(**dict(zip(_PENDING_NAMES, row, strict=True))))
+    found_usage: dict[int, dict[str, int]] = defaultdict(dict)
+    for sub_id, metric, total in usage:
+        if sub_id in metered:
+            found_usage[sub_id][metric] = int(total)
+    return BatchInput(items, found_pending, payers, metered, found_usage), rest
+
+
+def _items(ids) -> dict[int, list[tuple[int, int, int | None]]]:
+    """Each subscription's items: (product id, quantity, own unit price or None for the catalog's)."""
+    found: dict[int, list[tuple[int, int, int | None]]] = defaultdict(list)
+    for sub_id, product_id, quantity, unit in db.session.execute(
+            db.select(SubscriptionItem.subscription_id, SubscriptionItem.product_id, SubscriptionItem.quantity,
+                      SubscriptionItem.unit_amount)
             .where(SubscriptionItem.subscription_id.in_(ids)).order_by(SubscriptionItem.id)):
-        found[sub_id].append((product_id, quantity))
+        found[sub_id].append((product_id, quantity, unit))
     return found
 
 
@@ -80,18 +111,17 @@ def _pending(ids) -> dict[int, list]:
     return found
 
 
-def _metering(rows, items) -> dict[int, dict]:
+def _metering(rows, items, in_force=None) -> dict[int, dict]:
     """For each subscription of the batch that frames its organisation's usage (the organisation's oldest one in
     force, as for the usage screens) and is not in trial: its organisation's monthly allowance per metric and the
     products whose overage prices apply, plan first."""
     orgs = {row.organisation_id for row in rows if row.status != "trial"}
     if not orgs:
         return {}
-    in_force = db.session.execute(
-        db.select(Subscription.id, Subscription.organisation_id, Subscription.plan_id)
-        .where(Subscription.organisation_id.in_(orgs), Subscription.status.in_(LIVE_STATUSES))
-        .order_by(Subscription.created_at, Subscription.id)
-    ).all()
+    if in_force is None:
+        in_force = db.session.execute(_IN_FORCE.where(Subscription.organisation_id.in_(orgs))
+                                      .order_by(Subscription.created_at, Subscription.id)).all()
+    in_force = [row[:3] for row in in_force]
     others = [sub_id for sub_id, _org, _plan in in_force if sub_id not in items]
     all_items = dict(items)
     all_items.update(_items(others) if others else {})
@@ -104,7 +134,8 @@ def _metering(rows, items) -> dict[int, dict]:
         first_id = subs[0][0]
         if first_id not in batch or batch[first_id].status == "trial":
             continue
-        metered[first_id] = {"subs": subs, "items": {sub_id: all_items.get(sub_id, []) for sub_id, _p in subs}}
+        metered[first_id] = {"subs": subs, "items": {sub_id: [(product_id, quantity) for product_id, quantity, _u
+                                                              in all_items.get(sub_id, [])] for sub_id, _p in subs}}
     return metered
 
 
@@ -119,11 +150,22 @@ def _usage(subscription_ids: list[int]) -> dict[int, dict[str, int]]:
     return found
 
 
-_USAGE_QUERY = (
+_IN_FORCE = db.select(Subscription.id, Subscription.organisation_id, Subscription.plan_id,
+                      Subscription.created_at).where(Subscription.status.in_(LIVE_STATUSES))
+_ITEMS = db.select(SubscriptionItem.id, SubscriptionItem.subscription_id, SubscriptionItem.product_id,
+                   SubscriptionItem.quantity, SubscriptionItem.unit_amount)
+_PENDING_NAMES = ("id", "subscription_id", "kind", "reason", "product_id", "quantity", "unit_amount", "amount",
+                  "period_start", "period_end")
+_PENDING = db.select(*[getattr(SubscriptionCharge, name) for name in _PENDING_NAMES]).where(
+    SubscriptionCharge.collected_at.is_(None))
+_PAYER_NAMES = tuple(column.key for column in PAYER_COLUMNS)
+
+_USAGE_SELECT = (
     db.select(Subscription.id, UsageEvent.metric, db.func.sum(UsageEvent.quantity))
     .join(UsageEvent, db.and_(UsageEvent.organisation_id == Subscription.organisation_id,
                               UsageEvent.occurred_at >= Subscription.current_period_start,
                               UsageEvent.occurred_at < Subscription.current_period_end))
-    .where(Subscription.id.in_(db.bindparam("ids", expanding=True)), UsageEvent.metric.in_(METERED_METRICS))
+    .where(UsageEvent.metric.in_(METERED_METRICS))
     .group_by(Subscription.id, UsageEvent.metric)
 )
+_USAGE_QUERY = _USAGE_SELECT.where(Subscription.id.in_(db.bindparam("ids", expanding=True)))

@@ -3,14 +3,17 @@ new periods and states, the charges collected and the subscriptions' events.
 
 An invoice opens by invoicing's rules, as one issued by hand does: the tax of each line (`line_values`), the
 totals (`document_totals`), the number of its series (`series_for`, `reserve_numbers`: one block per series and
-batch) and how it opens (`opening`: due by the payment terms, or paid when there is nothing to pay)."""
+batch) and how it opens (`opening`: due by the payment terms, or paid when there is nothing to pay).
+
+A subscription a reseller pays for gets no invoice of its own: its closing becomes one line of the reseller's
+consolidated invoice of the month (services/billing/consolidated.py)."""
 
 from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
 
 from portal.models import Invoice, InvoiceLine, Subscription, SubscriptionCharge, SubscriptionEvent
-from portal.services.billing import invoicing, money
+from portal.services.billing import consolidated, invoicing, money
 from portal.services.billing.sweep_bulk import BulkWriter
 from portal.services.billing.sweep_closing import Closing
 
@@ -31,17 +34,22 @@ _TIMES = ("current_period_start", "current_period_end", "suspended_at", "cancell
 
 
 def write_batch(closings: list[Closing], payers: dict, now: datetime, ctx) -> dict[str, int]:
-    """Write everything the closings decided; returns the new invoices' ids by period key."""
+    """Write everything the closings decided; returns the new (issued) invoices' ids by period key."""
     bulk = BulkWriter()
-    invoice_ids = write_invoices(closings, payers, now, ctx, bulk)
+    own, resold = [], []
+    for closing in closings:
+        if closing.lines:
+            (resold if consolidated.pays_for_client(payers[closing.sub.payer_id], closing.sub) else own).append(closing)
+    invoice_ids = write_invoices(own, payers, now, ctx, bulk)
+    billed_on = invoice_ids | consolidated.add_lines(resold, payers, now, ctx, tax_for)
     write_subscriptions(closings, bulk)
-    write_charges(closings, invoice_ids, now, bulk)
-    write_events(closings, invoice_ids, now, bulk)
+    write_charges(closings, billed_on, now, bulk)
+    write_events(closings, billed_on, now, bulk)
     return invoice_ids
 
 
 def write_invoices(closings: list[Closing], payers: dict, now: datetime, ctx, bulk: BulkWriter) -> dict[str, int]:
-    """Insert the batch's invoices and lines; returns invoice id by period key."""
+    """Insert the invoices of the closings with lines, and their lines; returns invoice id by period key."""
     billed = [closing for closing in closings if closing.lines]
     if not billed:
         return {}

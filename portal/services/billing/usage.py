@@ -3,9 +3,16 @@
 A batch is checked whole before anything is written (one bad event refuses the batch), then written in
 one INSERT that lets the database skip the ids it already has (ON CONFLICT DO NOTHING on PostgreSQL and
 SQLite), so a batch sent twice, or two batches sharing ids sent at the same moment, count each event once.
+
+The same transaction adds the quantities of the events it inserted (those only) to their hours in usage_hour,
+one upsert per batch. Totals over a period sum the whole hours it covers from there and read events only in the
+hours its bounds cut (a period may start at any instant, a day in any time zone), so they are the sums of the
+events themselves in as many rows as the period has hours, however many events it holds.
 """
 
 import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
 from portal.extensions import db
-from portal.models import METRICS, Organisation, Subscription, UsageEvent
+from portal.models import METRICS, Organisation, Subscription, UsageEvent, UsageHour
 from portal.services.billing.rules import LIVE_STATUSES, MONTHS, add_months
 from portal.services.errors import DomainError
 
@@ -22,6 +29,8 @@ MAX_EVENTS = 1_000
 MAX_QUANTITY = 1_000_000
 MAX_ID_LENGTH = 100
 FUTURE_TOLERANCE = timedelta(minutes=5)
+HOUR = timedelta(hours=1)
+COMPOUND_SELECTS = 400  # SELECTs in one UNION ALL (SQLite takes at most 500)
 EVENT_FIELDS = ("id", "metric", "quantity", "occurred_at")
 # Subscriptions whose periods frame the metering: those the billing sweep renews (not suspended, not cancelled).
 METERED_STATUSES = LIVE_STATUSES
@@ -59,17 +68,64 @@ class Period:
 
 
 def usage_totals(organisation_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """Units used per metric in [start, end) by one organisation."""
-    rows = db.session.execute(
-        db.select(UsageEvent.metric, db.func.sum(UsageEvent.quantity))
-        .where(
-            UsageEvent.organisation_id == organisation_id,
-            UsageEvent.occurred_at >= start,
-            UsageEvent.occurred_at < end,
-        )
-        .group_by(UsageEvent.metric)
-    ).all()
-    return {metric: int(total) for metric, total in rows}
+    """Units used per metric in [start, end) by one organisation (the metrics it used only)."""
+    found = summed(organisation_id, [(start, end)], METRICS)
+    return {metric: used[0] for metric, used in found.items() if used[0]}
+
+
+def summed(organisation_id: int, bounds: Sequence[tuple[datetime, datetime]],
+           metrics: Iterable[str]) -> dict[str, list[int]]:
+    """Units used per metric in each of `bounds` (start included, end excluded, in ascending order, not
+    overlapping), in one statement: the whole hours of each from usage_hour, the rest from its events.
+
+    The statement has a SELECT for the hours and one for each part of an hour a bound cuts (two per bound at
+    most); beyond COMPOUND_SELECTS of them (a year of days in a time zone at half an hour from UTC), the parts
+    go in as many statements as they need: their number depends on the bounds, never on the events."""
+    metrics = tuple(metrics)
+    found = {metric: [0] * len(bounds) for metric in metrics}
+    if not bounds or not metrics:
+        return found
+    whole: list[tuple[int, datetime, datetime]] = []  # (bucket, first hour, end of the last hour)
+    partial: list[tuple[int, datetime, datetime]] = []  # (bucket, start, end) read from the events
+    for index, (start, end) in enumerate(bounds):
+        first, last = _hour_ceil(start), _hour_floor(end)
+        if first < last:
+            whole.append((index, first, last))
+            partial += [(index, low, high) for low, high in ((start, first), (last, end)) if low < high]
+        elif start < end:
+            partial.append((index, start, end))
+    parts = []
+    if whole:
+        bucket = db.case(*[(db.and_(UsageHour.hour >= low, UsageHour.hour < high), index)
+                           for index, low, high in whole])
+        parts.append(
+            db.select(UsageHour.metric, bucket.label("bucket"), db.func.sum(UsageHour.total).label("used"))
+            .where(UsageHour.organisation_id == organisation_id, UsageHour.metric.in_(metrics),
+                   UsageHour.hour >= whole[0][1], UsageHour.hour < whole[-1][2])
+            .group_by(UsageHour.metric, bucket))
+    # One SELECT per range of events, each read from the index over its own times: as one OR of the ranges,
+    # PostgreSQL reads every event of the organisation's metrics through the index, then filters them.
+    parts += [db.select(UsageEvent.metric, db.literal(index, db.Integer).label("bucket"),
+                        db.func.sum(UsageEvent.quantity).label("used"))
+              .where(UsageEvent.organisation_id == organisation_id, UsageEvent.metric.in_(metrics),
+                     UsageEvent.occurred_at >= low, UsageEvent.occurred_at < high)
+              .group_by(UsageEvent.metric) for index, low, high in partial]
+    for first in range(0, len(parts), COMPOUND_SELECTS):
+        chunk = parts[first:first + COMPOUND_SELECTS]
+        statement = chunk[0] if len(chunk) == 1 else db.union_all(*chunk)
+        for metric, index, used in db.session.execute(statement).all():
+            if index is not None:  # an hour cut by a bound: its events were read instead
+                found[metric][int(index)] += int(used)
+    return found
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(moment: datetime) -> datetime:
+    floor = _hour_floor(moment)
+    return floor if floor == moment else floor + HOUR
 
 
 def latest_report(organisation_id: int, metric: str, start: datetime, end: datetime) -> int | None:
@@ -215,8 +271,8 @@ _INSERT_UNNEST = (
 )
 
 
-def _insert_ignoring_known(organisation_id: int, events: list[Event], now: datetime) -> set[str]:
-    """Insert the events in one statement that skips the ids the organisation already has; the ids inserted."""
+def _insert_ignoring_known(organisation_id: int, events: list[Event], now: datetime) -> list[Event]:
+    """Insert the events in one statement that skips the ids the organisation already has; the events inserted."""
     if db.engine.dialect.name == "postgresql":
         # On the session's connection (its transaction), through psycopg itself for the binary arrays.
         with db.session.connection().connection.driver_connection.cursor() as cursor:
@@ -225,16 +281,75 @@ def _insert_ignoring_known(organisation_id: int, events: list[Event], now: datet
                 "event_ids": [e.event_id for e in events], "metrics": [e.metric for e in events],
                 "quantities": [e.quantity for e in events], "occurred": [e.occurred_at for e in events],
             })
-            return {event_id for (event_id,) in cursor}
-    table = UsageEvent.__table__
-    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["organisation_id", "event_id"])
-    rows = [{"organisation_id": organisation_id, "event_id": e.event_id, "metric": e.metric, "quantity": e.quantity,
-             "occurred_at": e.occurred_at, "received_at": now} for e in events]
-    return set(db.session.execute(statement.returning(table.c.event_id), rows).scalars())
+            inserted = {event_id for (event_id,) in cursor}
+    else:
+        table = UsageEvent.__table__
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["organisation_id", "event_id"])
+        rows = [{"organisation_id": organisation_id, "event_id": e.event_id, "metric": e.metric,
+                 "quantity": e.quantity, "occurred_at": e.occurred_at, "received_at": now} for e in events]
+        inserted = set(db.session.execute(statement.returning(table.c.event_id), rows).scalars())
+    return [event for event in events if event.event_id in inserted]
+
+
+# The hours' upsert: the same text for every batch on PostgreSQL (arrays, as above); rows in (metric, hour) order,
+# so two batches adding to the same hours lock them in the same order.
+_ADD_TO_HOURS_UNNEST = (
+    "INSERT INTO usage_hour (organisation_id, metric, hour, total) "
+    "SELECT %(organisation_id)s, h.metric, h.hour, h.total "
+    "FROM unnest(%(metrics)b::varchar[], %(hours)b::timestamptz[], %(totals)b::bigint[]) AS h(metric, hour, total) "
+    "ORDER BY h.metric, h.hour "
+    "ON CONFLICT (organisation_id, metric, hour) DO UPDATE SET total = usage_hour.total + excluded.total"
+)
+
+
+def add_to_hours(organisation_id: int, events: Iterable[Event]) -> None:
+    """Add the quantities of newly stored events to the organisation's hours, in one upsert.
+
+    Whatever stores usage events outside `record_events` calls it in the same transaction (or rebuilds the hours
+    with `rebuild_hours`), so that totals read from the hours stay the sums of the events."""
+    sums: dict[tuple[str, datetime], int] = defaultdict(int)
+    for event in events:
+        sums[(event.metric, _hour_floor(event.occurred_at))] += event.quantity
+    if not sums:
+        return
+    keys = sorted(sums)
+    if db.engine.dialect.name == "postgresql":
+        with db.session.connection().connection.driver_connection.cursor() as cursor:
+            cursor.execute(_ADD_TO_HOURS_UNNEST, {
+                "organisation_id": organisation_id, "metrics": [metric for metric, _hour in keys],
+                "hours": [hour for _metric, hour in keys], "totals": [sums[key] for key in keys]})
+        return
+    table = UsageHour.__table__
+    statement = sqlite.insert(table).values([
+        {"organisation_id": organisation_id, "metric": metric, "hour": hour, "total": sums[(metric, hour)]}
+        for metric, hour in keys])
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["organisation_id", "metric", "hour"],
+        set_={"total": table.c.total + statement.excluded.total}))
+
+
+def _hour_sql(column: str) -> str:
+    """The SQL for the hour (UTC) holding the timestamp `column`, stored as UTCDateTime stores it."""
+    if db.engine.dialect.name == "postgresql":
+        return f"date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    return f"strftime('%Y-%m-%d %H:00:00.000000', {column})"
+
+
+def rebuild_hours(organisation_id: int | None = None) -> None:
+    """Sum the hours again from the stored events: one organisation's, or everyone's (None)."""
+    scope = "" if organisation_id is None else " WHERE organisation_id = :organisation_id"
+    hour = _hour_sql("occurred_at")
+    params = {"organisation_id": organisation_id}
+    db.session.execute(text(f"DELETE FROM usage_hour{scope}"), params)  # noqa: S608 — no input in the text
+    db.session.execute(text(
+        f"INSERT INTO usage_hour (organisation_id, metric, hour, total) "  # noqa: S608 — no input in the text
+        f"SELECT organisation_id, metric, {hour}, SUM(quantity) FROM usage_event{scope} "
+        f"GROUP BY organisation_id, metric, {hour}"), params)
 
 
 def record_events(organisation: Organisation, events: list[Event], now: datetime) -> BatchResult:
-    """Store the events the organisation had not reported yet; the others are counted as duplicates.
+    """Store the events the organisation had not reported yet, and add them to its hours; the others are
+    counted as duplicates.
 
     An id reported again with another metric, quantity or time is refused (EventError, 409): the batch must
     then be rolled back whole."""
@@ -245,9 +360,11 @@ def record_events(organisation: Organisation, events: list[Event], now: datetime
             raise _conflict(index)
     unique = sorted((e for _index, e in first_seen.values()), key=lambda e: e.event_id)
     inserted = _insert_ignoring_known(organisation.id, unique, now)
-    known = [event_id for event_id in first_seen if event_id not in inserted]
+    new_ids = {event.event_id for event in inserted}
+    known = [event_id for event_id in first_seen if event_id not in new_ids]
     if known:
         _check_same_as_stored(organisation.id, known, first_seen)
+    add_to_hours(organisation.id, inserted)
     return BatchResult(accepted=len(inserted), duplicates=len(events) - len(inserted))
 
 

@@ -3,9 +3,10 @@ periods and on each day of one of them, with the monthly quota.
 
 Periods are months anchored on the day the organisation's billing period starts (for a monthly plan, its billing
 periods exactly; for an annual one, its months, as quotas are monthly), or calendar months without a plan in
-force. Days are the organisation's own (its time zone). Every total is summed in SQL, one grouped query per
-chart whatever the number of events, with the bounds of `usage.usage_totals` (start included, end excluded), so
-the charts, their tables and the usage service agree.
+force. Days are the organisation's own (its time zone). Every total is summed in SQL, one statement per chart
+that reads whole hours from their sums and events only in the hours a bound cuts, whatever the number of events,
+with the bounds of `usage.usage_totals` (start included, end excluded) and its code, so the charts, their tables
+and the usage service agree.
 """
 
 from dataclasses import dataclass
@@ -14,11 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
 
-from portal.extensions import db
-from portal.models import Organisation, UsageEvent
+from portal.models import Organisation
 from portal.services.billing.entitlements import COUNTED, allowances, subscriptions_in_force
 from portal.services.billing.rules import MONTHS, add_months, whole_months_between
-from portal.services.billing.usage import current_period
+from portal.services.billing.usage import current_period, summed
 from portal.services.errors import DomainError
 
 PERIODS = 12
@@ -87,20 +87,8 @@ def monthly_quotas(organisation_id: int) -> dict[str, int]:
 
 
 def totals(organisation_id: int, bounds: list[tuple[datetime, datetime]], metrics=COUNTED) -> dict[str, list[int]]:
-    """Units used per metric in each of the consecutive `bounds`, in one grouped query."""
-    if not bounds:
-        return {metric: [] for metric in metrics}
-    bucket = db.case(*[(UsageEvent.occurred_at < end, index) for index, (_s, end) in enumerate(bounds)])
-    rows = db.session.execute(
-        db.select(UsageEvent.metric, bucket.label("bucket"), db.func.sum(UsageEvent.quantity))
-        .where(UsageEvent.organisation_id == organisation_id, UsageEvent.metric.in_(metrics),
-               UsageEvent.occurred_at >= bounds[0][0], UsageEvent.occurred_at < bounds[-1][1])
-        .group_by(UsageEvent.metric, bucket)
-    ).all()
-    found = {metric: [0] * len(bounds) for metric in metrics}
-    for metric, index, total in rows:
-        found[metric][int(index)] = int(total)
-    return found
+    """Units used per metric in each of the consecutive `bounds`, in one statement (`usage.summed`)."""
+    return summed(organisation_id, bounds, metrics)
 
 
 def days_of(start: datetime, end: datetime, timezone: str | None) -> list[tuple[datetime, datetime]]:

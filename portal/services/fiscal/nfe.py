@@ -251,3 +251,17 @@ def read_nfe(data: bytes) -> NfeFacts:
         total=centavos(_text(info, "total/ICMSTot/vNF", "total/ICMSTot/vNF")),
         status=status, status_code=code, status_reason=reason, cfops=_cfops(info),
     )
+
+
+def cfop_values(data: bytes) -> dict[str, int]:
+    """The value of the goods (det/prod/vProd, centavos) per CFOP of a kept NF-e; a CFOP or value that cannot be
+    read counts nothing (the document was checked when it was kept)."""
+    info, _protocol = _parts(_parse(data))
+    values: dict[str, int] = {}
+    for product in info.iterfind(_path("det/prod")):
+        code = (product.findtext(_path("CFOP")) or "").strip()
+        raw = (product.findtext(_path("vProd")) or "").strip()
+        if _CFOP.fullmatch(code):
+            amount = centavos(raw, "det/prod/vProd") if _AMOUNT.fullmatch(raw) else 0
+            values[code] = values.get(code, 0) + amount
+    return values

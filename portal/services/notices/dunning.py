@@ -62,29 +62,71 @@ def _invoice_context(invoice: Invoice, owed: int) -> dict:
             "amount": int(owed)}
 
 
-def run_dunning(now: datetime, grace_days: int, due_soon_days: int = DUE_SOON_DAYS) -> DunningResult:
-    """One pass of every reminder, notice and block that is due at `now`. Safe to run again, or twice at once."""
+@dataclass(frozen=True)
+class RenewedItem:
+    """One product a license subscription renews: `quantity` at `unit_amount` a month each."""
+
+    product: object
+    quantity: int
+    unit_amount: int
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_amount
+
+
+# Where a notice's link takes each kind of organisation: its own billing screens (a partner's or a reseller's
+# members cannot open the customer's).
+INVOICE_ENDPOINTS = {"customer": ("customer.invoices", "customer.invoice", "customer.pay"),
+                     "partner": ("partner.invoices", "partner.invoice", "partner.invoices"),
+                     "reseller": ("reseller.payment", None, "reseller.payment")}
+
+
+def invoices_link(org: Organisation, invoice: Invoice | None = None, pay: bool = False) -> str:
+    """The link of a billing notice to `org`: its invoice (`invoice`), where it pays (`pay`), or its invoices."""
     from portal.services.mail import composing as mail
 
+    listing, detail, paying = INVOICE_ENDPOINTS.get(org.kind, INVOICE_ENDPOINTS["customer"])
+    if invoice is not None and detail is not None:
+        return mail.external_url(detail, invoice_id=invoice.id)
+    return mail.external_url(paying if pay else listing)
+
+
+def renewal_context(sub: Subscription) -> dict:
+    """What a renewal reminder says: the plan it renews, or for a license partner's subscription (no plan) the
+    products and quantities it holds, each at its own monthly fee, and the invoice's estimated total (taxes and
+    the month's prorated additions included: the sweep's own arithmetic, services/billing/estimate.py)."""
+    if sub.plan_id is not None:
+        return {"plan": sub.plan, "items": [], "amount": None, "currency": sub.currency}
+    from portal.services.billing import estimate
+
+    items = [RenewedItem(item.product, item.quantity, item.unit_amount or 0) for item in sub.items]
+    found = estimate.next_invoices(sub.organisation_id).get(sub.id)
+    amount = found.total if found is not None and not found.on_hold else sum(item.amount for item in items)
+    return {"plan": None, "items": items, "amount": amount, "currency": sub.currency}
+
+
+def run_dunning(now: datetime, grace_days: int, due_soon_days: int = DUE_SOON_DAYS) -> DunningResult:
+    """One pass of every reminder, notice and block that is due at `now`. Safe to run again, or twice at once."""
     result = DunningResult()
-    invoices_link = mail.external_url("customer.invoices")
-    pay_link = mail.external_url("customer.pay")
 
     for invoice, owed in db.session.execute(_unpaid(Invoice.issued_at >= now - ISSUED_WITHIN,
                                                     Invoice.issued_at <= now)).all():
         if send_once(invoice.organisation, "invoice_issued", f"invoice:{invoice.id}", now,
-                     mail.external_url("customer.invoice", invoice_id=invoice.id), **_invoice_context(invoice, owed)):
+                     invoices_link(invoice.organisation, invoice), **_invoice_context(invoice, owed)):
             result.count("invoice_issued")
 
     for invoice, owed in db.session.execute(_unpaid(Invoice.due_at > now,
                                                     Invoice.due_at <= now + timedelta(days=due_soon_days))).all():
-        if send_once(invoice.organisation, "due_soon", f"invoice:{invoice.id}", now, pay_link,
+        if send_once(invoice.organisation, "due_soon", f"invoice:{invoice.id}", now,
+                     invoices_link(invoice.organisation, pay=True),
                      **_invoice_context(invoice, owed)):
             result.count("due_soon")
 
     for invoice, owed in db.session.execute(_unpaid(Invoice.due_at <= now)).all():
         org = invoice.organisation
         block_at = invoice.due_at + timedelta(days=grace_days)
+        pay_link = invoices_link(org, pay=True)
         if send_once(org, "overdue", f"invoice:{invoice.id}", now, pay_link, block_at=block_at,
                      **_invoice_context(invoice, owed)):
             result.count("overdue")
@@ -94,7 +136,8 @@ def run_dunning(now: datetime, grace_days: int, due_soon_days: int = DUE_SOON_DA
                 result.count("blocked")
 
     for sub in db.session.scalars(
-            db.select(Subscription).where(Subscription.status == "active", Subscription.cancel_at_period_end.is_(False),
+            db.select(Subscription).where(Subscription.status == "active",
+                                          Subscription.cancel_at_period_end.is_(False),
                                           Subscription.suspend_at_period_end.is_(False),
                                           Subscription.current_period_end > now,
                                           Subscription.current_period_end <= now + timedelta(days=MAX_RENEWAL_DAYS))
@@ -103,6 +146,6 @@ def run_dunning(now: datetime, grace_days: int, due_soon_days: int = DUE_SOON_DA
         if sub.current_period_end > now + timedelta(days=preferences_for(payer).renewal_days):
             continue
         if send_once(payer, "renewal_upcoming", f"sub:{sub.id}:{sub.current_period_end.date().isoformat()}", now,
-                     invoices_link, renews_at=sub.current_period_end, plan=sub.plan):
+                     invoices_link(payer), renews_at=sub.current_period_end, **renewal_context(sub)):
             result.count("renewal_upcoming")
     return result

@@ -1,12 +1,16 @@
 """The demo's license partner, after the seed's "Portal do Parceiro": Moderniza Parceiro Sul with its price list
 (Moderniza Completo, Moderniza Light, Módulo SPED and additional users, with bonus tiers), orders in every
-state, its stock, and licenses activated for a dozen clients (one license and one client cancelled)."""
+state, its stock and monthly subscription, and licenses activated for a dozen clients (one license and one
+client cancelled)."""
 
 from datetime import timedelta
 
 from stdnum.br import cnpj
 
-from portal.models import Organisation, User
+from portal.extensions import db
+from portal.models import Invoice, Organisation, User
+from portal.services.billing import invoicing
+from portal.services.billing.sweep import close_due
 from portal.services.partners import orders, pricelists, stock
 
 # code, name (pt_BR), English, kind
@@ -76,3 +80,12 @@ def load(partner: Organisation, admin: User, seller: User, now) -> None:
                                        "Caixa 1" if not extra else "Caixa 2", at))
     stock.cancel_activation(made[3], admin, now - timedelta(days=2))
     stock.cancel_client(partner, made[-1].client, admin, now - timedelta(days=1))
+    # The subscription the first order started renewed a fortnight ago, with the prorated second order; every
+    # invoice but that latest one is paid, as the customers' are.
+    close_due(now, render_pdfs=False)
+    issued = list(db.session.scalars(db.select(Invoice).where(
+        Invoice.organisation_id == partner.id, Invoice.kind == "invoice", Invoice.status == "open")
+        .order_by(Invoice.issued_at, Invoice.id)))
+    for invoice in issued[:-1]:
+        invoicing.mark_paid(invoice, invoice.issued_at + timedelta(days=4))
+    db.session.flush()

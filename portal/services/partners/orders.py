@@ -6,12 +6,13 @@ later version of the list never changes an order. Approving credits the stock (l
 invoices the setup fees of the order once; cancelling only marks it cancelled.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.models import Organisation, Product, User
+from portal.models import Invoice, Organisation, Product, SubscriptionEvent, User
 from portal.models.partners import (
     ORDER_KINDS,
     PartnerOrder,
@@ -65,11 +66,16 @@ def additional_users_item(price_list: PriceList, product: Product) -> PriceListI
                  and item.product.software_id == product.software_id), None)
 
 
-def line_price(partner: Organisation, kind: str, product: Product | None, quantity) -> tuple[PriceList, LinePrice]:
-    """What a line would cost, checked as `add_line` checks it (nothing written)."""
+UNREAD = object()  # a price list or draft the caller has not read (add_line reads it)
+
+
+def line_price(partner: Organisation, kind: str, product: Product | None, quantity, price_list=UNREAD
+               ) -> tuple[PriceList, LinePrice]:
+    """What a line would cost, checked as `add_line` checks it (nothing written); `price_list` is the partner's
+    current_price_list when the caller has read it already."""
     if kind not in ORDER_KINDS:
         raise DomainError(_l("Choose the order type: Purchase or Additional."), code="invalid_kind", field="kind")
-    price_list = current_price_list(partner)
+    price_list = current_price_list(partner) if price_list is UNREAD else price_list
     if price_list is None:
         raise DomainError(_l("You have no price list yet. Ask your commercial advisor to assign one."),
                           code="no_price_list", status=409)
@@ -96,11 +102,13 @@ def draft_for(partner: Organisation, user: User) -> PartnerOrder | None:
         .options(db.selectinload(PartnerOrder.lines).joinedload(PartnerOrderLine.product)))
 
 
-def add_line(partner: Organisation, user: User, kind: str, product: Product | None, quantity, now: datetime
-             ) -> PartnerOrderLine:
-    """Add a priced line to the user's draft order (made on the first line); one type per order."""
-    price_list, price = line_price(partner, kind, product, quantity)
-    draft = draft_for(partner, user)
+def add_line(partner: Organisation, user: User, kind: str, product: Product | None, quantity, now: datetime,
+             price_list=UNREAD, draft=UNREAD) -> PartnerOrderLine:
+    """Add a priced line to the user's draft order (made on the first line); one type per order. `price_list`
+    and `draft` are the partner's current_price_list and the user's draft_for when the caller has read them
+    (to show them after)."""
+    price_list, price = line_price(partner, kind, product, quantity, price_list)
+    draft = draft_for(partner, user) if draft is UNREAD else draft
     if draft is not None and draft.lines and draft.kind != kind:
         raise DomainError(_l("This order already has items of the other type. Confirm it or remove its items "
                              "first."), code="other_kind", field="kind")
@@ -177,11 +185,35 @@ def approve(order: PartnerOrder, user: User, now: datetime, address: str | None 
                                      quantity=line.total_quantity, order_id=order.id, user_id=user.id, at=now))
     order.status, order.decided_by_id, order.decided_at = "finalised", user.id, now
     db.session.flush()
+    _grow_subscription(order, user, now)
     if order.setup_total:
         order.setup_invoice_id = _invoice_setup(order, now).id
     audit.record("partner_order_approved", actor=user, organisation=order.partner, obj=order, address=address,
                  details={"total": order.total_with_setup, "setup_invoice_id": order.setup_invoice_id})
     return order
+
+
+def billed_product(order: PartnerOrder, line: PartnerOrderLine) -> Product:
+    """What a line adds to the partner's monthly bill: the licenses of its product, or for an Additional order
+    the additional users of its software (the price list item it was priced with)."""
+    if order.kind == "additional":
+        return additional_users_item(order.price_list, line.product).product
+    return line.product
+
+
+def _grow_subscription(order: PartnerOrder, user: User, now: datetime) -> None:
+    """The partner's subscription grows by each line's paid licenses (or users) at the line's monthly fee: the
+    bonus licenses are free, as the order's monthly total (licenses bought × fee) says."""
+    from portal.services.billing.subscriptions import licenses
+
+    lines = [line for line in order.lines if line.unit_monthly]
+    held = [licenses.Held(billed_product(order, line), line.unit_monthly, line.quantity) for line in lines]
+    if not held:
+        return
+    events = licenses.hold(order.partner, order.currency, held, now, actor=user, order_id=order.id)
+    for line, event in zip(lines, events, strict=True):
+        line.subscription_event_id = event.id
+    db.session.flush()
 
 
 def _invoice_setup(order: PartnerOrder, now: datetime):
@@ -242,3 +274,99 @@ def pending_orders(limit: int = 200) -> list[PartnerOrder]:
 def pending_order(order_id: int) -> PartnerOrder | None:
     return db.session.scalar(db.select(PartnerOrder).where(PartnerOrder.id == order_id,
                                                            PartnerOrder.status != "draft"))
+
+
+@dataclass(frozen=True)
+class LineBilling:
+    """What approving one line adds to the partner's subscription: `quantity` of `product` at `unit_amount` a
+    month (from `before` to `after`), and either the first month on `invoice` (`first_month`: invoiced when the
+    order is approved, the subscription starting with it) or `prorated` on the next one."""
+
+    product: Product
+    quantity: int
+    unit_amount: int
+    before: int
+    after: int
+    invoice: Invoice | None
+    prorated: int
+    next_invoice_at: datetime
+    first_month: bool = False
+
+
+@dataclass(frozen=True)
+class OrderBilling:
+    """What an order invoiced and added to the monthly subscription (`pending`: what approving it will)."""
+
+    setup_invoice: Invoice | None
+    lines: list[LineBilling]
+    setup_total: int = 0
+    pending: bool = False
+
+
+def billing_of(order: PartnerOrder, now: datetime | None = None) -> OrderBilling | None:
+    """What an approved order invoiced (the setup fees) and added to the partner's monthly subscription; for a
+    pending one, what approving it at `now` would (nothing written). None for a cancelled order."""
+    if order.status == "pending":
+        return _billing_preview(order, now)
+    if order.status != "finalised":
+        return None
+    events = {event.id: event for event in db.session.scalars(
+        db.select(SubscriptionEvent).where(SubscriptionEvent.id.in_(
+            [line.subscription_event_id for line in order.lines if line.subscription_event_id]))
+        .options(db.joinedload(SubscriptionEvent.subscription)))}
+    invoice_ids = {order.setup_invoice_id, *(event.invoice_id for event in events.values())} - {None}
+    invoices = {invoice.id: invoice for invoice in db.session.scalars(
+        db.select(Invoice).where(Invoice.id.in_(invoice_ids)).options(db.joinedload(Invoice.series)))}
+    lines = []
+    for line in order.lines:
+        event = events.get(line.subscription_event_id)
+        if event is None:
+            continue
+        details = event.details
+        invoice = invoices.get(event.invoice_id)
+        lines.append(LineBilling(billed_product(order, line), details["quantity"], details["unit_amount"],
+                                 details["before"], details["after"], invoice,
+                                 0 if invoice is not None else details.get("amount", 0),
+                                 event.subscription.current_period_end, first_month=invoice is not None))
+    setup = invoices.get(order.setup_invoice_id)
+    return OrderBilling(setup, lines, setup.total if setup is not None else 0)
+
+
+def _billing_preview(order: PartnerOrder, now: datetime | None) -> OrderBilling:
+    """What `approve` would add (licenses.hold's arithmetic, nothing written): the first month of a subscription
+    that starts with this order, or the rest of the current month prorated on the next invoice."""
+    from portal.orm import utcnow
+    from portal.services.billing import money
+    from portal.services.billing.rules import first_period
+    from portal.services.billing.subscriptions import licenses
+
+    now = now or utcnow()
+    sub = licenses.subscription_of(order.partner, order.currency)
+    held: dict[tuple[int, int], int] = {}
+    if sub is not None:
+        for item in sub.items:
+            held[(item.product_id, item.unit_amount)] = item.quantity
+    period = current_period(sub, now) if sub is not None else first_period(now, "monthly")
+    lines = []
+    for line in order.lines:
+        if not line.unit_monthly:
+            continue
+        product = billed_product(order, line)
+        before = held.get((product.id, line.unit_monthly), 0)
+        held[(product.id, line.unit_monthly)] = before + line.quantity
+        prorated = (money.prorate(line.unit_monthly * line.quantity, now, period[1], *period)
+                    if sub is not None and sub.status != "trial" else 0)
+        lines.append(LineBilling(product, line.quantity, line.unit_monthly, before, before + line.quantity, None,
+                                 prorated, period[1], first_month=sub is None))
+    return OrderBilling(None, lines, order.setup_total, pending=True)
+
+
+def current_period(sub, now: datetime) -> tuple[datetime, datetime]:
+    """The period of `sub` that holds `now`: its current one, or when that ended before the sweep renewed it, the
+    one approving would prorate in (approval closes the ended periods first, sweep.bring_up_to_date)."""
+    from portal.services.billing.rules import next_period
+
+    start, end = sub.current_period_start, sub.current_period_end
+    while end <= now:
+        start, end = next_period(start, end, sub.period)
+    return start, end

@@ -9,8 +9,9 @@ payer's auto-pay card. Each part carries an idempotency key of the invoice and t
 the payments its attempt already made and charges nothing twice. A card that has expired (or is no longer
 among the payer's methods) is not charged: the attempt is recorded as failed ("method_expired") and the payer
 told. A failed attempt is tried again RETRY_AFTER_DAYS after the first one (the periodic job asks `due_retries`),
-up to MAX_ATTEMPTS in all; each failure e-mails the payer's administrators in their language (no notice of the
-preferences is about failed payments) with a link to pay by hand.
+up to MAX_ATTEMPTS in all; each failure sends the `payment_failed` notice once (services/notices: to the e-mails
+the payer's notice preferences choose, each in its reader's language) with a link to pay by hand. After the
+last attempt the invoice is dunning's (services/notices/dunning.py): reminders, overdue notices, the block.
 
 Auto-recharge. When a movement leaves the wallet under the payer's threshold, the movement that brought it
 under (the trigger) is answered once: `WalletSettings.recharged_for_entry_id` names it, written in the same
@@ -22,15 +23,13 @@ balance has to rise to the threshold again before a new fall triggers another re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale
-
 from portal.extensions import db
-from portal.i18n import format_money
 from portal.labels import PAYMENT_FAILURE_LABELS
 from portal.models import Invoice, Organisation, Payment, PaymentMethod, WalletEntry, WalletSettings
 from portal.services import audit
 from portal.services.billing import credit_notes
 from portal.services.mail import composing as mail
+from portal.services.notices.dunning import send_once
 from portal.services.payments import checkout, methods, settlement, wallet
 
 AUTO_PAY_PREFIX = "autopay:"
@@ -61,6 +60,28 @@ def attempt_of(payment: Payment) -> int | None:
 def applies_to(org: Organisation) -> bool:
     """Whether the organisation pays its renewals by itself: from its wallet, or with an auto-pay card."""
     return wallet.settings_for(org).pay_from_wallet or methods.auto_pay_method(org) is not None
+
+
+def chargeable(attempts) -> list[tuple[int, int]]:
+    """Of these (invoice, attempt) pairs, those that may pay something, in one query: open invoices of payers
+    that pay by themselves (an auto-pay card, whatever its state — an expired one is recorded as not charged —
+    or renewals paid from the wallet), in the payers' order (their locks are taken in that order). The rest
+    — half of a sweep's invoices, say — are left at once."""
+    numbers: dict[int, list[int]] = {}
+    for invoice_id, number in attempts:
+        numbers.setdefault(invoice_id, []).append(number)
+    if not numbers:
+        return []
+    by_card = db.select(PaymentMethod.organisation_id).where(PaymentMethod.auto_pay.is_(True),
+                                                             PaymentMethod.state.in_(methods.LISTED_STATES))
+    by_wallet = db.select(WalletSettings.organisation_id).where(WalletSettings.pay_from_wallet.is_(True))
+    rows = db.session.execute(
+        db.select(Invoice.id).where(Invoice.id.in_(list(numbers)), Invoice.kind == "invoice",
+                                    Invoice.status == "open",
+                                    db.or_(Invoice.organisation_id.in_(by_card),
+                                           Invoice.organisation_id.in_(by_wallet)))
+        .order_by(Invoice.organisation_id, Invoice.id)).scalars().all()
+    return [(invoice_id, number) for invoice_id in rows for number in numbers[invoice_id]]
 
 
 def claim_attempt(invoice_id: int, attempt: int, now: datetime) -> list[checkout.Claim]:
@@ -169,9 +190,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def notify_failure(payment: Payment, now: datetime) -> None:
-    """E-mail the payer's administrators, each in their language, that an automatic payment failed: why, when
-    it is tried again, and where to pay by hand."""
+def notify_failure(payment: Payment, now: datetime) -> bool:
+    """Send the `payment_failed` notice of an automatic payment that failed: why, when it is tried again (or
+    that it is not, and the invoice is left to dunning), and where to pay by hand — to the e-mails the payer's
+    notice preferences choose, each in its reader's language, once per attempt (the notice log's row). False
+    when it had been sent already."""
     org = db.session.get(Organisation, payment.organisation_id)
     invoice = db.session.get(Invoice, payment.invoice_id)
     method = db.session.get(PaymentMethod, payment.payment_method_id) if payment.payment_method_id else None
@@ -179,16 +202,10 @@ def notify_failure(payment: Payment, now: datetime) -> None:
     state = attempts_at([invoice.id]).get(invoice.id)
     retry_at = next_attempt_at(state.first_at if state else payment.created_at, attempt)
     link = mail.external_url("customer.invoice", invoice_id=invoice.id) if org.kind == "customer" else None
-    due = credit_notes.amount_due(invoice)
-    for user in settlement.billing_contacts(org):
-        locale = user.locale or org.locale
-        with force_locale(locale):
-            reason = str(PAYMENT_FAILURE_LABELS.get(payment.failure_code, PAYMENT_FAILURE_LABELS["card_declined"]))
-            amount = format_money(payment.amount, payment.currency, locale, org.country)
-            still_due = format_money(due, payment.currency, locale, org.country)
-        mail.queue_email(user.email, "auto_pay_failed", locale, user=user, organisation=org, payment=payment,
-                         invoice=invoice, card=f"{method.brand.title()} •••• {method.last4}" if method else None,
-                         reason=reason, amount=amount, still_due=still_due, retry_at=retry_at, link=link)
+    return send_once(org, "payment_failed", f"autopay:{invoice.id}:{attempt}", now, link, payment=payment,
+                     invoice=invoice, card=f"{method.brand.title()} •••• {method.last4}" if method else None,
+                     reason=PAYMENT_FAILURE_LABELS.get(payment.failure_code, PAYMENT_FAILURE_LABELS["card_declined"]),
+                     still_due=credit_notes.amount_due(invoice), retry_at=retry_at)
 
 
 # Auto-recharge

@@ -5,6 +5,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -55,9 +56,14 @@ def payment_of(org: Organisation, payment_id: int) -> Payment | None:
     return found if found is not None and found.organisation_id == org.id else None
 
 
-def invoice_payments(invoice: Invoice) -> list[Payment]:
+def invoice_payments(org: Organisation, invoice: Invoice) -> list[Payment]:
+    """The payments that `org` made on its `invoice`, oldest first, with their cards, in one query (a customer's
+    invoice page, a reseller's); none when the invoice is another organisation's."""
+    if invoice.organisation_id != org.id:
+        return []
     return list(db.session.scalars(db.select(Payment).options(joinedload(Payment.payment_method))
-                                   .where(Payment.invoice_id == invoice.id).order_by(Payment.id)))
+                                   .where(Payment.organisation_id == org.id, Payment.invoice_id == invoice.id)
+                                   .order_by(Payment.id)))
 
 
 def invoices_by_id(payments: list[Payment]) -> dict[int, Invoice]:
@@ -104,10 +110,23 @@ def csv_lines(org: Organisation, timezone: str, chunk: int = 1_000):
 def paying_resellers(org: Organisation) -> list[Organisation]:
     """The other organisations (its resellers) that pay for some of `org`'s live subscriptions: their invoices
     are theirs, not `org`'s."""
-    return list(db.session.scalars(
-        db.select(Organisation).where(Organisation.id.in_(
-            db.select(Subscription.payer_id).where(Subscription.organisation_id == org.id,
-                                                   Subscription.payer_id != org.id,
-                                                   Subscription.status.in_(("trial", "active", "past_due",
-                                                                            "suspended"))))
-        ).order_by(Organisation.name)))
+    return list(db.session.scalars(db.select(Organisation).where(_paying_reseller(org)).order_by(Organisation.name)))
+
+
+def _paying_reseller(org: Organisation):
+    return Organisation.id.in_(
+        db.select(Subscription.payer_id).where(Subscription.organisation_id == org.id,
+                                               Subscription.payer_id != org.id,
+                                               Subscription.status.in_(("trial", "active", "past_due", "suspended"))))
+
+
+def paying_resellers_select(org: Organisation):
+    """The names of `paying_resellers` (to read them in the statement of other reads: portal.orm.read_together);
+    `paying_resellers_from_rows` makes of its rows what the pages show of each (its name)."""
+    position = db.func.row_number(type_=db.Integer).over(order_by=Organisation.name)
+    return db.select(position, Organisation.id, Organisation.name).where(_paying_reseller(org))
+
+
+def paying_resellers_from_rows(rows) -> list[SimpleNamespace]:
+    """In the order of `paying_resellers` (the database's order of names, which read_together does not keep)."""
+    return [SimpleNamespace(id=id_, name=name) for _position, id_, name in sorted(rows)]

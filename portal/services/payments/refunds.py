@@ -80,6 +80,11 @@ def refunds_of(payment_ids) -> dict[int, list[Refund]]:
     return found
 
 
+def refunds_among(payments) -> list[Refund]:
+    """The refunds of these payments (an invoice's, on its page), a payment's after another's, in one query."""
+    return [refund for found in refunds_of(payment.id for payment in payments).values() for refund in found]
+
+
 def _check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > MAX_KEY or not key.isascii() or not key.isprintable():

@@ -62,20 +62,22 @@ def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = No
     if gateway_payment_id and not payment.gateway_payment_id:
         payment.gateway_payment_id = gateway_payment_id
     db.session.flush()
+    # What is still due once this payment counts (nothing refunded of it yet): no need to ask again.
+    due_after = max(due_before - payment.amount, 0)
     if invoice is None:
         wallet.add_entry(org, "top_up", payment.amount, now, currency=payment.currency, payment=payment, actor=actor)
     else:
-        _apply_to_invoice(payment, invoice, org, due_before, now, actor)
+        _apply_to_invoice(payment, invoice, org, due_before, due_after, now, actor)
         lift_unpaid_block(org, now, actor)
     audit.record("payment_succeeded", actor=actor, organisation=org, obj=payment,
                  details={"amount": payment.amount, "currency": payment.currency, "method": payment.method_kind,
                           "invoice_id": payment.invoice_id, "reference": payment.reference})
-    send_receipt(payment, org, invoice)
+    send_receipt(payment, org, invoice, still_due=due_after if invoice is not None else 0)
     return True
 
 
-def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due_before: int, now: datetime,
-                      actor) -> None:
+def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due_before: int, due_after: int,
+                      now: datetime, actor) -> None:
     """Pay the invoice; what exceeds what it still owed (paid twice: a reference paid after the card, or an
     invoice voided meanwhile) waits in the wallet."""
     excess = payment.amount - due_before
@@ -84,7 +86,7 @@ def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due
                          invoice=invoice, reason="overpayment", actor=actor)
     if invoice.status != "open":
         return
-    if credit_notes.amount_due(invoice) == 0:
+    if due_after == 0:
         invoicing.settle(invoice, now)
         db.session.flush()
         audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total})
@@ -138,13 +140,15 @@ def billing_contacts(org: Organisation) -> list[User]:
         .order_by(User.id)))
 
 
-def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None) -> None:
-    """E-mail the payer's administrators that the money arrived, in each one's language."""
+def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None, still_due: int | None = None) -> None:
+    """E-mail the payer's administrators that the money arrived, in each one's language (`still_due`: what the
+    invoice still owes, when the caller knows it)."""
     link = None
     if org.kind == "customer":
         link = mail.external_url("customer.invoice", invoice_id=invoice.id) if invoice is not None \
             else mail.external_url("customer.home")
-    still_due = credit_notes.amount_due(invoice) if invoice is not None else 0
+    if still_due is None:
+        still_due = credit_notes.amount_due(invoice) if invoice is not None else 0
     for user in billing_contacts(org):
         locale = user.locale or org.locale
         with force_locale(locale):

@@ -39,6 +39,17 @@ def balance(organisation_id: int, currency: str) -> int:
     return last.balance_after if last is not None else 0
 
 
+def balance_select(organisation_id: int, currency: str):
+    """What `balance` reads (to read it in the statement of other reads: portal.orm.read_together)."""
+    return (db.select(WalletEntry.balance_after)
+            .where(WalletEntry.organisation_id == organisation_id, WalletEntry.currency == currency)
+            .order_by(WalletEntry.sequence.desc()).limit(1))
+
+
+def balance_from_rows(rows) -> int:
+    return rows[0][0] if rows else 0
+
+
 def ledger_sum(organisation_id: int, currency: str) -> int:
     """The sum of every entry (equal to `balance`; the invariant tests compare both)."""
     return db.session.scalar(
@@ -111,9 +122,29 @@ def adjust(org: Organisation, amount: int, reason: str, now: datetime, actor, ke
 def settings_for(org: Organisation) -> WalletSettings:
     """The organisation's wallet settings (defaults, not stored, when it never chose any)."""
     found = db.session.get(WalletSettings, org.id)
-    return found if found is not None else WalletSettings(
-        organisation_id=org.id, pay_from_wallet=False, auto_recharge=False, recharge_threshold=0,
-        recharge_amount=0)
+    return found if found is not None else _default_settings(org)
+
+
+def _default_settings(org: Organisation) -> WalletSettings:
+    return WalletSettings(organisation_id=org.id, pay_from_wallet=False, auto_recharge=False, recharge_threshold=0,
+                          recharge_amount=0)
+
+
+_SETTINGS_COLUMNS = ("pay_from_wallet", "auto_recharge", "recharge_threshold", "recharge_amount")
+
+
+def settings_select(org: Organisation):
+    """What a page that only shows the settings reads (to read it in the statement of other reads:
+    portal.orm.read_together); `settings_from_rows` makes them of its rows."""
+    return db.select(*[getattr(WalletSettings, name) for name in _SETTINGS_COLUMNS]).where(
+        WalletSettings.organisation_id == org.id)
+
+
+def settings_from_rows(org: Organisation, rows) -> WalletSettings:
+    """The settings as settings_for gives them, to read only (not in the session): defaults when none are stored."""
+    if not rows:
+        return _default_settings(org)
+    return WalletSettings(organisation_id=org.id, **dict(zip(_SETTINGS_COLUMNS, rows[0], strict=True)))
 
 
 def recharge_trigger(org: Organisation, entry: WalletEntry) -> WalletEntry | None:

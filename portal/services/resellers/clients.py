@@ -155,8 +155,20 @@ def plans_in_use(reseller: Organisation) -> list[Product]:
 
 def current_subscription(client: Organisation) -> Subscription | None:
     """The client's current subscription: its latest."""
-    return db.session.scalar(db.select(Subscription).where(Subscription.organisation_id == client.id)
-                             .order_by(Subscription.id.desc()).limit(1))
+    return db.session.scalar(_current_subscription(client))
+
+
+def shown_subscription(client: Organisation) -> Subscription | None:
+    """current_subscription with what the client's pages show of it loaded in the same statement: its plan, the
+    plan's software and any plan it changes to (not for a writer: its lock, `refresh(with_for_update=True)`,
+    would then lock the nullable side of outer joins, which PostgreSQL refuses)."""
+    return db.session.scalar(_current_subscription(client).options(
+        joinedload(Subscription.plan).joinedload(Product.software), joinedload(Subscription.pending_plan)))
+
+
+def _current_subscription(client: Organisation):
+    return db.select(Subscription).where(Subscription.organisation_id == client.id).order_by(
+        Subscription.id.desc()).limit(1)
 
 
 def contract_status(client: Organisation) -> str | None:

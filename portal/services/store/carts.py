@@ -16,6 +16,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam
+from sqlalchemy.orm.util import identity_key
 
 from portal.extensions import db
 from portal.models import Organisation, Product, TaxRate, User
@@ -61,7 +62,11 @@ def _lines(org: Organisation, user: User) -> list[CartLine]:
 
 
 def line_count(org: Organisation, user: User) -> int:
-    """How many products are in the user's cart (the top bar's badge, on every page of its administrator)."""
+    """How many products are in the user's cart (the top bar's badge, on every page of its administrator): as
+    counted with the session's user (accounts.auth.session_user) unless the cart changed since."""
+    known = getattr(user, "cart_line_counts", None)
+    if known and org.id in known:
+        return known[org.id]
     return db.session.scalar(_line_count_query(), {"organisation_id": org.id, "user_id": user.id}) or 0
 
 
@@ -70,6 +75,13 @@ def _line_count_query():
     """The statement of line_count, built once (building it cost more than running it); bound per call."""
     return db.select(db.func.count(CartLine.id)).where(
         CartLine.organisation_id == bindparam("organisation_id"), CartLine.user_id == bindparam("user_id"))
+
+
+def _changed(user_id: int) -> None:
+    """The user's cart gains or loses a line: the count read with the session's user no longer holds."""
+    user = db.session.identity_map.get(identity_key(User, user_id))
+    if getattr(user, "cart_line_counts", None):
+        user.cart_line_counts = {}
 
 
 def cart_line(org: Organisation, user: User, line_id: int) -> CartLine | None:
@@ -107,6 +119,7 @@ def add_to_cart(org: Organisation, user: User, product: Product | None, quantity
         line = CartLine(organisation_id=org.id, user_id=user.id, product_id=product.id, quantity=quantity,
                         currency=offer.currency, unit_amount=offer.unit, added_at=now)
         db.session.add(line)
+        _changed(user.id)
     else:
         line.quantity += quantity
     db.session.flush()
@@ -125,11 +138,13 @@ def set_quantity(org: Organisation, user: User, line: CartLine, quantity) -> Car
 
 
 def remove_line(line: CartLine) -> None:
+    _changed(line.user_id)
     db.session.delete(line)
     db.session.flush()
 
 
 def clear_cart(org: Organisation, user: User) -> None:
+    _changed(user.id)
     db.session.execute(db.delete(CartLine).where(CartLine.organisation_id == org.id, CartLine.user_id == user.id))
 
 

@@ -11,6 +11,7 @@ import pytest
 from portal.extensions import db
 from portal.jobs import auto_pay_invoice, retry_auto_pay
 from portal.models import Invoice, OutboxMessage, Payment, PaymentMethod, WalletEntry, WalletSettings
+from portal.orm import utcnow
 from portal.services.billing import credit_notes
 from portal.services.payments import auto_pay, methods, wallet
 from portal.workflows import auto_pay as auto_pay_flow
@@ -115,7 +116,7 @@ def test_the_job_run_eight_times_at_once_makes_one_payment(app, customer, behavi
     assert errors == []
     payments = _payments(invoice_id)
     assert [p.state for p in payments] == [state]
-    mails = _mails("payment_receipt" if state == "succeeded" else "auto_pay_failed")
+    mails = _mails("payment_receipt" if state == "succeeded" else "notice_payment_failed")
     assert len(mails) == 1
 
 
@@ -167,7 +168,7 @@ def test_a_declined_card_is_tried_again_on_schedule_and_pays_once_the_card_is_ch
     assert [(p.state, p.failure_code) for p in failed] == [("failed", "card_declined")]
 
     # E-mailed in the administrator's language, with when it is tried again and a link to pay by hand.
-    [mail] = _mails("auto_pay_failed")
+    [mail] = _mails("notice_payment_failed")
     assert "Visa •••• 0002" in mail.text_body and "/customer/invoices/" in mail.text_body
     assert mail.locale == "es" and "Intentaremos de nuevo" in mail.text_body
 
@@ -186,7 +187,7 @@ def test_a_declined_card_is_tried_again_on_schedule_and_pays_once_the_card_is_ch
     assert states == [(1, declined.id, "failed"), (2, declined.id, "failed"), (3, good.id, "succeeded")]
     assert db.session.get(Invoice, invoice.id).status == "paid"
     assert auto_pay.due_retries(NOW + timedelta(days=10)) == []
-    assert len(_mails("auto_pay_failed")) == 2
+    assert len(_mails("notice_payment_failed")) == 2
 
 
 def test_after_the_last_retry_nothing_more_is_tried_and_the_mail_says_so(customer):
@@ -198,7 +199,7 @@ def test_after_the_last_retry_nothing_more_is_tried_and_the_mail_says_so(custome
     assert auto_pay_flow.attempt(invoice.id, 5, NOW + timedelta(days=9)) == []
     assert auto_pay.due_retries(NOW + timedelta(days=30)) == []
     assert len(_payments(invoice.id)) == 4
-    last = _mails("auto_pay_failed")[-1]
+    last = _mails("notice_payment_failed")[-1]
     assert "No lo intentaremos de nuevo" in last.text_body
     assert credit_notes.amount_due(db.session.get(Invoice, invoice.id)) == invoice.total
 
@@ -207,7 +208,9 @@ def test_the_periodic_job_makes_the_retries_that_are_due(customer, monkeypatch):
     org, invoice = customer
     make_card(org, "declined")
     db.session.commit()
-    auto_pay_flow.attempt(invoice.id, 1, NOW - timedelta(days=2))
+    # The job asks the clock: two days ago the first attempt, so the second (a day after it) is due, the third
+    # (three days after it) not yet.
+    auto_pay_flow.attempt(invoice.id, 1, utcnow() - timedelta(days=2))
     retry_auto_pay()
     retry_auto_pay()
     assert [auto_pay.attempt_of(p) for p in _payments(invoice.id)] == [1, 2]
@@ -220,7 +223,7 @@ def test_an_expired_card_is_not_charged_and_the_customer_is_told(customer):
     [payment] = auto_pay_flow.attempt(invoice.id, 1, NOW)
     assert (payment.state, payment.failure_code, payment.payment_method_id) == ("failed", "method_expired", card.id)
     assert payment.gateway_payment_id is None  # the gateway was never asked
-    [mail] = _mails("auto_pay_failed")
+    [mail] = _mails("notice_payment_failed")
     assert "venció" in mail.text_body
     assert db.session.get(Invoice, invoice.id).status == "open"
 

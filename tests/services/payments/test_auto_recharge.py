@@ -1,13 +1,18 @@
 """Auto-recharge: a wallet that falls under its threshold is topped up from the auto-pay card, once per fall,
-and again after it has risen and fallen anew; the balance is the ledger's sum and never negative. And the
+and again after it has risen and fallen anew — once, too, when the job runs 8 times at once or 8 spends race, on
+SQLite and PostgreSQL; the balance is the ledger's sum and never negative. And the
 screens: the wallet's settings, and what the wallet and payment methods pages say will happen."""
+
+import threading
 
 import pytest
 
+from portal.database import writing
 from portal.extensions import db
 from portal.jobs import auto_recharge
-from portal.models import Payment, PaymentMethod, WalletEntry, WalletSettings
+from portal.models import Organisation, Payment, PaymentMethod, WalletEntry, WalletSettings
 from portal.services.payments import checkout, wallet
+from portal.workflows import auto_pay as auto_pay_flow
 from tests import factories
 from tests.services.payments.helpers import NOW, make_card
 
@@ -173,3 +178,78 @@ def test_the_invoice_page_shows_automatic_payments_and_failed_attempts(admin):
     assert "Visa •••• 4242, automático" in page and "Rechazado" in page and "La tarjeta fue rechazada" in page
     history = admin.get("/customer/payments").get_data(as_text=True)
     assert "Visa •••• 4242, automático" in history and "La tarjeta fue rechazada" in history
+
+
+# At once (QUALITY.md R1): 8 threads, on SQLite and on PostgreSQL.
+
+
+def _at_once(app, work, count: int = 8) -> list[Exception]:
+    errors, barrier = [], threading.Barrier(count)
+
+    def run(number):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work(number)
+            except Exception as error:  # noqa: BLE001 — collected and asserted below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def _falls(org_id: int, threshold: int) -> list[WalletEntry]:
+    """The movements that brought the wallet under the threshold from at or above it."""
+    entries = list(db.session.scalars(db.select(WalletEntry).where(WalletEntry.organisation_id == org_id)
+                                      .order_by(WalletEntry.sequence)))
+    return [entry for before, entry in zip(entries, entries[1:], strict=False)
+            if before.balance_after >= threshold > entry.balance_after]
+
+
+def test_the_recharge_of_one_fall_run_eight_times_at_once_tops_up_once(app, org):
+    fall = wallet.add_entry(org, "adjustment", -20_000, NOW, reason="spent")
+    # The movement marks its fall as answered; the job it hands on is held back, to be run 8 times at once.
+    assert db.session.get(WalletSettings, org.id).recharged_for_entry_id == fall.id
+    db.session.info.pop("after_commit", None)
+    db.session.commit()
+    org_id, fall_id = org.id, fall.id
+    db.session.remove()
+
+    errors = _at_once(app, lambda _number: auto_pay_flow.recharge(fall_id, NOW))
+
+    assert errors == []
+    [top_up] = _top_ups(db.session.get(Organisation, org_id))
+    assert (top_up.state, top_up.amount, top_up.idempotency_key) == ("succeeded", 30_000, f"recharge:{fall_id}")
+    assert wallet.balance(org_id, "CLP") == 5_000 + 30_000
+    _assert_ledger(db.session.get(Organisation, org_id))
+
+
+def test_eight_spends_at_once_recharge_once_per_fall(app, org):
+    org_id = org.id
+    db.session.remove()
+
+    def spend(number):
+        with writing():
+            wallet.adjust(db.session.get(Organisation, org_id), -3_000, "spent", NOW, None, key=f"spend-{number}")
+            db.session.commit()
+
+    errors = _at_once(app, spend)
+
+    assert errors == []
+    org = db.session.get(Organisation, org_id)
+    falls = _falls(org_id, 10_000)
+    top_ups = _top_ups(org)
+    assert len(falls) >= 1
+    assert sorted(p.idempotency_key for p in top_ups) == sorted(f"recharge:{entry.id}" for entry in falls)
+    assert all(p.state == "succeeded" and p.amount == 30_000 for p in top_ups)
+    spent = db.session.scalar(db.select(db.func.count(WalletEntry.id)).where(
+        WalletEntry.organisation_id == org_id, WalletEntry.kind == "adjustment"))
+    assert spent == 8
+    assert wallet.balance(org_id, "CLP") == 25_000 - 8 * 3_000 + 30_000 * len(top_ups)
+    _assert_ledger(org)

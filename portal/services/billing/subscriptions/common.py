@@ -171,10 +171,11 @@ def invoice_charges(sub: Subscription, charges: list[SubscriptionCharge], now: d
 def period_lines(sub: Subscription, book: PriceBook, start: datetime, end: datetime) -> list[LineSpec]:
     locale = payer_of(sub).locale
     lines = []
-    for product_id, quantity in [(sub.plan_id, 1), *[(i.product_id, i.quantity) for i in sub.items]]:
+    plan = [(sub.plan_id, 1, None)] if sub.plan_id is not None else []  # a license partner's has none
+    for product_id, quantity, unit in [*plan, *[(i.product_id, i.quantity, i.unit_amount) for i in sub.items]]:
         try:
             line = recurring_line(book, product_id, quantity, sub.currency, sub.period, sub.discount_bp, locale,
-                                  start, end)
+                                  start, end, unit)
         except MissingPrice as error:
             product = db.session.get(Product, error.product_id)
             raise DomainError(_l("%(product)s has no %(period)s price in %(currency)s.", product=product.name,

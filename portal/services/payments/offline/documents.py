@@ -12,6 +12,10 @@ from portal.services import hooks
 from portal.services.mail import composing as mail
 from portal.services.payments import settlement
 
+# Where each kind of payer sees a reference it issued (the e-mail's link).
+REFERENCE_ENDPOINTS = {"customer": "customer.payment_instructions", "reseller": "reseller.payment_reference",
+                       "partner": "partner.invoice_reference"}
+
 
 def pending_for_invoice(invoice_id: int, session=None) -> list[Payment]:
     """The offline references of an invoice still waiting to be paid, oldest first."""
@@ -30,8 +34,8 @@ def reference_issued(payment: Payment) -> None:
     if invoice is not None:
         db.session.execute(db.delete(InvoicePdf).where(InvoicePdf.invoice_id == invoice.id))
         hooks.after_commit("render_invoice_pdfs", [invoice.id])
-    link = mail.external_url("customer.payment_instructions", payment_id=payment.id) \
-        if org.kind == "customer" else None
+    endpoint = REFERENCE_ENDPOINTS.get(org.kind)
+    link = mail.external_url(endpoint, payment_id=payment.id) if endpoint else None
     for user in settlement.billing_contacts(org):
         mail.queue_email(user.email, "payment_instructions", user.locale or org.locale, user=user, organisation=org,
                          payment=payment, invoice=invoice, link=link)

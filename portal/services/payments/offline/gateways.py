@@ -42,11 +42,25 @@ def method_for(kind: str, country: str) -> OfflineMethod | None:
 
 def offered_kinds(country: str, currency: str) -> list[str]:
     """The offline kinds a payer of `country` paying in `currency` may choose, in a stable order."""
-    rows = db.session.scalars(db.select(OfflineMethod.kind).where(OfflineMethod.country == country,
-                                                                  OfflineMethod.enabled.is_(True)))
-    kinds = set(rows)
+    return offered_kinds_by_currency(country, [currency])[currency]
+
+
+def offered_kinds_by_currency(country: str, currencies) -> dict[str, list[str]]:
+    """offered_kinds for each of `currencies`, in one query whatever their number."""
+    return offered_from_rows(db.session.execute(enabled_kinds_select(country)).all(), currencies)
+
+
+def enabled_kinds_select(country: str):
+    """What offered_kinds reads (to read it in the statement of other reads: portal.orm.read_together)."""
+    return db.select(OfflineMethod.kind).where(OfflineMethod.country == country, OfflineMethod.enabled.is_(True))
+
+
+def offered_from_rows(rows, currencies) -> dict[str, list[str]]:
+    """offered_kinds for each of `currencies`, of the rows of enabled_kinds_select."""
+    kinds = {row[0] for row in rows}
     allowed = [kind for kind in ("pix", "boleto", "oxxo", "bank_transfer") if kind in kinds]
-    return [kind for kind in allowed if CURRENCIES.get(kind) in (None, currency)]
+    return {currency: [kind for kind in allowed if CURRENCIES.get(kind) in (None, currency)]
+            for currency in currencies}
 
 
 CURRENCIES = {"boleto": "BRL", "pix": "BRL", "oxxo": oxxo.CURRENCY}
