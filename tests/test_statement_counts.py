@@ -255,3 +255,46 @@ def test_the_order_items_after_adding_a_product_send_the_same_few_statements_for
                     counts[outcome].append(counter["n"])
     assert not _over({f"POST /partner/orders/new/items ({outcome})": tuple(found)
                       for outcome, found in counts.items()}), str(counts)
+
+
+def _cart_admins(app, count: int):
+    """Two administrators of customers subscribed to the store's plan: one with a line in the cart, one with
+    `count` (the store's modules); each knows the stackable product it adds (additional users)."""
+    from tests.services.store_helpers import make_store
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        store = make_store(utcnow())
+        modules = [factories.make_product("module", store.cat.basic.software, code=f"cart-{n}", name=f"Módulo {n}",
+                                          category=store.erp, prices=(("CLP", "monthly", 1_000 + n, 0),))
+                   for n in range(count)]
+        other = factories.make_member("customer", "admin")
+        subs.start_subscription(other.organisation, store.cat.basic, "CLP", "monthly", utcnow() - timedelta(days=5),
+                                trial_days=0)
+        db.session.commit()
+        admins = []
+        for email, filled in ((store.admin.email, modules[:1]), (other.user.email, modules)):
+            client = app.test_client()
+            client.login(email)
+            for module in filled:
+                assert client.form_post("/customer/cart", {"product_id": module.id}).status_code == 303
+            client.stackable = store.cat.user.id
+            admins.append(client)
+    return admins
+
+
+def test_adding_to_the_cart_sends_the_same_few_statements_with_one_line_in_it_and_with_many(app, count_queries):
+    counts: dict[str, list[int]] = {"added": [], "refused": []}
+    for admin in _cart_admins(app, 8):
+        token = admin.csrf_token()
+        for outcome, quantity, status in (("added", "1", 200), ("refused", "0", 422)):
+            for n in range(2):  # the first warms the caches, the second is counted
+                with count_queries() as counter:
+                    response = admin.post("/customer/cart", headers={"Accept-Language": "en", **HTMX},
+                                          data={"product_id": str(admin.stackable), "quantity": quantity,
+                                                "csrf_token": token})
+                assert response.status_code == status, response.get_data(as_text=True)[:500]
+                assert 'id="cart-panel"' in response.get_data(as_text=True)
+                if n:
+                    counts[outcome].append(counter["n"])
+    assert not _over({f"POST /customer/cart ({outcome})": tuple(found) for outcome, found in counts.items()}), \
+        str(counts)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.customer.views import bp
+from portal.database import commit_keeping_loaded, undo_writes
 from portal.extensions import db
 from portal.htmx import redirect_to, render, wants_fragment
 from portal.models import Product
@@ -60,27 +61,32 @@ def cart_add():
     """Put a product in the cart from its card or its page; htmx gets the card, the badge and the panel."""
     product_id = _number("product_id")
     product = db.session.get(Product, product_id) if fits(product_id) else None
+    held = offers.holdings(g.organisation)
+    lines = carts.cart_lines(g.organisation, current_user)
     try:
-        line = carts.add_to_cart(g.organisation, current_user, product, _number("quantity", 1), utcnow())
+        line = carts.add_to_cart(g.organisation, current_user, product, _number("quantity", 1), utcnow(),
+                                 held=held, lines=lines)
     except DomainError as error:
-        db.session.rollback()
+        undo_writes()
         if not wants_fragment():
             raise
-        return _card(product, error=str(error.message), status=422)
-    db.session.commit()
+        return _card(product, held, lines, error=str(error.message), status=422)
+    commit_keeping_loaded()
     if not wants_fragment():
         flash(_("%(product)s was added to your cart.", product=line.product.display_name(str(get_locale()))),
               "success")
         return redirect_to(_back())
-    return _card(line.product, added=True)
+    return _card(line.product, held, lines, added=True)
 
 
-def _card(product: Product | None, error: str | None = None, added: bool = False, status: int = 200):
-    offer = offers.offer_for(product, offers.holdings(g.organisation)) if product is not None else None
+def _card(product: Product | None, held: offers.Holdings, lines: list, error: str | None = None,
+          added: bool = False, status: int = 200):
+    """The product's card as it now stands, with the cart's badge and panel (`held` and `lines` as read)."""
+    offer = offers.offer_for(product, held) if product is not None else None
     if offer is None:
         abort(status if status != 200 else 404, description=error)
     return render("customer/store_card_swap.html", status=status, offer=offer, error=error, added=added,
-                  can_buy=True, cart=carts.cart_lines(g.organisation, current_user))
+                  can_buy=True, cart=lines)
 
 
 def _line(line_id: int):

@@ -102,10 +102,13 @@ def _problem(offer: Offer | None, product: Product, held: Holdings) -> str | Non
     return None
 
 
-def add_to_cart(org: Organisation, user: User, product: Product | None, quantity, now: datetime) -> CartLine:
+def add_to_cart(org: Organisation, user: User, product: Product | None, quantity, now: datetime,
+                held: Holdings | None = None, lines: list[CartLine] | None = None) -> CartLine:
     """Put a product in the cart (a product already there gets the quantity added, when it can be held
-    several times). The price the store shows now is kept, to tell later whether it changed."""
-    held = holdings(org)
+    several times). The price the store shows now is kept, to tell later whether it changed. `held` and
+    `lines` are what the caller already read of the organisation's holdings and of the cart (`cart_lines`);
+    a new line is appended to `lines`, so that the caller shows the cart as it now stands."""
+    held = holdings(org) if held is None else held
     offer = offer_for(product, held) if product is not None else None
     if offer is None:
         raise DomainError(_l("This product is not offered in your store. Choose another one."),
@@ -113,12 +116,14 @@ def add_to_cart(org: Organisation, user: User, product: Product | None, quantity
     problem = _problem(offer, offer.product, held)
     if problem is not None:
         raise DomainError(problem_message(problem, offer.product), code=problem, field="product_id")
-    line = next((each for each in _lines(org, user) if each.product_id == product.id), None)
+    lines = _lines(org, user) if lines is None else lines
+    line = next((each for each in lines if each.product_id == product.id), None)
     quantity = check_quantity(offer, quantity, line.quantity if line is not None else 0)
     if line is None:
         line = CartLine(organisation_id=org.id, user_id=user.id, product_id=product.id, quantity=quantity,
                         currency=offer.currency, unit_amount=offer.unit, added_at=now)
         db.session.add(line)
+        lines.append(line)
         _changed(user.id)
     else:
         line.quantity += quantity
