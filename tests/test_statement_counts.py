@@ -46,6 +46,7 @@ PAGES = [
     ("/customer/account/history?page=2", {"HX-Request": "true", "HX-Target": "history"}),
     ("/customer/account/usage", {}),
     ("/customer/invoices", {}),
+    ("/customer/pay", {}),
     ("/customer/payments", {}),
     ("/customer/wallet", {}),
     ("/customer/wallet?page=2", {"HX-Request": "true"}),

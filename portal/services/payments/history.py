@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.i18n import to_major
 from portal.labels import PAYMENT_METHOD_LABELS, PAYMENT_STATE_LABELS
 from portal.models import Invoice, Organisation, Payment, Subscription
+from portal.services.billing import credit_notes
 from portal.services.payments import settlement
 
 MAX_PAYABLE = 100  # open invoices listed on the payment screen
@@ -28,13 +29,18 @@ class Payable:
 
 
 def payable_invoices(org: Organisation) -> list[Payable]:
-    """The organisation's open invoices with something left to pay, oldest due first."""
-    invoices = db.session.scalars(
-        db.select(Invoice).options(joinedload(Invoice.series))
+    """The organisation's open invoices with something left to pay, oldest due first, with their installments:
+    each one's `settlement.payable` (what it owes less what payments in progress reserve) read in the same
+    statement, so the page costs as much for one invoice as for many."""
+    reserved = (db.select(db.func.coalesce(db.func.sum(Payment.amount), 0))
+                .where(Payment.invoice_id == Invoice.id, Payment.state.in_(settlement.RESERVING_STATES))
+                .correlate(Invoice).scalar_subquery())
+    rows = db.session.execute(
+        db.select(Invoice, credit_notes.left_to_pay() - reserved)
+        .options(joinedload(Invoice.series), joinedload(Invoice.installments))
         .where(Invoice.organisation_id == org.id, Invoice.kind == "invoice", Invoice.status == "open")
-        .order_by(Invoice.due_at.is_(None), Invoice.due_at, Invoice.id).limit(MAX_PAYABLE))
-    found = [Payable(invoice, settlement.payable(invoice)) for invoice in invoices]
-    return [item for item in found if item.due > 0]
+        .order_by(Invoice.due_at.is_(None), Invoice.due_at, Invoice.id).limit(MAX_PAYABLE)).unique().all()
+    return [Payable(invoice, int(left)) for invoice, left in rows if left is not None and left > 0]
 
 
 def payable_invoice(org: Organisation, invoice_id: int) -> Invoice | None:
