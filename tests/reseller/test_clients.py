@@ -11,11 +11,6 @@ from tests import factories
 from tests.reseller.helpers import logged_in, make_client, touch
 
 
-@pytest.fixture
-def manager(login_as):
-    return logged_in(login_as, "reseller", "manager", organisation=factories.make_org("reseller", "BR"))
-
-
 def text_of(response) -> str:
     return response.get_data(as_text=True)
 

@@ -19,13 +19,6 @@ from tests.services.fiscal_helpers import CNPJ, issue, this_month
 
 
 @pytest.fixture
-def office(app):
-    found = factories.make_org("reseller", "BR", name="Contabilidade Horizonte Ltda")
-    db.session.commit()
-    return found
-
-
-@pytest.fixture
 def aurora(office):
     client = make_client(office, "Distribuidora Aurora Ltda", tax_id=CNPJ, timezone="America/Sao_Paulo")
     db.session.commit()

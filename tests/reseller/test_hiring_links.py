@@ -20,13 +20,6 @@ CNPJ = "45.398.765/0001-60"
 
 
 @pytest.fixture
-def office(app):
-    found = factories.make_org("reseller", "BR", name="Contabilidade Horizonte Ltda")
-    db.session.commit()
-    return found
-
-
-@pytest.fixture
 def plan(app):
     erp = factories.make_software(name="Vitrine ERP")
     found = factories.make_product("plan", software=erp, name="Básico", prices=(("BRL", "monthly", 9_990, 0),))

@@ -18,13 +18,6 @@ RUT = "76.086.428-5"
 
 
 @pytest.fixture
-def office(app):
-    found = factories.make_org("reseller", "BR", name="Contabilidade Horizonte Ltda")
-    db.session.commit()
-    return found
-
-
-@pytest.fixture
 def plans(app):
     erp = factories.make_software(name="Vitrine ERP")
     nfe = factories.make_software(name="Vitrine NF-e")

@@ -17,11 +17,6 @@ ES = {"Accept-Language": "es"}
 
 
 @pytest.fixture
-def manager(login_as):
-    return logged_in(login_as, "reseller", "manager", organisation=factories.make_org("reseller", "BR"))
-
-
-@pytest.fixture
 def padaria(manager):
     office = db.session.merge(manager.organisation)
     found = make_client(office, "Padaria Pão Dourado Ltda", tax_id=RECIPIENT)
