@@ -31,15 +31,9 @@ from portal.services.billing.rules import PriceBook, add_months
 from portal.services.billing.sweep_closing import plan_closing
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of, make_catalog
+from tests.services.billing_helpers import JAN, assert_adds_up, due_subscriptions, invoices_of, lines_of
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _sweep(now, **kwargs):

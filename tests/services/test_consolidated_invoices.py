@@ -3,7 +3,6 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import update
 
 from portal.extensions import db
@@ -14,17 +13,11 @@ from portal.services.billing.invoice_search import InvoiceFilters
 from portal.services.billing.rules import add_months
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of, make_catalog
+from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of
 from tests.services.test_invoice_pdf import pdf_text
 
 FEB = add_months(JAN, 1)  # 10 February 2026, 09:00 UTC: the monthly renewals of the subscriptions started in JAN
 MARCH_2 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # February has ended in Santiago and in São Paulo
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _sweep(now, **kwargs):

@@ -8,7 +8,6 @@ equals line by line and in its totals the invoice the sweep issues when the peri
 
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,18 +19,12 @@ from portal.services.billing.rules import period_key
 from portal.services.errors import DomainError
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, make_catalog
+from tests.services.billing_helpers import JAN
 
 LINE_FIELDS = ("kind", "description", "product_id", "quantity", "unit_amount", "amount", "tax_rate_bp",
                "tax_amount", "total")
 CHANGES = ("none", "more_users", "fewer_users", "add_module", "remove_module", "upgrade", "downgrade", "suspend",
            "cancel")
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _change(cat, sub, change: str, now) -> None:

@@ -11,16 +11,10 @@ from portal.services.billing import credit_notes, invoicing
 from portal.services.billing.rules import LineSpec
 from portal.services.errors import DomainError
 from tests import factories
-from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, make_catalog
+from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of
 
 PLAN = LineSpec("recurring", "Plan Pyme", 29_990)
 USERS = LineSpec("recurring", "Usuario adicional", 4_990, quantity=2)
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _refused(code, call, *args, **kwargs):

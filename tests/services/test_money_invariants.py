@@ -23,7 +23,6 @@ its wallet or add funds. After every step, for every organisation:
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -57,17 +56,11 @@ from portal.workflows import payments as payment_flow
 from portal.workflows import refunds as refund_flow
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, make_catalog
+from tests.services.billing_helpers import JAN
 from tests.services.payments.helpers import make_card
 
 MONTHS = 24
 END = add_months(JAN, MONTHS)
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _days(start: datetime, end: datetime) -> int:

@@ -11,14 +11,7 @@ from portal.services.billing.rules import add_months, next_period
 from portal.services.errors import DomainError
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of, make_catalog, pending_of
-
-
-@pytest.fixture
-def cat(app):
-    """Messages are lazy translations: reading one needs a request (here in English)."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
+from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, lines_of, pending_of
 
 
 def _customer(**fields):

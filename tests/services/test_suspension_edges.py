@@ -11,15 +11,9 @@ from portal.services.billing import subscriptions as subs
 from portal.services.billing.rules import add_months
 from portal.workflows.billing_run import run_sweep
 from tests import factories
-from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, make_catalog, pending_of
+from tests.services.billing_helpers import JAN, assert_adds_up, invoices_of, pending_of
 
 TAX_BP = 1_900  # Chile's IVA in the test catalog
-
-
-@pytest.fixture
-def cat(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield make_catalog()
 
 
 def _with_tax(net: int) -> int:
