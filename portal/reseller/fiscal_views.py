@@ -48,17 +48,23 @@ def _page(client, month, state: str, status: int = 200, error: str | None = None
         status_tones=FISCAL_DOCUMENT_STATUS_TONES, **context)
 
 
+def _month(client, values) -> tuple[supplier.Month, str | None]:
+    """The month that `values` (year, month) choose, or the client's current month and why the choice was
+    refused."""
+    try:
+        return supplier.chosen_month(client, values.get("year"), values.get("month"), utcnow()), None
+    except DomainError as error:
+        return supplier.month_of(client, utcnow()), str(error.message)
+
+
 @bp.get("/clients/<int:client_id>/supplier-xmls")
 @roles("manager")
 def client_supplier_xmls(client_id: int):
     """Show a month's supplier XMLs of the client (the current month unless the picker chose another)."""
     client = _client(client_id)
+    month, error = _month(client, request.args)
     state = _state(request.args.get("state"))
-    try:
-        month = supplier.chosen_month(client, request.args.get("year"), request.args.get("month"), utcnow())
-    except DomainError as error:
-        return _page(client, supplier.month_of(client, utcnow()), state, status=422, error=str(error.message))
-    return _page(client, month, state)
+    return _page(client, month, state, status=422, error=error) if error else _page(client, month, state)
 
 
 @bp.post("/clients/<int:client_id>/supplier-xmls/recognise")
@@ -66,11 +72,8 @@ def client_supplier_xmls(client_id: int):
 def client_supplier_recognise(client_id: int):
     """Recognise the chosen supplier XMLs (one by its own button, or those ticked); twice changes nothing."""
     client = _client(client_id)
+    month, _error = _month(client, request.form)  # a bad month: the XMLs are recognised, the current month shown
     state = _state(request.form.get("state"))
-    try:
-        month = supplier.chosen_month(client, request.form.get("year"), request.form.get("month"), utcnow())
-    except DomainError:
-        month = supplier.month_of(client, utcnow())
     one = request.form.get("one")
     chosen = [one] if one else request.form.getlist("document")
     try:
