@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from portal.backoffice.payment_forms import ReceivedPaymentForm, RefundForm, WalletAdjustmentForm, new_key
 from portal.backoffice.views import bp
-from portal.database import writing
+from portal.database import undo_writes, writing
 from portal.extensions import db
 from portal.htmx import redirect_to, render
 from portal.i18n import format_money, to_major
@@ -177,12 +177,16 @@ def organisation_wallet_adjust(organisation_id: int):
     if not form.validate():
         return _page(org, adjustment=form, status=422, error_form="adjustment")
     key = form.idempotency_key.data
+    try:  # an amount that can't be read is refused before anything is written (nothing to roll back)
+        amount = parse_amount(form.amount.data, org.currency, str(get_locale()))
+        if amount == 0:
+            raise DomainError(_("Enter an amount other than zero."), code="invalid_amount", field="amount")
+    except DomainError as refused:
+        undo_writes()
+        return _page(org, adjustment=form, status=422, error=str(refused.message), error_form="adjustment")
+    signed = amount if form.direction.data == "add" else -amount
     try:
         with writing():
-            amount = parse_amount(form.amount.data, org.currency, str(get_locale()))
-            if amount == 0:
-                raise DomainError(_("Enter an amount other than zero."), code="invalid_amount", field="amount")
-            signed = amount if form.direction.data == "add" else -amount
             wallet.adjust(org, signed, form.reason.data, utcnow(), current_user._get_current_object(), key=key)
             db.session.commit()
     except DomainError as refused:

@@ -158,6 +158,10 @@ def test_a_wallet_adjustment_has_a_reason_is_done_once_and_never_goes_below_zero
     no_reason = client.form_post(url, {"idempotency_key": "adj-3", "direction": "add", "amount": "100",
                                        "reason": " "})
     assert no_reason.status_code == 422
+    for amount, message in (("0", "Ingresa un monto distinto de cero."), ("cinco", "Escribe el monto como número")):
+        refused = client.form_post(url, {"idempotency_key": f"adj-{amount}", "direction": "add", "amount": amount,
+                                         "reason": "error"}, headers={"Accept-Language": "es"})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), amount
     assert db.session.scalar(db.select(db.func.count()).select_from(WalletEntry)) == 1
     movements = client.get(f"/backoffice/organisations/{org.id}/wallet", headers={"Accept-Language": "es"})
     assert "compensación" in movements.get_data(as_text=True)

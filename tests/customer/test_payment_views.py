@@ -68,7 +68,7 @@ def test_a_partial_payment_leaves_the_rest_to_pay(admin):
     ("50000", "Es más de lo que queda por pagar"),
     ("0", "mayor que cero"),
     ("-5", "no puede ser negativo"),
-    ("doce mil", "Escribe el importe como número"),
+    ("doce mil", "Escribe el monto como número"),
 ])
 def test_a_bad_amount_is_explained_and_nothing_is_paid(admin, amount, message):
     response = _pay(admin, amount)
