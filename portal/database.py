@@ -178,7 +178,10 @@ def undo_writes(session=None) -> None:
     session = session if session is not None else db.session()
     if not session.in_transaction():
         return
-    if session.new or session.dirty or session.deleted or session.connection().info.get("wrote", True):
+    connection = session.connection()
+    # A writer's transaction on SQLite (begun IMMEDIATE, the writers' turn taken) holds to write from its BEGIN.
+    held = getattr(_raw(connection), "wrote", False)
+    if session.new or session.dirty or session.deleted or held or connection.info.get("wrote", True):
         session.rollback()
 
 

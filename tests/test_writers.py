@@ -400,3 +400,19 @@ def test_two_processes_logging_in_and_refusing_forms_never_wait_on_a_reader(sqli
         else:
             assert set(statements) <= {"BEGIN"}, (kind, url, statements)
     assert Path(str(tmp_path / "two.db") + "-writers").exists()
+
+
+def test_undoing_a_refused_request_keeps_a_read_and_gives_back_a_writers_turn(sqlite):
+    with sqlite.test_request_context():
+        user = factories.make_user()
+        db.session.commit()
+        db.session.get(User, user.id)  # a transaction that has only read is kept, its objects loaded
+        database.undo_writes()
+        assert db.session().in_transaction() and not _turn_is_taken()
+        db.session.commit()
+        with writing():  # a writer's transaction holds the turn from its BEGIN IMMEDIATE: undone, it gives it back
+            db.session.get(User, user.id)
+            db.session.execute(text("SELECT 1"))
+            assert _turn_is_taken()
+            database.undo_writes()
+        assert not db.session().in_transaction() and not _turn_is_taken()
