@@ -2,8 +2,10 @@
 
 from sqlalchemy import event as orm_event
 
+from portal.bulk import BulkWriter
 from portal.extensions import db
 from portal.models import AuditEvent, Organisation, User
+from portal.orm import utcnow
 
 _HELD = "audit_held"  # rows recorded without a flush, written together (`write_held`, at the latest on commit)
 
@@ -44,7 +46,9 @@ def write_held(session=None) -> None:
     session = session if session is not None else db.session()
     rows = session.info.pop(_HELD, None)
     if rows:
-        session.execute(db.insert(AuditEvent), rows)
+        bulk = BulkWriter()
+        at = bulk.time(utcnow())
+        bulk.insert(AuditEvent, [{**row, "at": at, "details": bulk.json(row["details"])} for row in rows])
 
 
 def _drop_held(session) -> None:

@@ -13,8 +13,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import event
 
+from portal.bulk import BulkWriter
 from portal.extensions import db
 from portal.models import OutboxMessage
+from portal.orm import utcnow
 from portal.services import hooks
 
 
@@ -61,8 +63,11 @@ def hand_on(session=None) -> None:
     session = session if session is not None else db.session()
     rows = session.info.pop(_HELD, None)
     if rows:
-        ids = session.scalars(db.insert(OutboxMessage).returning(OutboxMessage.id), rows).all()
-        hooks.after_commit("send_email", list(ids))
+        bulk = BulkWriter()
+        stored = bulk.time(utcnow())
+        hooks.after_commit("send_email", bulk.insert_new(OutboxMessage, [
+            {**row, "status": "pending", "attempts": 0, "last_error": None, "created_at": stored, "sent_at": None}
+            for row in rows]))
 
 
 def _drop_held(session) -> None:
