@@ -207,8 +207,9 @@ def claim_batch(attempts: list[tuple[int, int]], now: datetime) -> tuple[dict, l
             else:
                 parts.append(("not_charged", _not_charged_row(org, invoice, method, card, key, now)))
         decided.append((pair, org, invoice, due, parts))
-    db.session.add_all([payment for *_rest, parts in decided for _part, payment in parts])
-    db.session.flush()
+    stored = iter(checkout.add_payments([payment for *_rest, parts in decided for _part, payment in parts]))
+    decided = [(pair, org, invoice, due, [(part, next(stored)) for part, _payment in parts])
+               for pair, org, invoice, due, parts in decided]
     for pair, org, invoice, due, parts in decided:
         for part, payment in parts:
             if part == "wallet":
