@@ -87,7 +87,19 @@ def consume_beside_dev_server(app, workers: int = 2, queue=None):
     return consumer
 
 
+EMAILS_PER_JOB = 100  # a transaction that stored many messages (a batch's receipts) queues one job per 100
+
+
 def _send_committed_emails(message_ids: list[int]) -> None:
+    if len(message_ids) > 1:
+        for start in range(0, len(message_ids), EMAILS_PER_JOB):
+            chunk = message_ids[start:start + EMAILS_PER_JOB]
+            try:
+                send_emails(chunk)
+            except Exception:
+                log.exception("could not hand %d e-mails to the job queue; the periodic job will send them",
+                              len(chunk))
+        return
     for message_id in message_ids:
         try:
             send_email(message_id)
@@ -105,7 +117,15 @@ def _render_committed_invoices(invoice_ids: list[int]) -> None:
 
 
 def _deliver_committed_webhooks(events: list[tuple[str, str, int]]) -> None:
+    now = [(gateway_code, body) for gateway_code, body, delay in events if not delay]
+    if len(now) > 1:  # a batch's charges: one job delivers their webhooks
+        try:
+            deliver_webhooks([list(event) for event in now])
+        except Exception:
+            log.exception("could not hand %d webhooks to the job queue", len(now))
     for gateway_code, body, delay in events:
+        if not delay and len(now) > 1:
+            continue
         try:
             if delay:
                 deliver_webhook.schedule((gateway_code, body), delay=delay)
@@ -185,6 +205,25 @@ def send_email(message_id: int) -> None:
 
     with app_context(), huey.lock_task(f"send-email-{message_id}"):
         outbox.send_outbox_message(message_id)
+
+
+@huey.task()
+def send_emails(message_ids: list[int]) -> None:
+    """Send outbox messages stored together, one after the other, as `send_email` sends each (one another
+    worker is sending is left to it; one that fails stays pending for the periodic job)."""
+    from huey.exceptions import TaskLockedException
+
+    from portal.workflows import outbox
+
+    with app_context():
+        for message_id in message_ids:
+            try:
+                with huey.lock_task(f"send-email-{message_id}"):
+                    outbox.send_outbox_message(message_id)
+            except TaskLockedException:
+                continue
+            except Exception:
+                log.exception("e-mail %s could not be sent; the periodic job will send it", message_id)
 
 
 @huey.periodic_task(crontab(minute="*/10"))
@@ -278,6 +317,27 @@ def deliver_webhook(gateway_code: str, body: str) -> None:
         status = webhook_delivery.deliver(gateway_code, body)
     if status not in webhook_delivery.DELIVERED:
         raise RuntimeError(f"{gateway_code} webhook answered {status}; it will be sent again")
+
+
+@huey.task()
+def deliver_webhooks(events: list[list[str]]) -> None:
+    """The sandbox gateway delivers several webhooks (a batch's charges) one after the other, as
+    `deliver_webhook` does each; one not accepted is handed to `deliver_webhook` 15 s later, which retries it as
+    providers retry."""
+    from portal.workflows import webhook_delivery
+
+    failed = []
+    with app_context():
+        for gateway_code, body in events:
+            try:
+                status = webhook_delivery.deliver(gateway_code, body)
+            except Exception:
+                log.exception("a %s webhook could not be delivered; it will be sent again", gateway_code)
+                status = None
+            if status not in webhook_delivery.DELIVERED:
+                failed.append((gateway_code, body))
+    for gateway_code, body in failed:
+        deliver_webhook.schedule((gateway_code, body), delay=15)
 
 
 @huey.periodic_task(crontab(minute="15"))

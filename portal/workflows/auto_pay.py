@@ -39,38 +39,36 @@ def attempt(invoice_id: int, number: int, now: datetime) -> list[Payment]:
 def attempt_batch(attempts: list[tuple[int, int]], now: datetime) -> int:
     """The attempts (invoice, attempt number) of a billing run's batch, in three steps for all of them: one
     query leaves those with nothing to charge (`auto_pay.chargeable`); one writing transaction claims the
-    payments of the rest; the gateway is asked for each card payment with no transaction open; one writing
-    transaction records the answers and sends the failure notices. Should a step's transaction fail, its
-    attempts are made one at a time (each safe to make again). Returns how many attempts made or found
-    payments."""
+    payments of the rest (`auto_pay.claim_batch`); the gateway is asked for each card payment with no
+    transaction open; one writing transaction records the answers and sends the failure notices
+    (`auto_pay.record_answers`). Should a step's transaction fail, its attempts are made one at a time (each
+    safe to make again). Returns how many attempts made or found payments."""
     todo = auto_pay.chargeable(attempts)
     db.session.commit()
     if not todo:
         return 0
     try:
         with writing():
-            claimed = {pair: auto_pay.claim_attempt(*pair, now) for pair in todo}
+            claimed, rest = auto_pay.claim_batch(todo, now)
+            created = [c.payment.id for claims in claimed.values() for c in claims
+                       if c.created and c.payment.method_kind == "card" and c.payment.state == "processing"]
             db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("auto-pay: claiming a batch of %d attempts failed; making them one at a time", len(todo))
         return _one_at_a_time(todo, now)
-    created = [c.payment.id for claims in claimed.values() for c in claims
-               if c.created and c.payment.method_kind == "card" and c.payment.state == "processing"]
     answers = payment_flow.ask_gateways(created)
     try:
         with writing():
-            for payment_id, result in answers:
-                payment = payment_flow.record(payment_id, result, now)
-                if payment.state == "failed":
-                    auto_pay.notify_failure(payment, now)
+            for payment in auto_pay.record_answers(answers, now):
+                auto_pay.notify_failure(payment, now)
             db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("auto-pay: recording a batch of %d answers failed; recording them one at a time", len(answers))
         for payment_id, result in answers:
             _record_one(payment_id, result, now)
-    paid = sum(1 for claims in claimed.values() if claims)
+    paid = sum(1 for claims in claimed.values() if claims) + _one_at_a_time(rest, now)
     log.info("auto-pay of a batch: %d attempts, %d with something to pay, %d paid or tried, %d card charges",
              len(attempts), len(todo), paid, len(answers))
     return paid

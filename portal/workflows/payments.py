@@ -45,10 +45,7 @@ def ask_gateways(payment_ids: list[int]) -> list[tuple[int, gateways.ChargeResul
     gateways answer): (payment, answer) in the same order. A gateway that cannot be reached has failed it."""
     if not payment_ids:
         return []
-    asked = []
-    for payment_id in payment_ids:
-        payment = db.session.get(Payment, payment_id)
-        asked.append((payment_id, payment.gateway, payment.reference, checkout.charge_request(payment)))
+    asked = checkout.charge_requests(payment_ids)
     db.session.commit()  # nothing written: this ends the read before the gateways are asked
     answers = []
     for payment_id, gateway_code, reference, request in asked:

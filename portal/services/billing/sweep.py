@@ -19,7 +19,7 @@ never repeat nor skip.
 
 Speed. The catalog, prices, tax rates and series are read once per run; each batch reads its subscriptions,
 add-ons, pending charges, payers and usage in a handful of grouped queries (sweep_reading), decides without
-writing (sweep_closing), and writes with bulk statements (sweep_writing, sweep_bulk).
+writing (sweep_closing), and writes with bulk statements (sweep_writing, portal/bulk.py).
 """
 
 import logging

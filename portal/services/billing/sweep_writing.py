@@ -12,9 +12,9 @@ from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
 
+from portal.bulk import BulkWriter
 from portal.models import Invoice, InvoiceLine, Subscription, SubscriptionCharge, SubscriptionEvent
 from portal.services.billing import consolidated, invoicing, money
-from portal.services.billing.sweep_bulk import BulkWriter
 from portal.services.billing.sweep_closing import Closing
 
 tax_for = lru_cache(maxsize=65_536)(money.tax_for)

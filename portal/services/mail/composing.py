@@ -11,9 +11,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy import event
 
+from portal.bulk import BulkWriter
 from portal.extensions import db
 from portal.models import OutboxMessage
+from portal.orm import utcnow
 from portal.services import hooks
 
 
@@ -27,8 +30,10 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def queue_email(recipient: str, template: str, locale: str, **context) -> OutboxMessage:
-    """Render templates/email/<template>.{subject.txt,txt,html} in `locale` and store the message."""
+def queue_email(recipient: str, template: str, locale: str, flush: bool = True, **context) -> OutboxMessage | None:
+    """Render templates/email/<template>.{subject.txt,txt,html} in `locale` and store the message. Without
+    `flush`, a batch's messages are held and stored in one statement (`hand_on`, or when the transaction
+    commits), and None is returned."""
     context.setdefault("brand", current_app.config["BRAND_NAME"])
     shades = current_app.extensions["vitrine_brand"].shades  # portal/branding.py: the vendor's colour, if set
     context.setdefault("brand_colour", shades.get("brand", "#0b5cab"))
@@ -37,18 +42,41 @@ def queue_email(recipient: str, template: str, locale: str, **context) -> Outbox
         subject = render_template(f"email/{template}.subject.txt", **context).strip()
         text_body = render_template(f"email/{template}.txt", **context)
         html_body = render_template(f"email/{template}.html", **context)
-    message = OutboxMessage(
-        recipient=recipient,
-        subject=" ".join(subject.split())[:300],
-        text_body=text_body,
-        html_body=html_body,
-        locale=locale,
-        template=template,
-    )
+    values = dict(recipient=recipient, subject=" ".join(subject.split())[:300], text_body=text_body,
+                  html_body=html_body, locale=locale, template=template)
+    if not flush:
+        db.session.info.setdefault(_HELD, []).append(values)
+        return None
+    message = OutboxMessage(**values)
     db.session.add(message)
     db.session.flush()
     hooks.after_commit("send_email", [message.id])
     return message
+
+
+_HELD = "outbox_held"  # the messages queued without a flush, in the session's transaction
+
+
+def hand_on(session=None) -> None:
+    """Store the messages queued without a flush, in one statement, and have them sent once the transaction
+    commits."""
+    session = session if session is not None else db.session()
+    rows = session.info.pop(_HELD, None)
+    if rows:
+        bulk = BulkWriter()
+        stored = bulk.time(utcnow())
+        hooks.after_commit("send_email", bulk.insert_new(OutboxMessage, [
+            {**row, "status": "pending", "attempts": 0, "last_error": None, "created_at": stored, "sent_at": None}
+            for row in rows]))
+
+
+def _drop_held(session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_HELD, None)
+
+
+event.listen(db.session, "before_commit", hand_on)
+event.listen(db.session, "after_rollback", _drop_held)
 
 
 def compose(message: OutboxMessage, sender: str) -> EmailMessage:

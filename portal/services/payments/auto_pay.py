@@ -13,6 +13,11 @@ up to MAX_ATTEMPTS in all; each failure sends the `payment_failed` notice once (
 the payer's notice preferences choose, each in its reader's language) with a link to pay by hand. After the
 last attempt the invoice is dunning's (services/notices/dunning.py): reminders, overdue notices, the block.
 
+A billing run's batch of attempts is claimed together (`claim_batch`) and its card answers recorded together
+(`record_answers`), by the same functions one attempt uses: the payers locked in one statement in id order,
+what the rules ask read in a few queries for all, the rows written in bulk; what is rare stays on the path of
+one payment (an answer other than a success, a payment a webhook reached first, an invoice twice in a batch).
+
 Auto-recharge. When a movement leaves the wallet under the payer's threshold, the movement that brought it
 under (the trigger) is answered once: `WalletSettings.recharged_for_entry_id` names it, written in the same
 transaction, and the top-up's key is "recharge:<entry>". The auto-pay card is charged the recharge amount after
@@ -20,6 +25,7 @@ that transaction commits; the funds are credited when the gateway confirms, as f
 balance has to rise to the threshold again before a new fall triggers another recharge.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +37,7 @@ from portal.services.billing import credit_notes
 from portal.services.mail import composing as mail
 from portal.services.notices.dunning import send_once
 from portal.services.payments import checkout, methods, settlement, wallet
+from portal.services.payments import gateway as gateways
 
 AUTO_PAY_PREFIX = "autopay:"
 RECHARGE_PREFIX = wallet.RECHARGE_PREFIX
@@ -38,6 +45,8 @@ RECHARGE_PREFIX = wallet.RECHARGE_PREFIX
 RETRY_AFTER_DAYS = (1, 3, 5)
 MAX_ATTEMPTS = 1 + len(RETRY_AFTER_DAYS)
 EXPIRED_METHOD = "method_expired"  # the failure code of an attempt that did not charge an expired card
+CHARGED_STATES = ("active", "failing")  # an auto-pay card in these states is charged (a failing one tried again)
+PARTS = ("wallet", "card")  # an attempt's payments, in the order it makes them
 
 
 def is_automatic(payment: Payment) -> bool:
@@ -84,6 +93,14 @@ def chargeable(attempts) -> list[tuple[int, int]]:
     return [(invoice_id, number) for invoice_id in rows for number in numbers[invoice_id]]
 
 
+def split(left: int, pay_from_wallet: bool, balance: int, method: PaymentMethod | None) -> tuple[int, int]:
+    """What an attempt takes from the wallet and what it asks of the auto-pay card, of `left` (what the invoice
+    still lets be asked for): the wallet first, up to its balance, when the payer chose it; the card the rest,
+    when the payer has one."""
+    take = max(min(balance, left), 0) if left > 0 and pay_from_wallet else 0
+    return take, (left - take if left > take and method is not None else 0)
+
+
 def claim_attempt(invoice_id: int, attempt: int, now: datetime) -> list[checkout.Claim]:
     """Claim the payments of one attempt at `invoice_id` (in the caller's writing transaction): the wallet's
     part, then the card's. The attempt's payments already made are returned as they stand (not created), so
@@ -93,7 +110,7 @@ def claim_attempt(invoice_id: int, attempt: int, now: datetime) -> list[checkout
         return []
     org = db.session.get(Organisation, invoice.organisation_id)
     wallet.lock_payer(org.id)
-    made = [found for part in ("wallet", "card")
+    made = [found for part in PARTS
             if (found := checkout.find_by_key(org.id, attempt_key(invoice_id, attempt, part))) is not None]
     if made:
         return [checkout.Claim(payment, False) for payment in made]
@@ -101,36 +118,180 @@ def claim_attempt(invoice_id: int, attempt: int, now: datetime) -> list[checkout
     if invoice.status != "open" or not 1 <= attempt <= MAX_ATTEMPTS:
         return []
     left = settlement.payable(invoice)
-    claims = []
-    if left > 0 and wallet.settings_for(org).pay_from_wallet:
-        take = min(wallet.balance(org.id, invoice.currency), left)
-        if take > 0:
-            paid = checkout.pay_from_wallet(org, invoice, take, attempt_key(invoice_id, attempt, "wallet"), now)
-            claims.append(checkout.Claim(paid.payment, False))  # settled at once: no gateway to ask
-            left -= take
+    settings = wallet.settings_for(org)
+    balance = wallet.balance(org.id, invoice.currency) if left > 0 and settings.pay_from_wallet else 0
     method = methods.auto_pay_method(org)
-    if left > 0 and method is not None:
+    take, rest = split(left, settings.pay_from_wallet, balance, method)
+    claims = []
+    if take > 0:
+        paid = checkout.pay_from_wallet(org, invoice, take, attempt_key(invoice_id, attempt, "wallet"), now)
+        claims.append(checkout.Claim(paid.payment, False))  # settled at once: no gateway to ask
+    if rest > 0:
         key = attempt_key(invoice_id, attempt, "card")
-        if method.state == "active" or method.state == "failing":
-            claims.append(checkout.claim_invoice_payment(org, invoice, left, "card", key, now, payment_method=method))
+        if method.state in CHARGED_STATES:
+            claims.append(checkout.claim_invoice_payment(org, invoice, rest, "card", key, now, payment_method=method))
         else:
-            claims.append(checkout.Claim(_not_charged(org, invoice, method, left, key, now), False))
+            claims.append(checkout.Claim(_not_charged(org, invoice, method, rest, key, now), False))
     return claims
+
+
+def claim_batch(attempts: list[tuple[int, int]], now: datetime) -> tuple[dict, list[tuple[int, int]]]:
+    """`claim_attempt` for many attempts at once (in the caller's writing transaction), by the same rules: the
+    payers locked in one statement, in id order; the invoices, the attempts' payments already made, what each
+    invoice owes, the wallets' settings, balances and the auto-pay cards read in a few queries for all; the
+    payments, wallet movements, audit events and receipts written together. Returns the claims of each attempt
+    and the attempts left to `claim_attempt` (an invoice twice in the batch)."""
+    count = Counter(invoice_id for invoice_id, _number in attempts)
+    rest = [pair for pair in attempts if count[pair[0]] > 1]
+    batch = [pair for pair in attempts if count[pair[0]] == 1]
+    if not batch:
+        return {}, rest
+    ids = [invoice_id for invoice_id, _number in batch]
+    orgs = {org.id: org for org in db.session.scalars(
+        db.select(Organisation).where(Organisation.id.in_(
+            db.select(Invoice.organisation_id).where(Invoice.id.in_(ids))))
+        .order_by(Organisation.id).with_for_update(of=Organisation).execution_options(populate_existing=True))}
+    invoices = {invoice.id: invoice for invoice in db.session.scalars(
+        db.select(Invoice).where(Invoice.id.in_(ids))
+        .options(db.selectinload(Invoice.installments), db.joinedload(Invoice.series))
+        .execution_options(populate_existing=True))}
+    keys = [attempt_key(invoice_id, number, part) for invoice_id, number in batch for part in PARTS]
+    made = {payment.idempotency_key: payment for payment in db.session.scalars(
+        db.select(Payment).where(Payment.organisation_id.in_(list(orgs)), Payment.idempotency_key.in_(keys)))}
+    settings = {row.organisation_id: row for row in db.session.scalars(
+        db.select(WalletSettings).where(WalletSettings.organisation_id.in_(list(orgs))))}
+    cards: dict[int, PaymentMethod] = {}
+    for method in db.session.scalars(db.select(PaymentMethod).where(
+            PaymentMethod.organisation_id.in_(list(orgs)), PaymentMethod.auto_pay.is_(True),
+            PaymentMethod.state.in_(methods.LISTED_STATES)).order_by(PaymentMethod.id)):
+        cards.setdefault(method.organisation_id, method)
+    dues = settlement.payable_of([invoice for invoice in invoices.values() if invoice.kind == "invoice"])
+    lasts = wallet.last_entries([org_id for org_id, row in settings.items() if row.pay_from_wallet])
+    contacts = settlement.billing_contacts_of(list(orgs))
+    balances = {pair: entry.balance_after for pair, entry in lasts.items()}
+    claims: dict[tuple[int, int], list[checkout.Claim]] = {}
+    decided = []  # (attempt, payer, invoice, what it owed, [(part, payment)]) of each attempt that pays now
+    for pair in batch:
+        invoice_id, number = pair
+        invoice = invoices.get(invoice_id)
+        claims[pair] = []
+        if invoice is None or invoice.kind != "invoice":
+            continue
+        org = orgs[invoice.organisation_id]
+        found = [made[key] for part in PARTS if (key := attempt_key(invoice_id, number, part)) in made]
+        if found:
+            claims[pair] = [checkout.Claim(payment, False) for payment in found]
+            continue
+        if invoice.status != "open" or not 1 <= number <= MAX_ATTEMPTS:
+            continue
+        due, left = dues[invoice_id]
+        chosen = settings.get(org.id) or wallet.default_settings(org)
+        wallet_of = (org.id, invoice.currency)
+        method = cards.get(org.id)
+        take, card = split(left, chosen.pay_from_wallet, balances.get(wallet_of, 0), method)
+        parts = []
+        if take > 0:
+            checkout.check_invoice_claim(org, invoice, take, "wallet", None, lambda _invoice, left=left: left)
+            balances[wallet_of] = balances.get(wallet_of, 0) - take
+            parts.append(("wallet", checkout.new_payment_row(
+                org, "invoice", take, invoice.currency, "wallet", checkout.WALLET_GATEWAY,
+                attempt_key(invoice_id, number, "wallet"), now, None, None, invoice_id=invoice.id)))
+        if card > 0:
+            key = attempt_key(invoice_id, number, "card")
+            if method.state in CHARGED_STATES:
+                gateway = checkout.check_invoice_claim(org, invoice, card, "card", method,
+                                                       lambda _invoice, card=card: card)
+                parts.append(("card", checkout.new_payment_row(org, "invoice", card, invoice.currency, "card",
+                                                               gateway, key, now, method, None,
+                                                               invoice_id=invoice.id)))
+            else:
+                parts.append(("not_charged", _not_charged_row(org, invoice, method, card, key, now)))
+        decided.append((pair, org, invoice, due, parts))
+    stored = iter(checkout.add_payments([payment for *_rest, parts in decided for _part, payment in parts]))
+    decided = [(pair, org, invoice, due, [(part, next(stored)) for part, _payment in parts])
+               for pair, org, invoice, due, parts in decided]
+    for pair, org, invoice, due, parts in decided:
+        for part, payment in parts:
+            if part == "wallet":
+                checkout.record_started(payment, org, flush=False)
+                wallet_of = (org.id, invoice.currency)
+                lasts[wallet_of] = checkout.take_from_wallet(payment, org, invoice, due, lasts.get(wallet_of),
+                                                             contacts.get(org.id, []), now)
+                due = max(due - payment.amount, 0)
+                claims[pair].append(checkout.Claim(payment, False))  # settled at once: no gateway to ask
+            elif part == "card":
+                checkout.record_started(payment, org, flush=False)
+                claims[pair].append(checkout.Claim(payment, True))
+            else:
+                _record_not_charged(org, payment)
+                claims[pair].append(checkout.Claim(payment, False))
+    mail.hand_on()
+    audit.write_held()
+    return claims, rest
+
+
+def record_answers(answers: list[tuple[int, gateways.ChargeResult]], now: datetime) -> list[Payment]:
+    """Record the gateway's answers to a batch's card payments (in the caller's writing transaction), as
+    `checkout.record_charge` does each: the payers locked in one statement, in id order; the payments, their
+    invoices, what those owe and the payers' contacts read in a few queries; the successes written together.
+    Any other answer, or a payment that is no longer waiting for it (a webhook came first), is recorded one at a
+    time. Returns the payments that failed, whose payers are to be told."""
+    if not answers:
+        return []
+    ids = [payment_id for payment_id, _result in answers]
+    orgs = {org.id: org for org in db.session.scalars(
+        db.select(Organisation).where(Organisation.id.in_(
+            db.select(Payment.organisation_id).where(Payment.id.in_(ids))))
+        .order_by(Organisation.id).with_for_update(of=Organisation).execution_options(populate_existing=True))}
+    payments = {payment.id: payment for payment in db.session.scalars(
+        db.select(Payment).where(Payment.id.in_(ids)).execution_options(populate_existing=True))}
+    invoices = {invoice.id: invoice for invoice in db.session.scalars(
+        db.select(Invoice).where(Invoice.id.in_({p.invoice_id for p in payments.values() if p.invoice_id}))
+        .options(db.selectinload(Invoice.installments), db.joinedload(Invoice.series))
+        .execution_options(populate_existing=True))}
+    dues = {invoice_id: due for invoice_id, (due, _left) in settlement.payable_of(list(invoices.values())).items()}
+    contacts = settlement.billing_contacts_of(list(orgs))
+    failed = []
+    for payment_id, result in answers:
+        payment = payments[payment_id]
+        invoice = invoices.get(payment.invoice_id)
+        if result.status == "succeeded" and payment.state == "processing" and invoice is not None:
+            checkout.note_answer(payment, result)
+            settlement.succeed_read(payment, orgs[payment.organisation_id], invoice, dues[invoice.id], now,
+                                    result.gateway_payment_id, contacts=contacts.get(payment.organisation_id, []),
+                                    flush=False)
+            dues[invoice.id] = max(dues[invoice.id] - payment.amount, 0)
+        else:
+            checkout.record_charge(payment, result, now)
+            if payment.state == "failed":
+                failed.append(payment)
+    mail.hand_on()
+    audit.write_held()
+    return failed
 
 
 def _not_charged(org: Organisation, invoice: Invoice, method: PaymentMethod, amount: int, key: str,
                  now: datetime) -> Payment:
     """Record the attempt an expired card could not make (the gateway is not asked) and tell the payer."""
-    payment = Payment(organisation_id=org.id, invoice_id=invoice.id, purpose="invoice", amount=amount,
-                      currency=invoice.currency, method_kind="card", gateway=method.gateway, state="failed",
-                      reference=checkout.new_reference(), idempotency_key=key, payment_method_id=method.id,
-                      failure_code=EXPIRED_METHOD, instructions={}, refunded_amount=0, created_at=now, ended_at=now)
+    payment = _not_charged_row(org, invoice, method, amount, key, now)
     db.session.add(payment)
     db.session.flush()
+    _record_not_charged(org, payment)
+    return payment
+
+
+def _not_charged_row(org: Organisation, invoice: Invoice, method: PaymentMethod, amount: int, key: str,
+                     now: datetime) -> Payment:
+    payment = checkout.new_payment_row(org, "invoice", amount, invoice.currency, "card", method.gateway, key, now,
+                                       method, None, state="failed", invoice_id=invoice.id,
+                                       failure_code=EXPIRED_METHOD, ended_at=now)
+    return payment
+
+
+def _record_not_charged(org: Organisation, payment: Payment) -> None:
     audit.record("payment_failed", organisation=org, obj=payment,
                  details={"failure_code": EXPIRED_METHOD, "reference": payment.reference, "automatic": True})
-    notify_failure(payment, now)
-    return payment
+    notify_failure(payment, payment.created_at)
 
 
 def next_attempt_at(first_at: datetime, attempts: int) -> datetime | None:
@@ -225,7 +386,7 @@ def claim_recharge(entry_id: int, now: datetime) -> list[checkout.Claim]:
     settings = db.session.get(WalletSettings, org.id)
     method = methods.auto_pay_method(org)
     if settings is None or not settings.auto_recharge or settings.recharge_amount <= 0 or method is None \
-            or method.state not in ("active", "failing"):
+            or method.state not in CHARGED_STATES:
         return []
     return [checkout.claim_top_up(org, settings.recharge_amount, "card", key, now, method)]
 
@@ -246,7 +407,7 @@ class Summary:
 def summary(org: Organisation) -> Summary:
     settings = wallet.settings_for(org)
     card = methods.auto_pay_method(org)
-    usable = card is not None and card.state in ("active", "failing")
+    usable = card is not None and card.state in CHARGED_STATES
     return Summary(card, usable, settings.pay_from_wallet,
                    settings.auto_recharge and settings.recharge_amount > 0 and usable,
                    settings.recharge_threshold, settings.recharge_amount)

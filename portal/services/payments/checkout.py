@@ -15,9 +15,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from portal.bulk import BulkWriter
 from portal.extensions import db
 from portal.i18n import format_money
-from portal.models import Invoice, Organisation, Payment, PaymentMethod
+from portal.models import Invoice, Organisation, Payment, PaymentMethod, WalletEntry
 from portal.models.payments import METHOD_KINDS
 from portal.services import audit
 from portal.services.billing.invoicing import MAX_AMOUNT
@@ -133,11 +134,27 @@ def claim_invoice_payment(org: Organisation, invoice: Invoice, amount: int, meth
     if invoice.organisation_id != org.id or invoice.kind != "invoice":
         raise DomainError(_l("This invoice is not yours to pay."), code="not_found", status=404)
     db.session.refresh(invoice)
+    gateway_code = check_invoice_claim(org, invoice, amount, method_kind, payment_method, settlement.payable,
+                                       gateway_code)
+    if installment is not None and installment.invoice_id != invoice.id:
+        raise DomainError(_l("This installment is not part of the invoice."), code="not_found", status=404)
+    payment = _new_payment(org, "invoice", amount, invoice.currency, method_kind, gateway_code, key, now,
+                           payment_method, actor, invoice_id=invoice.id,
+                           installment_id=installment.id if installment is not None else None)
+    return Claim(payment, True)
+
+
+def check_invoice_claim(org: Organisation, invoice: Invoice, amount: int, method_kind: str,
+                        payment_method: PaymentMethod | None, payable, gateway_code: str | None = None) -> str:
+    """Whether a new payment of `amount` of the open `invoice` may be claimed (the payer locked, the invoice
+    read since): refused with a DomainError, else the gateway that takes it. `payable(invoice)` says what the
+    invoice still lets be asked for (a batch passes what it read for all its invoices)."""
+    _check_amount(amount)
     if invoice.status != "open":
         raise DomainError(_l("This invoice has nothing left to pay."), code="nothing_due", status=409)
     if gateway_code is None:
         gateway_code = WALLET_GATEWAY if method_kind == "wallet" else _check_method(org, method_kind, payment_method)
-    left = settlement.payable(invoice)
+    left = payable(invoice)
     if left <= 0:
         raise DomainError(_l("A payment of this invoice is already in progress. Wait a moment and reload the "
                              "page."), code="payment_in_progress", status=409)
@@ -145,12 +162,7 @@ def claim_invoice_payment(org: Organisation, invoice: Invoice, amount: int, meth
         raise DomainError(_l("This is more than the invoice still owes. Pay at most %(left)s.",
                              left=format_money(left, invoice.currency, invoice.locale, org.country)),
                           code="amount_exceeds_due", field="amount")
-    if installment is not None and installment.invoice_id != invoice.id:
-        raise DomainError(_l("This installment is not part of the invoice."), code="not_found", status=404)
-    payment = _new_payment(org, "invoice", amount, invoice.currency, method_kind, gateway_code, key, now,
-                           payment_method, actor, invoice_id=invoice.id,
-                           installment_id=installment.id if installment is not None else None)
-    return Claim(payment, True)
+    return gateway_code
 
 
 def claim_top_up(org: Organisation, amount: int, method_kind: str, key: str, now: datetime,
@@ -174,17 +186,53 @@ def claim_top_up(org: Organisation, amount: int, method_kind: str, key: str, now
 
 def _new_payment(org, purpose, amount, currency, method_kind, gateway_code, key, now, payment_method, actor,
                  **fields) -> Payment:
-    payment = Payment(organisation_id=org.id, purpose=purpose, amount=amount, currency=currency,
-                      method_kind=method_kind, gateway=gateway_code, state="processing", reference=new_reference(),
-                      idempotency_key=key, payment_method_id=payment_method.id if payment_method else None,
-                      instructions={}, refunded_amount=0, created_at=now,
-                      created_by_id=actor.id if actor is not None else None, **fields)
+    payment = new_payment_row(org, purpose, amount, currency, method_kind, gateway_code, key, now, payment_method,
+                              actor, **fields)
     db.session.add(payment)
     db.session.flush()
-    audit.record("payment_started", actor=actor, organisation=org, obj=payment,
-                 details={"amount": amount, "currency": currency, "method": method_kind, "purpose": purpose,
-                          "invoice_id": payment.invoice_id, "reference": payment.reference})
+    record_started(payment, org, actor)
     return payment
+
+
+def new_payment_row(org, purpose, amount, currency, method_kind, gateway_code, key, now, payment_method, actor,
+                    state: str = "processing", **fields) -> Payment:
+    """A new payment as a claim makes it, not yet added (a batch adds its claims' rows together, then records
+    each one's start with `record_started`)."""
+    return Payment(organisation_id=org.id, purpose=purpose, amount=amount, currency=currency,
+                   method_kind=method_kind, gateway=gateway_code, state=state, reference=new_reference(),
+                   idempotency_key=key, payment_method_id=payment_method.id if payment_method else None,
+                   instructions={}, refunded_amount=0, created_at=now,
+                   created_by_id=actor.id if actor is not None else None, **fields)
+
+
+def add_payments(payments: list[Payment]) -> list[Payment]:
+    """Write new payments made by `new_payment_row` in one statement (COPY on PostgreSQL) and return them as
+    the session holds them, in the same order."""
+    if not payments:
+        return []
+    bulk = BulkWriter()
+    columns = [column.key for column in Payment.__table__.columns if column.key != "id"]
+    rows = []
+    for payment in payments:
+        row = {name: getattr(payment, name) for name in columns}
+        row.update(instructions=bulk.json(row["instructions"]),
+                   **{name: bulk.time(row[name]) for name in ("created_at", "succeeded_at", "ended_at", "expires_at")})
+        rows.append(row)
+    if bulk.sqlite:
+        ids = bulk.insert_returning_ids(Payment, rows, "reference")
+        ids = [ids[row["reference"]] for row in rows]
+    else:
+        ids = bulk.next_ids(Payment, len(rows))
+        bulk.insert(Payment, [{"id": payment_id, **row} for payment_id, row in zip(ids, rows, strict=True)])
+    stored = {payment.id: payment for payment in db.session.scalars(db.select(Payment).where(Payment.id.in_(ids)))}
+    return [stored[payment_id] for payment_id in ids]
+
+
+def record_started(payment: Payment, org: Organisation, actor=None, flush: bool = True) -> None:
+    audit.record("payment_started", actor=actor, organisation=org, obj=payment, flush=flush,
+                 details={"amount": payment.amount, "currency": payment.currency, "method": payment.method_kind,
+                          "purpose": payment.purpose, "invoice_id": payment.invoice_id,
+                          "reference": payment.reference})
 
 
 def pay_from_wallet(org: Organisation, invoice: Invoice, amount: int, key: str, now: datetime,
@@ -196,6 +244,37 @@ def pay_from_wallet(org: Organisation, invoice: Invoice, amount: int, key: str, 
                          invoice=invoice, actor=actor)
         settlement.succeed(claim.payment, now, actor=actor)
     return claim
+
+
+def take_from_wallet(payment: Payment, org: Organisation, invoice: Invoice, due_before: int, last, contacts,
+                     now: datetime) -> WalletEntry:
+    """`pay_from_wallet` after a batch claimed the payment (its row written, the payer locked, the wallet's
+    `last` entry, what the invoice owed and the payer's contacts read): the rows left to the batch's flush.
+    Returns the wallet's new entry."""
+    entry = wallet.add_entry(org, "spend", -payment.amount, now, currency=invoice.currency, payment=payment,
+                             invoice=invoice, last=last, flush=False)
+    settlement.succeed_read(payment, org, invoice, due_before, now, contacts=contacts, flush=False)
+    return entry
+
+
+def charge_requests(payment_ids: list[int]) -> list[tuple[int, str, str, gateways.ChargeRequest]]:
+    """(payment, gateway, reference, what the gateway is asked) of each claimed payment, read in a few queries
+    for all of them."""
+    payments = {p.id: p for p in db.session.scalars(db.select(Payment).where(Payment.id.in_(payment_ids)))}
+    invoice_ids = {p.invoice_id for p in payments.values() if p.invoice_id is not None}
+    method_ids = {p.payment_method_id for p in payments.values() if p.payment_method_id is not None}
+    org_ids = {p.organisation_id for p in payments.values()}
+    # Into the session, where charge_request finds them (held here: the session keeps no object alive).
+    held = [*db.session.scalars(db.select(Invoice).where(Invoice.id.in_(invoice_ids))
+                                .options(db.joinedload(Invoice.series))),
+            *db.session.scalars(db.select(PaymentMethod).where(PaymentMethod.id.in_(method_ids))),
+            *db.session.scalars(db.select(Organisation).where(Organisation.id.in_(org_ids)))]
+    contacts = settlement.billing_contacts_of(org_ids)
+    asked = [(payment_id, payments[payment_id].gateway, payments[payment_id].reference,
+              charge_request(payments[payment_id], contacts.get(payments[payment_id].organisation_id, [])))
+             for payment_id in payment_ids]
+    del held
+    return asked
 
 
 def record_received(org: Organisation, invoice: Invoice, amount: int, method_kind: str, key: str, now: datetime,
@@ -212,21 +291,21 @@ def record_received(org: Organisation, invoice: Invoice, amount: int, method_kin
     return claim
 
 
-def payer_of(payment: Payment) -> gateways.Payer:
+def payer_of(payment: Payment, contacts=None) -> gateways.Payer:
     org = db.session.get(Organisation, payment.organisation_id)
-    contacts = settlement.billing_contacts(org)
+    contacts = settlement.billing_contacts(org) if contacts is None else contacts
     return gateways.Payer(organisation_id=org.id, name=org.name, tax_id=org.tax_id, country=org.country,
                           email=contacts[0].email if contacts else None, locale=org.locale)
 
 
-def charge_request(payment: Payment) -> gateways.ChargeRequest:
-    """What the gateway is asked for a claimed payment."""
+def charge_request(payment: Payment, contacts=None) -> gateways.ChargeRequest:
+    """What the gateway is asked for a claimed payment (`contacts`: the payer's billing contacts, when read)."""
     invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id is not None else None
     method = db.session.get(PaymentMethod, payment.payment_method_id) if payment.payment_method_id else None
     number = invoice.display_number if invoice is not None else None
     return gateways.ChargeRequest(
         reference=payment.reference, amount=payment.amount, currency=payment.currency,
-        method_kind=payment.method_kind, payer=payer_of(payment),
+        method_kind=payment.method_kind, payer=payer_of(payment, contacts),
         description=f"{number} {payment.reference}" if number else payment.reference,
         token=method.token if method is not None else None, invoice_number=number,
         due_at=invoice.due_at if invoice is not None else None)
@@ -237,12 +316,7 @@ def record_charge(payment: Payment, result: gateways.ChargeResult, now: datetime
     twice, changes nothing more)."""
     wallet.lock_payer(payment.organisation_id)
     db.session.refresh(payment)
-    if result.gateway_payment_id and not payment.gateway_payment_id:
-        payment.gateway_payment_id = result.gateway_payment_id
-    if result.method_state and payment.payment_method_id:
-        method = db.session.get(PaymentMethod, payment.payment_method_id)
-        if method.state == "active":
-            method.state, method.failure_code = result.method_state, result.failure_code
+    note_answer(payment, result)
     if result.status == "succeeded":
         settlement.succeed(payment, now, result.gateway_payment_id, actor=actor)
     elif result.status == "failed":
@@ -254,3 +328,13 @@ def record_charge(payment: Payment, result: gateways.ChargeResult, now: datetime
         gateways.get(payment.gateway).reference_recorded(payment)
     db.session.flush()
     return payment
+
+
+def note_answer(payment: Payment, result: gateways.ChargeResult) -> None:
+    """What any answer of the gateway tells of the payment and of its stored method (the payer locked)."""
+    if result.gateway_payment_id and not payment.gateway_payment_id:
+        payment.gateway_payment_id = result.gateway_payment_id
+    if result.method_state and payment.payment_method_id:
+        method = db.session.get(PaymentMethod, payment.payment_method_id)
+        if method.state == "active":
+            method.state, method.failure_code = result.method_state, result.failure_code

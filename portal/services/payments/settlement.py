@@ -34,6 +34,16 @@ def payable(invoice: Invoice) -> int:
     return max(due - reserved, 0)
 
 
+def payable_of(invoices) -> dict[int, tuple[int, int]]:
+    """(what is due, what `payable` says can still be asked for) of each of these invoices, in two queries."""
+    due = credit_notes.amounts_due_of(invoices)
+    reserved = dict(db.session.execute(
+        db.select(Payment.invoice_id, db.func.sum(Payment.amount))
+        .where(Payment.invoice_id.in_(list(due)), Payment.state.in_(RESERVING_STATES))
+        .group_by(Payment.invoice_id)).all()) if due else {}
+    return {invoice_id: (owed, max(owed - int(reserved.get(invoice_id) or 0), 0)) for invoice_id, owed in due.items()}
+
+
 def payable_from(invoice: Invoice, payments: list[Payment], credit_notes_: list[Invoice],
                  reserved: bool = True) -> int:
     """`payable` (or, without `reserved`, `credit_notes.amount_due`) from the invoice's payments and credit
@@ -51,33 +61,46 @@ def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = No
     changes); a payment that had failed or expired and is paid after all is recorded too."""
     wallet.lock_payer(payment.organisation_id)
     db.session.refresh(payment)
+    if payment.state in ("succeeded", "cancelled"):
+        return succeed_read(payment, None, None, 0, now)
+    org = db.session.get(Organisation, payment.organisation_id)
+    invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id is not None else None
+    due_before = credit_notes.amount_due(invoice) if invoice is not None else 0
+    return succeed_read(payment, org, invoice, due_before, now, gateway_payment_id, actor)
+
+
+def succeed_read(payment: Payment, org: Organisation, invoice: Invoice | None, due_before: int, now: datetime,
+                 gateway_payment_id: str | None = None, actor=None, contacts: list[User] | None = None,
+                 flush: bool = True) -> bool:
+    """`succeed` once the payer is locked and the payment, its payer, its invoice, what the invoice owed
+    (`due_before`) and, when known, the payer's billing contacts are read (a batch reads them for all its
+    payments at once, and leaves its rows to one flush)."""
     if payment.state == "succeeded":
         return False
     if payment.state == "cancelled":
         raise DomainError(_l("This payment was cancelled."), code="payment_cancelled", status=409)
-    org = db.session.get(Organisation, payment.organisation_id)
-    invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id is not None else None
-    due_before = credit_notes.amount_due(invoice) if invoice is not None else 0
     payment.state, payment.succeeded_at, payment.failure_code = "succeeded", now, None
     if gateway_payment_id and not payment.gateway_payment_id:
         payment.gateway_payment_id = gateway_payment_id
-    db.session.flush()
+    if flush:
+        db.session.flush()
     # What is still due once this payment counts (nothing refunded of it yet): no need to ask again.
     due_after = max(due_before - payment.amount, 0)
     if invoice is None:
         wallet.add_entry(org, "top_up", payment.amount, now, currency=payment.currency, payment=payment, actor=actor)
     else:
-        _apply_to_invoice(payment, invoice, org, due_before, due_after, now, actor)
+        _apply_to_invoice(payment, invoice, org, due_before, due_after, now, actor, flush)
         lift_unpaid_block(org, now, actor)
-    audit.record("payment_succeeded", actor=actor, organisation=org, obj=payment,
+    audit.record("payment_succeeded", actor=actor, organisation=org, obj=payment, flush=flush,
                  details={"amount": payment.amount, "currency": payment.currency, "method": payment.method_kind,
                           "invoice_id": payment.invoice_id, "reference": payment.reference})
-    send_receipt(payment, org, invoice, still_due=due_after if invoice is not None else 0)
+    send_receipt(payment, org, invoice, still_due=due_after if invoice is not None else 0, contacts=contacts,
+                 flush=flush)
     return True
 
 
 def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due_before: int, due_after: int,
-                      now: datetime, actor) -> None:
+                      now: datetime, actor, flush: bool = True) -> None:
     """Pay the invoice; what exceeds what it still owed (paid twice: a reference paid after the card, or an
     invoice voided meanwhile) waits in the wallet."""
     excess = payment.amount - due_before
@@ -88,8 +111,10 @@ def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due
         return
     if due_after == 0:
         invoicing.settle(invoice, now)
-        db.session.flush()
-        audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total})
+        if flush:
+            db.session.flush()
+        audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total},
+                     flush=flush)
     else:
         _mark_installments(invoice, now)
 
@@ -105,6 +130,8 @@ def lift_unpaid_block(org: Organisation, now: datetime, actor=None) -> bool:
 
 def _mark_installments(invoice: Invoice, now: datetime) -> None:
     """Installments wholly covered by what was paid and credited, in their order, are paid."""
+    if not invoice.installments:
+        return
     covered = credit_notes.paid_total(invoice) + credit_notes.credited_total(invoice)
     for installment in db.session.scalars(db.select(Installment).where(Installment.invoice_id == invoice.id)
                                           .order_by(Installment.number)):
@@ -133,27 +160,39 @@ def end(payment: Payment, state: str, now: datetime, failure_code: str | None = 
 
 def billing_contacts(org: Organisation) -> list[User]:
     """Who hears about an organisation's payments: its administrators (accepted members)."""
-    return list(db.session.scalars(
-        db.select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organisation_id == org.id, Membership.role == "admin",
-               Membership.accepted_at.is_not(None))
-        .order_by(User.id)))
+    return billing_contacts_of([org.id]).get(org.id, [])
 
 
-def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None, still_due: int | None = None) -> None:
+def billing_contacts_of(organisation_ids) -> dict[int, list[User]]:
+    """`billing_contacts` of each of these organisations, in one query."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    found: dict[int, list[User]] = {}
+    for organisation_id, user in db.session.execute(
+            db.select(Membership.organisation_id, User).join(Membership, Membership.user_id == User.id)
+            .where(Membership.organisation_id.in_(ids), Membership.role == "admin",
+                   Membership.accepted_at.is_not(None))
+            .order_by(User.id)):
+        found.setdefault(organisation_id, []).append(user)
+    return found
+
+
+def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None, still_due: int | None = None,
+                 contacts: list[User] | None = None, flush: bool = True) -> None:
     """E-mail the payer's administrators that the money arrived, in each one's language (`still_due`: what the
-    invoice still owes, when the caller knows it)."""
+    invoice still owes, when the caller knows it; `contacts`: the administrators, when it read them)."""
     link = None
     if org.kind == "customer":
         link = mail.external_url("customer.invoice", invoice_id=invoice.id) if invoice is not None \
             else mail.external_url("customer.home")
     if still_due is None:
         still_due = credit_notes.amount_due(invoice) if invoice is not None else 0
-    for user in billing_contacts(org):
+    for user in billing_contacts(org) if contacts is None else contacts:
         locale = user.locale or org.locale
         with force_locale(locale):
             amount = format_money(payment.amount, payment.currency, locale, org.country)
             due = format_money(still_due, payment.currency, locale, org.country)
             method = str(PAYMENT_METHOD_LABELS[payment.method_kind])
-        mail.queue_email(user.email, "payment_receipt", locale, user=user, organisation=org, payment=payment,
-                         invoice=invoice, link=link, amount=amount, still_due=due, method=method)
+        mail.queue_email(user.email, "payment_receipt", locale, flush=flush, user=user, organisation=org,
+                         payment=payment, invoice=invoice, link=link, amount=amount, still_due=due, method=method)

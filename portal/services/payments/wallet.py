@@ -64,16 +64,38 @@ def movements(organisation_id: int, currency: str):
             .order_by(WalletEntry.sequence.desc()))
 
 
+def last_entries(organisation_ids) -> dict[tuple[int, str], WalletEntry]:
+    """The last entry of each wallet (organisation, currency) of these organisations, in one query."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    newest = (db.select(WalletEntry.organisation_id, WalletEntry.currency,
+                        db.func.max(WalletEntry.sequence).label("sequence"))
+              .where(WalletEntry.organisation_id.in_(ids))
+              .group_by(WalletEntry.organisation_id, WalletEntry.currency).subquery())
+    found = db.session.scalars(db.select(WalletEntry).join(newest, db.and_(
+        WalletEntry.organisation_id == newest.c.organisation_id, WalletEntry.currency == newest.c.currency,
+        WalletEntry.sequence == newest.c.sequence)))
+    return {(entry.organisation_id, entry.currency): entry for entry in found}
+
+
+_READ = object()
+
+
 def add_entry(org: Organisation, kind: str, amount: int, now: datetime, currency: str | None = None,
-              payment=None, invoice=None, reason: str | None = None, actor=None) -> WalletEntry:
-    """Write one movement (credit > 0, debit < 0). A debit larger than the balance is refused."""
+              payment=None, invoice=None, reason: str | None = None, actor=None, last=_READ,
+              flush: bool = True) -> WalletEntry:
+    """Write one movement (credit > 0, debit < 0). A debit larger than the balance is refused. A batch that
+    holds the payer's lock and knows the wallet's `last` entry (None: it has none) passes it, and may leave the
+    entry to its next flush."""
     currency = currency or org.currency
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise DomainError(_l("Enter an amount other than zero."), code="invalid_amount", field="amount")
     if abs(amount) > MAX_AMOUNT:
         raise DomainError(_l("This amount is too large. Check the number of digits."), code="amount_too_large",
                           field="amount")
-    last = last_entry(org.id, currency)
+    if last is _READ:
+        last = last_entry(org.id, currency)
     before = last.balance_after if last is not None else 0
     if before + amount < 0:
         raise DomainError(_l("The wallet's balance is not enough for this."), code="insufficient_balance",
@@ -87,7 +109,8 @@ def add_entry(org: Organisation, kind: str, amount: int, now: datetime, currency
         created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     if amount < 0:
         recharge_trigger(org, entry)
     return entry
@@ -122,10 +145,11 @@ def adjust(org: Organisation, amount: int, reason: str, now: datetime, actor, ke
 def settings_for(org: Organisation) -> WalletSettings:
     """The organisation's wallet settings (defaults, not stored, when it never chose any)."""
     found = db.session.get(WalletSettings, org.id)
-    return found if found is not None else _default_settings(org)
+    return found if found is not None else default_settings(org)
 
 
-def _default_settings(org: Organisation) -> WalletSettings:
+def default_settings(org: Organisation) -> WalletSettings:
+    """The settings of an organisation that never chose any (not stored)."""
     return WalletSettings(organisation_id=org.id, pay_from_wallet=False, auto_recharge=False, recharge_threshold=0,
                           recharge_amount=0)
 
@@ -143,7 +167,7 @@ def settings_select(org: Organisation):
 def settings_from_rows(org: Organisation, rows) -> WalletSettings:
     """The settings as settings_for gives them, to read only (not in the session): defaults when none are stored."""
     if not rows:
-        return _default_settings(org)
+        return default_settings(org)
     return WalletSettings(organisation_id=org.id, **dict(zip(_SETTINGS_COLUMNS, rows[0], strict=True)))
 
 

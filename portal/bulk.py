@@ -1,4 +1,5 @@
-"""The billing sweep's bulk statements: many rows of one table inserted or updated at once, flushed only.
+"""Bulk statements: many rows of one table inserted or updated at once, flushed only (the billing sweep's, and the
+e-mails a batch queues together).
 
 PostgreSQL: rows go in by psycopg's COPY, and updates are one `UPDATE … FROM unnest(…)` per table and batch, on
 the session's own connection (so inside its transaction and savepoints). A statement per row, even
@@ -77,6 +78,17 @@ class BulkWriter:
         table = self._table(model)
         return {found: row_id for row_id, found in db.session.execute(
             insert(table).returning(table.c.id, table.c[key]), rows)}
+
+    def insert_new(self, model, rows: list[dict]) -> list[int]:
+        """Insert `rows` (dicts with the same keys, no id) and return the new rows' ids (in no given order)."""
+        if not rows:
+            return []
+        if self.sqlite:
+            table = self._table(model)
+            return list(db.session.scalars(insert(table).returning(table.c.id), rows))
+        ids = self.next_ids(model, len(rows))
+        self.insert(model, [{"id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+        return ids
 
     def update(self, model, rows: list[dict], types: dict[str, str]) -> None:
         """Set columns of rows found by id: each dict has "id" and the new values of the columns in `types`
