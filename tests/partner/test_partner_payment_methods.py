@@ -58,6 +58,7 @@ def test_an_admin_adds_a_card_on_the_gateways_page_and_pays_an_invoice_with_it(p
     assert "saldo" not in empty.split("<h1>")[1]  # a partner has no wallet: nothing is said of one
     confirm = _add_card(admin)
     assert "Mastercard •••• 4444" in confirm and "5555555555554444" not in confirm
+    assert 'aria-current="page">Formas de pagamento</a>' in confirm
     listing = admin.get("/partner/payment-methods", headers=PT).get_data(as_text=True)
     assert "Mastercard •••• 4444" in listing and "08/2031" in listing and "Ativo" in listing
     [method] = db.session.scalars(db.select(PaymentMethod).where(PaymentMethod.organisation_id == org.id))
