@@ -197,6 +197,7 @@ PAGES = [
     Page(PARTNER_ADMIN, "/partner/clients", name="partner clients"),
     Page(PARTNER_ADMIN, "/partner/invoices", name="partner invoices"),
     Page(PARTNER_ADMIN, "/partner/invoices/{partner_invoice_id}", name="partner invoice"),
+    Page(PARTNER_ADMIN, "/partner/payment-methods", name="partner payment methods"),
     # Back office
     Page(VENDOR_ADMIN, "/backoffice/", name="back office home"),
     Page(VENDOR_ADMIN, "/team", name="back office team"),

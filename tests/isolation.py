@@ -333,6 +333,12 @@ MATRIX: dict[str, Access] = {
     "partner.invoice_pdf": owned("partner", make=_invoice, roles=("admin",)),
     "partner.invoice_pay": owned("partner", make=_invoice, roles=("admin",), method="pix", key="isolation-key"),
     "partner.invoice_reference": owned("partner", make=_offline_payment, roles=("admin",)),
+    "partner.payment_methods": kind("partner", roles=("admin",)),
+    "partner.payment_method_new": kind("partner", roles=("admin",)),
+    "partner.payment_method_added": kind("partner", roles=("admin",)),
+    "partner.payment_method_auto_pay_off": kind("partner", roles=("admin",)),
+    "partner.payment_method_auto_pay": owned("partner", make=_card, roles=("admin",)),
+    "partner.payment_method_remove": owned("partner", make=_card, roles=("admin",)),
     "backoffice.home": kind("vendor"),
     # The catalog is vendor-wide (no tenant owns it): every vendor role reads it, only admins change it.
     "backoffice.catalog_index": kind("vendor"),

@@ -44,6 +44,22 @@ def test_the_demo_command_builds_every_role_and_their_billing():
             for payer in {invoice.organisation_id for invoice in invoices}:
                 mine = [invoice for invoice in invoices if invoice.organisation_id == payer]
                 assert [invoice.status for invoice in mine] == ["paid"] * (len(mine) - 1) + ["open"]
+            # Each paid invoice was paid by payments that succeeded, for all it owed (recorded through the payment
+            # services, so the ledger adds up): the payment histories and latest payments of the customers,
+            # Horizonte and Moderniza show them.
+            from portal.models import Payment
+            from portal.services.billing import credit_notes
+
+            paid_by: dict[int, int] = {}
+            for payment in _scalars(db.select(Payment).where(Payment.state == "succeeded")):
+                assert payment.invoice_id is not None and payment.succeeded_at is not None
+                paid_by[payment.invoice_id] = paid_by.get(payment.invoice_id, 0) + payment.amount
+            paid = [invoice for invoice in invoices if invoice.kind == "invoice" and invoice.status == "paid"]
+            for invoice in paid:
+                assert paid_by.get(invoice.id) == invoice.total and credit_notes.amount_due(invoice) == 0, invoice.id
+            assert set(paid_by) == {invoice.id for invoice in paid}
+            assert {demo.ORGANISATIONS[key]["name"] for key in ("aromos", "paodourado", "horizonte", "moderniza")} \
+                <= {invoice.organisation.name for invoice in paid}
             # Contadores del Sur pays for Ferretería El Roble; Horizonte for three clients, one consolidated
             # invoice a month with a line per client, made by the billing sweep: the older ones paid, the
             # latest pending.
@@ -111,6 +127,15 @@ def test_the_demo_command_builds_every_role_and_their_billing():
         client.post("/login", data={"email": "parceiro@moderniza.demo", "password": demo.PASSWORD})
         partner_invoices = client.get("/partner/invoices", headers={"Accept-Language": "pt-BR"})
         assert partner_invoices.status_code == 200 and "Gerar boleto" in partner_invoices.text
+        assert "Ainda não há pagamentos." not in partner_invoices.text and "Boleto ·" in partner_invoices.text
+        client.post("/logout")
+        client.post("/login", data={"email": "gestor@horizonte.demo", "password": demo.PASSWORD})
+        reseller_payment = client.get("/reseller/payment", headers={"Accept-Language": "pt-BR"})
+        assert reseller_payment.status_code == 200 and "Ainda não há pagamentos." not in reseller_payment.text
+        client.post("/logout")
+        client.post("/login", data={"email": "cliente@paodourado.demo", "password": demo.PASSWORD})
+        history = client.get("/customer/payments", headers={"Accept-Language": "pt-BR"})
+        assert history.status_code == 200 and "Ainda não há pagamentos." not in history.text and "Pix" in history.text
         client.post("/logout")
         client.post("/login", data={"email": "cliente@aromos.demo", "password": demo.PASSWORD})
         listing = client.get("/customer/invoices")

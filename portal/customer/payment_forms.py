@@ -1,4 +1,4 @@
-"""The forms of the customer's payment screens: pay invoices, add funds, store a card."""
+"""The forms of the customer's payment screens: pay invoices, add funds (cards: portal/payment_methods.py)."""
 
 import secrets
 
@@ -44,10 +44,3 @@ class WalletSettingsForm(FlaskForm):
     recharge_threshold = StringField(_l("When the balance falls below"))
     recharge_amount = StringField(_l("Add this amount"))
 
-
-class SaveCardForm(FlaskForm):
-    result = HiddenField(validators=[DataRequired(), Length(max=2000)])
-
-
-class MethodActionForm(FlaskForm):
-    """A button that acts on one stored method (its id is in the URL)."""

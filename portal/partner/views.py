@@ -9,9 +9,13 @@ from portal.models import Membership
 from portal.tenancy import gate
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
-# While the partner is blocked for an overdue balance only its invoices open (invoice_views.py), to pay it.
+# While the partner is blocked for an overdue balance only its invoices open (invoice_views.py), to pay it, and
+# its cards (method_views.py), to pay it with one.
 OPEN_WHEN_BLOCKED = frozenset({"partner.invoices", "partner.invoices_csv", "partner.invoice", "partner.invoice_pdf",
-                               "partner.invoice_pay", "partner.invoice_reference"})
+                               "partner.invoice_pay", "partner.invoice_reference",
+                               "partner.payment_methods", "partner.payment_method_new", "partner.payment_method_added",
+                               "partner.payment_method_auto_pay", "partner.payment_method_auto_pay_off",
+                               "partner.payment_method_remove"})
 bp.before_request(gate("partner", open_when_blocked=OPEN_WHEN_BLOCKED))
 
 

@@ -5,6 +5,7 @@ README there); AXE_CORE_JS=/path/to/axe.min.js checks with another build.
 """
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,21 @@ import pytest
 from portal.extensions import db
 from portal.services.accounts import integration
 from portal.services.accounts import organisations as accounts
+from portal.services.payments import checkout, settlement
 from tests import factories
 from tests.browser.conftest import log_in
+from tests.services.payments.helpers import make_card
 
 AXE = Path(os.environ.get("AXE_CORE_JS") or Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js")
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-# "{invoice}" is an invoice (with installments and a credit note) that the test makes for the screen.
+# "{invoice}" is an invoice (with installments, a credit note and payments: one received, one declined by the card's
+# bank) that the test makes for the screen.
 SCREENS = {
     None: ["/login", "/password/forgot", "/nothing-here"],
     "customer": ["/customer/", "/team", "/account/password", "/customer/invoices", "/customer/invoices/{invoice}",
                  "/customer/integration", "/customer/integration/generate", "/nothing-here"],
-    "reseller": ["/reseller/"],
-    "partner": ["/partner/", "/partner/invoices", "/partner/invoices/{invoice}"],
+    "reseller": ["/reseller/", "/reseller/payment", "/reseller/payment/invoices/{invoice}"],
+    "partner": ["/partner/", "/partner/invoices", "/partner/invoices/{invoice}", "/partner/payment-methods"],
     "vendor": ["/backoffice/", "/backoffice/invoices", "/backoffice/invoices/{invoice}", "/backoffice/catalog"],
 }
 
@@ -38,14 +42,24 @@ def make_screens_data(kind: str):
         advisor = factories.make_member("vendor", "advisor")
         membership.organisation.advisor_id = advisor.user_id
         integration.generate_key(membership.organisation, membership.user)
-    if kind in ("customer", "vendor", "partner"):
-        billed = membership.organisation if kind in ("customer", "partner") else factories.make_org("customer")
-        invoice = factories.make_invoice(billed, installments=3)
-        factories.make_invoice(billed, kind="credit_note", credit_for=invoice, lines=[("Devolución", 1, 4_990)])
-        factories.make_invoice(billed, status="paid")
-        values["invoice"] = invoice.id
+    billed = membership.organisation if kind in ("customer", "partner", "reseller") else factories.make_org("customer")
+    invoice = factories.make_invoice(billed, installments=3)
+    factories.make_invoice(billed, kind="credit_note", credit_for=invoice, lines=[("Devolución", 1, 4_990)])
+    factories.make_invoice(billed, status="paid")
+    _make_payments(billed, invoice)
+    values["invoice"] = invoice.id
     db.session.commit()
     return membership, values
+
+
+def _make_payments(org, invoice) -> None:
+    """A part of `invoice` received by transfer, and a card payment its bank declined: the payments panel."""
+    now = datetime.now(UTC)
+    make_card(org, last4="4444", auto_pay=False)  # a card on file, besides the declined one
+    checkout.record_received(org, invoice, 5_000, "bank_transfer", "axe-transfer", now, payer_reference="TRF 0042")
+    declined = checkout.claim_invoice_payment(org, invoice, 4_990, "card", "axe-card", now,
+                                              payment_method=make_card(org, behaviour="declined")).payment
+    settlement.end(declined, "failed", now, failure_code="card_declined")
 
 
 def axe_violations(page) -> list[str]:
@@ -74,6 +88,8 @@ def test_axe_finds_no_violation(app, new_page, kind, width):
     for path in SCREENS[kind]:
         response = page.goto(path.format(**values))
         assert response.ok or path == "/nothing-here", f"{path} answered {response.status}: axe would check an error"
+        if "{invoice}" in path and kind != "vendor":  # the payer's invoice page: axe checks its payments too
+            assert page.locator("#invoice-payments-title + .table-wrap tbody tr").count() == 2, path
         problems += axe_violations(page)
         for menu in page.locator("details[data-menu]").all():
             menu.locator("summary").click()

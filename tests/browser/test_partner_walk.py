@@ -3,13 +3,16 @@ administrator approves the order and reads what it invoiced and added to the mon
 order and on the stock page), a license is activated for a client, found again by its CNPJ and by its code
 typed loosely, cancelled back to stock, and a client is cancelled with all its licenses; the administrator
 finds the order's invoice among the partner's invoices ("Faturas", which a seller does not see) and generates
-a boleto for it; at 390 px and 1280 px with htmx, and the same walk without JavaScript."""
+a boleto for it, then adds a card on the payment provider's page ("Formas de pagamento", which a seller does not
+see either) and pays the invoice with it; at 390 px and 1280 px with htmx, and the same walk without JavaScript."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.models import Invoice, Payment
+from portal.models import Invoice, Payment, PaymentMethod
 from portal.models.partners import LicenseActivation, PartnerStock
 from portal.services.payments.offline import setup
 from tests import factories
@@ -73,6 +76,7 @@ def _order_as_seller(page, partner, javascript: bool, shot) -> None:
     # A seller creates orders; only an administrator approves them, and sees and pays the partner's invoices.
     expect(page.get_by_role("button", name="Aprovar", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Faturas", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Formas de pagamento", exact=True)).to_have_count(0)
 
 
 def _pay_the_setup_invoice(page, partner, shot) -> None:
@@ -104,6 +108,59 @@ def _pay_the_setup_invoice(page, partner, shot) -> None:
     shot(page, "invoice-boleto")
     page.get_by_role("link", name="← Faturas").click()
     expect(page.locator("main")).to_contain_text("Ver o Boleto gerado")
+
+
+def _add_a_card_and_pay(page, partner, shot) -> None:
+    """The invoice still waits (its boleto is not paid): its page says there is no card on file and links to the
+    payment methods, where a card is added on the provider's page (the only place its number is typed); back on
+    the invoices, the card pays all the invoice owes."""
+    db.session.rollback()
+    invoice = db.session.scalar(db.select(Invoice).where(Invoice.organisation_id == partner["org"].id,
+                                                         Invoice.status == "open").order_by(Invoice.id.desc()))
+    page.locator("#invoices").get_by_role("link", name=invoice.display_number).click()
+    expect(page.locator("main")).to_contain_text("Nenhum cartão cadastrado.")
+    page.get_by_role("link", name="Adicione um cartão para pagar com ele").click()
+    expect(page.locator("h1")).to_have_text("Formas de pagamento")
+    expect(page.locator("main")).to_contain_text("Ainda não há cartões")
+    page.locator("main").get_by_role("button", name="Adicionar um cartão").click()
+    page.wait_for_url("**/sandbox-gateway/capture**")
+    page.get_by_label("Número do cartão").fill("4242 4242 4242 4242")
+    page.get_by_label("Validade (MM/AA)").fill("12/30")
+    page.get_by_label("Código de segurança").fill("123")
+    page.get_by_label("Nome no cartão").fill("Ana Souza")
+    page.get_by_role("button", name="Salvar o cartão").click()
+    page.wait_for_url("**/partner/payment-methods/added**")
+    expect(page.get_by_role("heading", name="Visa •••• 4242")).to_be_visible()
+    shot(page, "card-added")
+    page.get_by_role("button", name="Salvar o cartão").click()
+    expect(page.get_by_text("Visa •••• 4242 foi adicionado às suas formas de pagamento.")).to_be_visible()
+    cards = page.locator("#payment_methods tbody tr")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("12/2030")
+    expect(page.locator("main")).to_contain_text("o valor devido é cobrado no Visa •••• 4242.")
+    problems: list[str] = []
+    fits_here_and_at_1024(page, problems, "payment methods")
+    assert not problems, "\n".join(problems)
+    shot(page, "payment-methods")
+    db.session.rollback()
+    card = db.session.scalar(db.select(PaymentMethod).where(PaymentMethod.organisation_id == partner["org"].id))
+    assert card.last4 == "4242" and card.auto_pay and "4242424242424242" not in card.token
+
+    page.get_by_role("link", name="Faturas", exact=True).first.click()
+    row = page.locator("#invoices tbody tr", has_text=invoice.display_number)
+    row.get_by_role("button", name=re.compile(r"^Pagar R\$ [\d.,]+ com Visa •••• 4242$")).click()
+    expect(page.locator(".flash-success")).to_contain_text(f"pela fatura {invoice.display_number}. Obrigado!")
+    db.session.rollback()
+    assert db.session.get(Invoice, invoice.id).status == "paid"
+    paid = db.session.scalar(db.select(Payment).where(Payment.invoice_id == invoice.id, Payment.method_kind == "card"))
+    assert paid.state == "succeeded" and paid.payment_method_id == card.id
+    expect(page.locator("h1")).to_have_text(f"Fatura {invoice.display_number}")
+    expect(page.locator("main")).not_to_contain_text("Pagar esta fatura")
+    shot(page, "invoice-paid-by-card")
+    page.get_by_role("link", name="← Todas as faturas").click()
+    expect(page.locator("#invoices tbody tr", has_text=invoice.display_number)).to_contain_text("Paga")
+    expect(page.locator("main")).to_contain_text("Visa •••• 4242")  # among the latest payments
+    shot(page, "invoices-paid-by-card")
 
 
 def _activate_and_find(page, partner, shot) -> str:
@@ -177,6 +234,7 @@ def test_a_partner_orders_approves_activates_finds_and_cancels_licenses(new_page
     shot(admin, "stock-subscription")
 
     _pay_the_setup_invoice(admin, partner, shot)
+    _add_a_card_and_pay(admin, partner, shot)
 
     _activate_and_find(admin, partner, shot)
     admin.locator("#licenses tbody a", has_text="Mercado Boa Vista Ltda").click()

@@ -9,9 +9,9 @@ from stdnum.br import cnpj
 
 from portal.extensions import db
 from portal.models import Invoice, Organisation, User
-from portal.services.billing import invoicing
 from portal.services.billing.sweep import close_due
 from portal.services.partners import orders, pricelists, stock
+from portal.services.payments import checkout, settlement
 
 # code, name (pt_BR), English, kind
 PRODUCTS = [
@@ -81,11 +81,12 @@ def load(partner: Organisation, admin: User, seller: User, now) -> None:
     stock.cancel_activation(made[3], admin, now - timedelta(days=2))
     stock.cancel_client(partner, made[-1].client, admin, now - timedelta(days=1))
     # The subscription the first order started renewed a fortnight ago, with the prorated second order; every
-    # invoice but that latest one is paid, as the customers' are.
+    # invoice but that latest one is paid, as the customers' are: by payments, so its latest payments show them.
     close_due(now, render_pdfs=False)
     issued = list(db.session.scalars(db.select(Invoice).where(
         Invoice.organisation_id == partner.id, Invoice.kind == "invoice", Invoice.status == "open")
         .order_by(Invoice.issued_at, Invoice.id)))
-    for invoice in issued[:-1]:
-        invoicing.mark_paid(invoice, invoice.issued_at + timedelta(days=4))
+    for invoice in issued[:-1]:  # each paid with a boleto, received four days after it was issued
+        checkout.record_received(partner, invoice, settlement.payable(invoice), "boleto", f"demo:{invoice.id}",
+                                 invoice.issued_at + timedelta(days=4))
     db.session.flush()
