@@ -194,6 +194,8 @@ PAYMENT_FAILURE_LABELS = {
     "gateway_error": _l("the payment provider could not be reached. Nothing was charged; try again in a moment."),
     "method_expired": _l("the automatic payment card has expired, so it was not charged. Add a new card or pay "
                          "another way."),
+    # A reference (boleto, Pix, OXXO, transfer) no longer asked for: its invoice was paid by other means.
+    "invoice_settled": _l("no longer needed: the invoice was paid another way."),
 }
 
 

@@ -278,8 +278,9 @@ def payment_method_text(payment) -> str:
 
 
 def payment_failure(payment) -> Markup:
-    """Why a failed payment was not made, under its status ("" for any other payment)."""
-    if payment.state != "failed":
+    """Why a failed payment was not made, or a reference is no longer asked for, under its status ("" for any
+    other payment)."""
+    if payment.state != "failed" and not (payment.state == "expired" and payment.failure_code == "invoice_settled"):
         return Markup("")
     reason = str(PAYMENT_FAILURE_LABELS.get(payment.failure_code or "", PAYMENT_FAILURE_LABELS["card_declined"]))
     return Markup('<br><small class="muted">%s</small>') % (reason[:1].upper() + reason[1:])

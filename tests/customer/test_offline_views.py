@@ -100,3 +100,19 @@ def test_another_customers_instructions_are_not_found(brazilian, login_as):
     payment = db.session.scalar(db.select(Payment))
     stranger = login_as("customer", "admin", organisation=factories.make_org("customer", "BR"))
     assert stranger.get(f"/customer/payments/{payment.id}/instructions").status_code == 404
+
+
+def test_a_boleto_waiting_on_an_invoice_paid_by_card_says_it_is_no_longer_needed(brazilian):
+    from tests.services.payments.helpers import make_card, pay_by_card
+
+    location = _pay(brazilian, "boleto").headers["Location"]
+    card = make_card(db.session.merge(brazilian.organisation))
+    db.session.commit()
+    invoice = db.session.get(Invoice, brazilian.invoice_id)
+    assert pay_by_card(brazilian.organisation.id, invoice.id, invoice.total, card.id, "card-1").state == "succeeded"
+    db.session.commit()
+    text = brazilian.get(location, headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+    assert f"A fatura {invoice.display_number} foi paga de outra forma" in text
+    assert "Aguardando pagamento" not in text and 'class="barcode"' in text  # still shown, for the record
+    history = brazilian.get("/customer/payments", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+    assert "Não é mais necessário: a fatura foi paga de outra forma." in history

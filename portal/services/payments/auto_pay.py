@@ -265,6 +265,7 @@ def record_answers(answers: list[tuple[int, gateways.ChargeResult]], now: dateti
             checkout.record_charge(payment, result, now)
             if payment.state == "failed":
                 failed.append(payment)
+    settlement.retire_references([invoice.id for invoice in invoices.values() if invoice.status == "paid"], now)
     mail.hand_on()
     audit.write_held()
     return failed

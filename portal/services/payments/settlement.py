@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.i18n import format_money
 from portal.labels import PAYMENT_METHOD_LABELS
 from portal.models import Installment, Invoice, Membership, Organisation, Payment, User
+from portal.models.offline import OFFLINE_KINDS
 from portal.services import audit
 from portal.services.accounts import blocking
 from portal.services.billing import credit_notes, invoicing
@@ -23,6 +24,7 @@ from portal.services.payments import wallet
 OPEN_STATES = ("pending", "processing")
 # What a payment reserves of its invoice while the gateway has not answered.
 RESERVING_STATES = ("processing",)
+INVOICE_SETTLED = "invoice_settled"  # the failure code of a reference whose invoice was paid another way
 
 
 def payable(invoice: Invoice) -> int:
@@ -113,10 +115,25 @@ def _apply_to_invoice(payment: Payment, invoice: Invoice, org: Organisation, due
         invoicing.settle(invoice, now)
         if flush:
             db.session.flush()
+            retire_references([invoice.id], now)  # a batch retires its invoices' references at once
         audit.record("invoice_paid", actor=actor, organisation=org, obj=invoice, details={"total": invoice.total},
                      flush=flush)
     else:
         _mark_installments(invoice, now)
+
+
+def retire_references(invoice_ids, now: datetime) -> None:
+    """End as expired ("invoice_settled") the references (boleto, Pix, OXXO, transfer) still waiting on these
+    invoices, paid by other means: the screens no longer ask anybody to pay them. Money that arrives for one all
+    the same is recorded (`succeed` takes an expired payment) and, its invoice owing nothing, waits in the
+    wallet."""
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return
+    for waiting in db.session.scalars(db.select(Payment).where(
+            Payment.invoice_id.in_(ids), Payment.state == "pending", Payment.method_kind.in_(OFFLINE_KINDS))
+            .order_by(Payment.id)).all():
+        end(waiting, "expired", now, INVOICE_SETTLED)
 
 
 def lift_unpaid_block(org: Organisation, now: datetime, actor=None) -> bool:

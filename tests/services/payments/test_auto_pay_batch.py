@@ -190,3 +190,19 @@ def test_an_invoice_twice_in_a_batch_is_attempted_once_per_attempt(app):
 def _mails(template):
     return db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.template == template)
                               .order_by(OutboxMessage.id)).all()
+
+
+def test_a_retry_that_pays_leaves_no_reference_waiting_on_its_invoice(app):
+    from tests.services.payments.offline_helpers import issue, offer_demo_methods
+
+    offer_demo_methods()
+    org = factories.make_member("customer", "admin", organisation=factories.make_org("customer", "BR")).organisation
+    make_card(org)
+    invoice = factories.make_invoice(org, lines=[("Plano Essencial mensal", 1, 14_155)], tax_rate_bp=0)
+    db.session.commit()
+    issue(org.id, invoice.id, "boleto", "boleto-1")  # the payer printed a boleto after a failed attempt
+    assert auto_pay_flow.attempt_batch([(invoice.id, 2)], NOW + timedelta(days=1)) == 1
+    db.session.commit()
+    assert db.session.get(Invoice, invoice.id).status == "paid"
+    assert _payments(invoice.id) == [("boleto", invoice.total, "expired", "invoice_settled"),
+                                     ("card", invoice.total, "succeeded", None)]

@@ -46,3 +46,28 @@ def test_money_that_arrives_for_an_expired_reference_is_still_recorded(brazil):
     assert settlement.succeed(db.session.get(Payment, payment.id), NOW + timedelta(days=40))
     db.session.commit()
     assert db.session.get(Invoice, invoice.id).status == "paid"
+
+
+def test_the_references_waiting_on_an_invoice_paid_another_way_are_no_longer_asked_for(app, brazil):
+    from portal.models import WalletEntry
+    from portal.services.payments import wallet
+    from portal.templating import payment_failure
+    from tests.services.payments.helpers import make_card, pay_by_card
+
+    org, invoice = brazil
+    boleto, pix = issue(org.id, invoice.id, "boleto", "boleto-1"), issue(org.id, invoice.id, "pix", "pix-1")
+    card = make_card(org)
+    db.session.commit()
+    assert pay_by_card(org.id, invoice.id, invoice.total, card.id, "card-1").state == "succeeded"
+    db.session.commit()
+    waiting = [db.session.get(Payment, payment.id) for payment in (boleto, pix)]
+    assert [(p.state, p.failure_code) for p in waiting] == [("expired", "invoice_settled")] * 2
+    assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).filter_by(action="payment_expired")) == 2
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        assert "Não é mais necessário" in payment_failure(waiting[0])
+    # The boleto is paid at the bank all the same: the money is recorded and, the invoice paid, waits in the wallet.
+    assert settlement.succeed(waiting[0], NOW + timedelta(hours=2))
+    db.session.commit()
+    assert db.session.get(Invoice, invoice.id).status == "paid"
+    assert wallet.balance(org.id, "BRL") == invoice.total
+    assert db.session.scalar(db.select(WalletEntry.reason).filter_by(organisation_id=org.id)) == "overpayment"
