@@ -283,7 +283,7 @@ def payment_failure(payment) -> Markup:
     if payment.state != "failed" and not (payment.state == "expired" and payment.failure_code == "invoice_settled"):
         return Markup("")
     reason = str(PAYMENT_FAILURE_LABELS.get(payment.failure_code or "", PAYMENT_FAILURE_LABELS["card_declined"]))
-    return Markup('<br><small class="muted">%s</small>') % (reason[:1].upper() + reason[1:])
+    return Markup('<br><small class="muted reason">%s</small>') % (reason[:1].upper() + reason[1:])
 
 
 CONTRACT_BADGES = {"active": "ok", "trial": "info", "blocked": "bad", "cancelled": ""}
