@@ -178,6 +178,7 @@ PAGES = [
     Page(RESELLER_ACCOUNTANT, "/reseller/", name="reseller accountant home"),
     Page(RESELLER_ACCOUNTANT, "/account/password", name="reseller accountant password"),
     Page(RESELLER_MANAGER, "/reseller/payment", name="reseller payment"),
+    Page(RESELLER_MANAGER, "/reseller/payment-methods", name="reseller payment methods"),
     Page(RESELLER_ACCOUNTANT, "/reseller/payment", name="reseller payment (accountant, read-only)"),
     Page(RESELLER_MANAGER, "/reseller/payment/invoices/{reseller_invoice_id}", name="reseller invoice page"),
     Page(RESELLER_ACCOUNTANT, "/reseller/payment/invoices/{reseller_invoice_id}",

@@ -5,7 +5,7 @@ on file, and the page that says how to pay a reference. (The customer pays from 
 
 from dataclasses import dataclass, field
 
-from flask import url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,7 @@ from wtforms.validators import Length
 
 from portal.extensions import db
 from portal.forms import FlaskForm, Required
-from portal.labels import PAYMENT_METHOD_LABELS
+from portal.labels import PAYMENT_FAILURE_LABELS, PAYMENT_METHOD_LABELS
 from portal.models import Invoice, Organisation, Payment, PaymentMethod
 from portal.orm import utcnow
 from portal.routing import fits
@@ -23,6 +23,7 @@ from portal.services.errors import DomainError
 from portal.services.payments import checkout, methods, settlement
 from portal.services.payments.offline import paying, sandbox_bank
 from portal.services.payments.offline.gateways import offered_kinds_by_currency
+from portal.templating import money
 from portal.workflows import payments as payment_flow
 
 CARD = "card:"  # a method chosen as "card:<id of a card on file>"
@@ -50,19 +51,23 @@ class Payable:
     labels: dict = field(default_factory=lambda: PAYMENT_METHOD_LABELS)
 
 
-def usable_cards(org: Organisation) -> list[PaymentMethod]:
-    """The organisation's cards that can be charged now (not expired, failing or removed)."""
-    return [method for method in methods.methods_of(org) if method.state == "active" and method.kind == "card"]
+def usable_cards(org: Organisation, on_file: list[PaymentMethod] | None = None) -> list[PaymentMethod]:
+    """The organisation's cards that can be charged now (not expired, failing or removed), of `on_file` when the
+    caller has read its methods already."""
+    found = methods.methods_of(org) if on_file is None else on_file
+    return [method for method in found if method.state == "active" and method.kind == "card"]
 
 
-def payable(org: Organisation, invoices: list[Invoice], cards: bool = False, currencies=()) -> Payable:
-    """What these invoices of `org` owe and how each may be paid (with its cards on file when `cards`); the
-    offline kinds of `currencies` too, read in the same statement as the invoices'."""
+def payable(org: Organisation, invoices: list[Invoice], cards: bool = False, currencies=(),
+            on_file: list[PaymentMethod] | None = None) -> Payable:
+    """What these invoices of `org` owe and how each may be paid (with its cards on file when `cards`: those of
+    `on_file` when the caller read them); the offline kinds of `currencies` too, read in the same statement as
+    the invoices'."""
     due = paying.amounts_due(invoices)
     kinds = offered_kinds_by_currency(org.country, {*currencies, *(invoice.currency for invoice in invoices)})
     return Payable(due, paying.offered_for(org, invoices, due, kinds),
                    paying.waiting_for([invoice.id for invoice in invoices if due[invoice.id]]),
-                   usable_cards(org) if cards and any(due.values()) else [], kinds)
+                   usable_cards(org, on_file) if cards and any(due.values()) else [], kinds)
 
 
 def pay(org: Organisation, invoice_id: int, method: str, key: str, cards: bool = False) -> Payment:
@@ -90,6 +95,29 @@ def pay(org: Organisation, invoice_id: int, method: str, key: str, cards: bool =
 
     [payment] = payment_flow.pay(claim, now, actor.id)
     return payment
+
+
+def announce(payment: Payment, invoice: Invoice, reference_endpoint: str) -> str | None:
+    """After `pay`: the page of a reference issued (`reference_endpoint`, to redirect to), or None once what
+    became of the payment is flashed — a card's charge received, being confirmed or declined and why, a
+    reference the method could not issue now."""
+    amount, number = money(payment.amount, payment.currency), invoice.display_number
+    if payment.method_kind != "card":
+        if payment.state == "pending":
+            return url_for(reference_endpoint, payment_id=payment.id)
+        flash(_("This payment method could not issue a reference now. Choose another one or try again later."),
+              "error")
+    elif payment.state == "succeeded":
+        flash(_("Payment of %(amount)s received for invoice %(number)s. Thank you!", amount=amount, number=number),
+              "success")
+    elif payment.state == "processing":
+        flash(_("The payment of %(amount)s for invoice %(number)s is being confirmed by the card's bank; it shows "
+                "here as paid as soon as it is.", amount=amount, number=number), "info")
+    else:
+        reason = PAYMENT_FAILURE_LABELS.get(payment.failure_code or "", PAYMENT_FAILURE_LABELS["card_declined"])
+        flash(_("The payment of %(amount)s for invoice %(number)s was not made: %(reason)s", amount=amount,
+                number=number, reason=reason), "error")
+    return None
 
 
 def _card(org: Organisation, method: str) -> PaymentMethod | None:

@@ -114,9 +114,11 @@ def _section_paths(script_root: str) -> tuple:
 
 def current_sections() -> frozenset:
     """The endpoints whose sidebar link is the current page's: the page itself, and the section whose
-    address the page is under."""
+    address the page is under (/reseller/payment/invoices/7 is under /reseller/payment, /reseller/payment-methods
+    is not)."""
     path = request.path
-    under = {endpoint for endpoint, prefix in _section_paths(request.script_root) if path.startswith(prefix)}
+    under = {endpoint for endpoint, prefix in _section_paths(request.script_root)
+             if path == prefix or path.startswith(prefix.rstrip("/") + "/")}
     return frozenset({request.endpoint, *under} - {None})
 
 

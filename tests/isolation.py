@@ -275,6 +275,13 @@ MATRIX: dict[str, Access] = {
     "reseller.payment_issue_reference": owned("reseller", make=_invoice, roles=("manager",), method="pix",
                                               key="isolation"),
     "reseller.payment_reference": owned("reseller", make=_offline_payment),
+    # Its cards are its managers' (accountants read the Payment screen only); another reseller's card is 404.
+    "reseller.payment_methods": kind("reseller", roles=("manager",)),
+    "reseller.payment_method_new": kind("reseller", roles=("manager",)),
+    "reseller.payment_method_added": kind("reseller", roles=("manager",)),
+    "reseller.payment_method_auto_pay_off": kind("reseller", roles=("manager",)),
+    "reseller.payment_method_auto_pay": owned("reseller", make=_card, roles=("manager",)),
+    "reseller.payment_method_remove": owned("reseller", make=_card, roles=("manager",)),
     # Managing a client is its reseller's managers' (accountants read the list); another reseller's client is 404.
     "reseller.client_manage": owned("reseller", make=_reseller_client, roles=("manager",)),
     "reseller.client_settings": owned("reseller", make=_reseller_client_tab, roles=("manager",)),

@@ -5,13 +5,13 @@ only: sellers create orders and activate licenses, they neither see nor pay the 
 
 import secrets
 
-from flask import Response, abort, flash, g, request, stream_with_context, url_for
+from flask import Response, abort, g, request, stream_with_context, url_for
 from flask_babel import gettext as _
 
 from portal import invoice_payments
 from portal.downloads import pdf_response
 from portal.htmx import redirect_to, render
-from portal.labels import PAYMENT_FAILURE_LABELS, PAYMENT_STATE_LABELS
+from portal.labels import PAYMENT_STATE_LABELS
 from portal.models import Invoice
 from portal.pagination import page_of
 from portal.partner.views import bp
@@ -21,7 +21,6 @@ from portal.services.billing.invoice_search import InvoiceFilters
 from portal.services.billing.invoicing import ISSUED_STATUSES
 from portal.services.errors import DomainError
 from portal.services.payments import history, refunds
-from portal.templating import money
 from portal.tenancy import roles
 
 
@@ -83,24 +82,8 @@ def invoice_pay(invoice_id: int):
         payment = invoice_payments.pay(g.organisation, invoice_id, form.method.data, form.key.data, cards=True)
     except DomainError as error:
         return _invoice_page(found, error.status if error.status in (404, 409) else 422, str(error.message))
-    back = url_for("partner.invoice", invoice_id=invoice_id)
-    amount = money(payment.amount, payment.currency)
-    if payment.method_kind != "card":
-        if payment.state == "pending":
-            return redirect_to(url_for("partner.invoice_reference", payment_id=payment.id))
-        flash(_("This payment method could not issue a reference now. Choose another one or try again later."),
-              "error")
-    elif payment.state == "succeeded":
-        flash(_("Payment of %(amount)s received for invoice %(number)s. Thank you!", amount=amount,
-                number=found.display_number), "success")
-    elif payment.state == "processing":
-        flash(_("The payment of %(amount)s for invoice %(number)s is being confirmed by the card's bank; it shows "
-                "here as paid as soon as it is.", amount=amount, number=found.display_number), "info")
-    else:
-        reason = PAYMENT_FAILURE_LABELS.get(payment.failure_code or "", PAYMENT_FAILURE_LABELS["card_declined"])
-        flash(_("The payment of %(amount)s for invoice %(number)s was not made: %(reason)s", amount=amount,
-                number=found.display_number, reason=reason), "error")
-    return redirect_to(back)
+    reference = invoice_payments.announce(payment, found, "partner.invoice_reference")
+    return redirect_to(reference or url_for("partner.invoice", invoice_id=invoice_id))
 
 
 @bp.get("/invoices/references/<int:payment_id>")

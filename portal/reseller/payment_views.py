@@ -36,12 +36,13 @@ def payment():
     preparation and its payment methods."""
     org = g.organisation
     page = page_of(invoice_search.customer_invoices(org, InvoiceFilters()), page_arg(), count=False)
-    pay = invoice_payments.payable(org, page.items, currencies={org.currency})
+    on_file = [card for card in methods.methods_of(org) if card.state != "removed"]
+    pay = invoice_payments.payable(org, page.items, cards=_can_pay(), currencies={org.currency}, on_file=on_file)
     return render("reseller/payment/index.html", "invoices", page=page, pay=pay,
                   client_lines=consolidated.client_lines([invoice.id for invoice in page.items]),
                   drafts=consolidated.drafts_of(org),
                   key=secrets.token_urlsafe(16), can_pay=_can_pay(),
-                  cards=[card for card in methods.methods_of(org) if card.state != "removed"],
+                  cards=on_file,
                   kinds=pay.kinds[org.currency], method_labels=PAYMENT_METHOD_LABELS,
                   payments_page=page_of(history.payments_of(org), 1, per_page=10, count=False),
                   payment_state_labels=PAYMENT_STATE_LABELS)
@@ -54,7 +55,7 @@ def payment_invoice(invoice_id: int):
     invoice = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
     payments = history.invoice_payments(g.organisation, invoice)
     return render("reseller/payment/invoice.html", invoice=invoice,
-                  pay=invoice_payments.payable(g.organisation, [invoice]),
+                  pay=invoice_payments.payable(g.organisation, [invoice], cards=_can_pay()),
                   credit_notes=invoice_search.credit_notes_for(invoice, ISSUED_STATUSES),
                   payments=payments, refunds=refunds.refunds_among(payments),
                   key=secrets.token_urlsafe(16), can_pay=_can_pay())
@@ -78,25 +79,22 @@ def payment_invoice_pdf(invoice_id: int):
 
 @bp.post("/payment/invoices/<int:invoice_id>/reference")
 def payment_issue_reference(invoice_id: int):
-    """Issue a boleto, a Pix code, an OXXO reference or transfer details for all that a pending invoice owes."""
+    """Pay all that a pending invoice owes: issue a boleto, a Pix code, an OXXO reference or transfer details,
+    or charge a card on file."""
     if not _can_pay():
         abort(403)
-    invoice_search.customer_invoice(g.organisation, invoice_id, details=False) or abort(404)
+    invoice = invoice_search.customer_invoice(g.organisation, invoice_id, details=False) or abort(404)
     form = invoice_payments.PayInvoiceForm()
     back = url_for("reseller.payment")
     if not form.validate():
         flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
         return redirect_to(back)
     try:
-        issued = invoice_payments.pay(g.organisation, invoice_id, form.method.data, form.key.data)
+        payment = invoice_payments.pay(g.organisation, invoice_id, form.method.data, form.key.data, cards=True)
     except DomainError as error:
         flash(str(error.message), "error")
         return redirect_to(back)
-    if issued.state != "pending":
-        flash(_("This payment method could not issue a reference now. Choose another one or try again later."),
-              "error")
-        return redirect_to(back)
-    return redirect_to(url_for("reseller.payment_reference", payment_id=issued.id))
+    return redirect_to(invoice_payments.announce(payment, invoice, "reseller.payment_reference") or back)
 
 
 @bp.get("/payment/references/<int:payment_id>")

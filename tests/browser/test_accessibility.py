@@ -26,7 +26,8 @@ SCREENS = {
     None: ["/login", "/password/forgot", "/nothing-here"],
     "customer": ["/customer/", "/team", "/account/password", "/customer/invoices", "/customer/invoices/{invoice}",
                  "/customer/integration", "/customer/integration/generate", "/nothing-here"],
-    "reseller": ["/reseller/", "/reseller/payment", "/reseller/payment/invoices/{invoice}"],
+    "reseller": ["/reseller/", "/reseller/payment", "/reseller/payment/invoices/{invoice}",
+                 "/reseller/payment-methods"],
     "partner": ["/partner/", "/partner/invoices", "/partner/invoices/{invoice}", "/partner/payment-methods"],
     "vendor": ["/backoffice/", "/backoffice/invoices", "/backoffice/invoices/{invoice}", "/backoffice/catalog"],
 }

@@ -61,7 +61,7 @@ def test_a_brazilian_reseller_generates_a_boleto_for_a_pending_invoice(new_page,
     db.session.commit()
     page = new_page(locale="pt-BR")
     log_in(page, manager.user.email)
-    page.get_by_role("link", name="Pagamento").click()
+    page.get_by_role("link", name="Pagamento", exact=True).click()
     expect(page.get_by_role("heading", name="Minhas faturas")).to_be_visible()
     screenshot(page, "reseller-payment-pt_BR")
     page.get_by_role("button", name="Gerar boleto").click()
