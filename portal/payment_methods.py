@@ -1,9 +1,9 @@
 """An organisation's payment methods screen, shared by the customer's "Payment methods" tab and the license
 partner's: its cards with their state, a card added on the gateway's own page (the card number never comes
 here: the gateway sends back a signed token), the one that pays automatically, removing one. Each blueprint
-registers the same endpoints ("<blueprint>.payment_methods", "….payment_method_new", "….payment_method_added",
-"….payment_method_auto_pay", "….payment_method_auto_pay_off", "….payment_method_remove") for its
-administrators, and calls these with its `Screen`."""
+gets the same endpoints ("<blueprint>.payment_methods", "….payment_method_new", "….payment_method_added",
+"….payment_method_auto_pay", "….payment_method_auto_pay_off", "….payment_method_remove") for the roles that
+pay its bills, from `register`."""
 
 from dataclasses import dataclass
 
@@ -22,6 +22,7 @@ from portal.services.errors import DomainError
 from portal.services.payments import auto_pay, methods
 from portal.services.payments import gateway as gateways
 from portal.templating import card_name
+from portal.tenancy import roles
 
 
 class SaveCardForm(FlaskForm):
@@ -129,3 +130,39 @@ def remove(screen: Screen, method_id: int):
     db.session.commit()
     flash(_("%(card)s was removed.", card=card_name(method)), "success")
     return redirect_to(screen.url("payment_methods"))
+
+
+def register(bp, screen: Screen, *allowed: str) -> None:
+    """Add the screen's routes to `bp` (under /payment-methods), for the roles in `allowed` only."""
+
+    def payment_methods():
+        """List the organisation's cards with their state and the one that pays automatically."""
+        return listing(screen)
+
+    def payment_method_new():
+        """Send the user to the gateway's own page to enter a card."""
+        return start(screen)
+
+    def payment_method_added():
+        """Back from the gateway's page: show the card it stored and save it here once confirmed."""
+        return added(screen)
+
+    def payment_method_auto_pay(method_id: int):
+        """Make this card the one that pays automatically."""
+        return choose_auto_pay(screen, method_id)
+
+    def payment_method_auto_pay_off():
+        """Stop paying automatically (each invoice is then paid by hand)."""
+        return stop_auto_pay(screen)
+
+    def payment_method_remove(method_id: int):
+        """Remove a card: it is never charged again."""
+        return remove(screen, method_id)
+
+    for rule, view, verbs in (("/payment-methods", payment_methods, ["GET"]),
+                              ("/payment-methods/new", payment_method_new, ["POST"]),
+                              ("/payment-methods/added", payment_method_added, ["GET", "POST"]),
+                              ("/payment-methods/<int:method_id>/auto-pay", payment_method_auto_pay, ["POST"]),
+                              ("/payment-methods/auto-pay-off", payment_method_auto_pay_off, ["POST"]),
+                              ("/payment-methods/<int:method_id>/remove", payment_method_remove, ["POST"])):
+        bp.add_url_rule(rule, view.__name__, roles(*allowed)(view), methods=verbs)
