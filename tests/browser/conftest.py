@@ -159,3 +159,16 @@ def screenshot():
         return path
 
     return save
+
+
+def add_card_on_the_gateway(page, holder: str, returns_to: str) -> None:
+    """From a payment methods screen in pt_BR: "Adicionar um cartão", the test card typed on the sandbox
+    gateway's own page (the only place its number is typed), saved, and confirmed back at `returns_to`."""
+    page.locator("main").get_by_role("button", name="Adicionar um cartão").click()
+    page.wait_for_url("**/sandbox-gateway/capture**")
+    page.get_by_label("Número do cartão").fill("4242 4242 4242 4242")
+    page.get_by_label("Validade (MM/AA)").fill("12/30")
+    page.get_by_label("Código de segurança").fill("123")
+    page.get_by_label("Nome no cartão").fill(holder)
+    page.get_by_role("button", name="Salvar o cartão").click()
+    page.wait_for_url(f"**{returns_to}**")

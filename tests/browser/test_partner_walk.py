@@ -16,7 +16,7 @@ from portal.models import Invoice, Payment, PaymentMethod
 from portal.models.partners import LicenseActivation, PartnerStock
 from portal.services.payments.offline import setup
 from tests import factories
-from tests.browser.conftest import log_in
+from tests.browser.conftest import add_card_on_the_gateway, log_in
 from tests.browser.test_look import fits_here_and_at_1024
 
 CNPJ = "11.222.333/0001-81"
@@ -122,14 +122,7 @@ def _add_a_card_and_pay(page, partner, shot) -> None:
     page.get_by_role("link", name="Adicione um cartão para pagar com ele").click()
     expect(page.locator("h1")).to_have_text("Formas de pagamento")
     expect(page.locator("main")).to_contain_text("Ainda não há cartões")
-    page.locator("main").get_by_role("button", name="Adicionar um cartão").click()
-    page.wait_for_url("**/sandbox-gateway/capture**")
-    page.get_by_label("Número do cartão").fill("4242 4242 4242 4242")
-    page.get_by_label("Validade (MM/AA)").fill("12/30")
-    page.get_by_label("Código de segurança").fill("123")
-    page.get_by_label("Nome no cartão").fill("Ana Souza")
-    page.get_by_role("button", name="Salvar o cartão").click()
-    page.wait_for_url("**/partner/payment-methods/added**")
+    add_card_on_the_gateway(page, "Ana Souza", "/partner/payment-methods/added")
     expect(page.get_by_role("heading", name="Visa •••• 4242")).to_be_visible()
     shot(page, "card-added")
     page.get_by_role("button", name="Salvar o cartão").click()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.models import Invoice, Payment, PaymentMethod
 from tests import factories
-from tests.browser.conftest import log_in
+from tests.browser.conftest import add_card_on_the_gateway, log_in
 from tests.browser.test_look import fits_here_and_at_1024
 from tests.reseller.helpers import consolidated_office
 
@@ -30,14 +30,7 @@ def test_a_manager_adds_a_card_and_pays_the_consolidated_invoice_with_it(new_pag
     page.get_by_role("link", name="Adicionar ou gerenciar cartões").click()
     expect(page.locator("h1")).to_have_text("Formas de pagamento")
     expect(page.locator("main")).to_contain_text("Ainda não há cartões")
-    page.locator("main").get_by_role("button", name="Adicionar um cartão").click()
-    page.wait_for_url("**/sandbox-gateway/capture**")
-    page.get_by_label("Número do cartão").fill("4242 4242 4242 4242")
-    page.get_by_label("Validade (MM/AA)").fill("12/30")
-    page.get_by_label("Código de segurança").fill("123")
-    page.get_by_label("Nome no cartão").fill("Ana Beatriz Lima")
-    page.get_by_role("button", name="Salvar o cartão").click()
-    page.wait_for_url("**/reseller/payment-methods/added**")
+    add_card_on_the_gateway(page, "Ana Beatriz Lima", "/reseller/payment-methods/added")
     expect(page.get_by_role("heading", name="Visa •••• 4242")).to_be_visible()
     page.get_by_role("button", name="Salvar o cartão").click()
     expect(page.get_by_text("Visa •••• 4242 foi adicionado às suas formas de pagamento.")).to_be_visible()
