@@ -63,5 +63,12 @@ def invoice_pay_offline(invoice_id: int):
 def payment_instructions(payment_id: int):
     """Show how to pay a boleto, Pix, OXXO or transfer reference: the line, the barcode, the QR, the account."""
     payment, invoice, sandbox_url = invoice_payments.reference_of(g.organisation, payment_id) or abort(404)
-    return render("customer/payment_instructions.html", payment=payment, invoice=invoice, sandbox_url=sandbox_url,
-                  payment_state_labels=PAYMENT_STATE_LABELS)
+    if invoice is not None:
+        back, back_label = url_for("customer.invoice", invoice_id=invoice.id), _(
+            "← Invoice %(number)s", number=invoice.display_number)
+    else:
+        back, back_label = url_for("customer.invoices"), _("← All invoices")
+    return render("payments/reference.html", payment=payment, invoice=invoice, sandbox_url=sandbox_url,
+                  payment_state_labels=PAYMENT_STATE_LABELS, back=back, back_label=back_label,
+                  pdf_endpoint="customer.invoice_pdf",
+                  reissue=_("This reference can no longer be paid. Start a new payment from the invoice."))
