@@ -142,13 +142,16 @@ def test_a_brazilian_manager_walks_the_client_list(app, new_page, screenshot):
     rows = csv_rows(download.value)
     assert len(rows) == 2 and "Oficina Mecânica São Jorge Ltda" in rows[1]
     page.get_by_label("Status do cliente").select_option("")
+    expect(page.locator("#clients")).to_contain_text("26 clientes encontrados")
     page.get_by_label("Quem paga").select_option("reseller")
     expect(page.locator("#clients tbody tr")).to_have_count(1)
     page.get_by_label("Quem paga").select_option("")
+    expect(page.locator("#clients")).to_contain_text("26 clientes encontrados")
     page.get_by_label("Plano", exact=True).select_option(str(office.upper.id))
     expect(page.locator("#clients tbody tr")).to_have_count(1)
     expect(page.locator("#clients")).to_contain_text("Açougue Boi Gordo Ltda")
     page.get_by_label("Plano", exact=True).select_option("")
+    expect(page.locator("#clients")).to_contain_text("26 clientes encontrados")
     # The second page of 26 clients, then back.
     page.get_by_role("link", name="Próxima página").click()
     expect(page.locator("#clients tbody tr")).to_have_count(1)
