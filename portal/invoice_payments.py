@@ -59,14 +59,20 @@ def usable_cards(org: Organisation, on_file: list[PaymentMethod] | None = None) 
 
 
 def payable(org: Organisation, invoices: list[Invoice], cards: bool = False, currencies=(),
-            on_file: list[PaymentMethod] | None = None) -> Payable:
+            on_file: list[PaymentMethod] | None = None, payments: list[Payment] | None = None) -> Payable:
     """What these invoices of `org` owe and how each may be paid (with its cards on file when `cards`: those of
     `on_file` when the caller read them); the offline kinds of `currencies` too, read in the same statement as
-    the invoices'."""
+    the invoices'. An invoice's page that lists its `payments` has read the references waiting among them."""
     due = paying.amounts_due(invoices)
     kinds = offered_kinds_by_currency(org.country, {*currencies, *(invoice.currency for invoice in invoices)})
-    return Payable(due, paying.offered_for(org, invoices, due, kinds),
-                   paying.waiting_for([invoice.id for invoice in invoices if due[invoice.id]]),
+    owing = [invoice.id for invoice in invoices if due[invoice.id]]
+    if payments is None:
+        waiting = paying.waiting_for(owing)
+    else:
+        waiting = {}
+        for pending in paying.waiting_among([p for p in payments if p.invoice_id in owing]):
+            waiting.setdefault(pending.invoice_id, []).append(pending)
+    return Payable(due, paying.offered_for(org, invoices, due, kinds), waiting,
                    usable_cards(org, on_file) if cards and any(due.values()) else [], kinds)
 
 

@@ -38,7 +38,7 @@ def invoices():
 def _invoice_page(invoice: Invoice, status: int = 200, error: str | None = None):
     payments = history.invoice_payments(g.organisation, invoice)
     return render("partner/invoice.html", status=status, invoice=invoice, error=error,
-                  pay=invoice_payments.payable(g.organisation, [invoice], cards=True),
+                  pay=invoice_payments.payable(g.organisation, [invoice], cards=True, payments=payments),
                   credit_notes=invoice_search.credit_notes_for(invoice, ISSUED_STATUSES),
                   payments=payments, refunds=refunds.refunds_among(payments), key=secrets.token_urlsafe(16))
 

@@ -55,7 +55,7 @@ def payment_invoice(invoice_id: int):
     invoice = invoice_search.customer_invoice(g.organisation, invoice_id) or abort(404)
     payments = history.invoice_payments(g.organisation, invoice)
     return render("reseller/payment/invoice.html", invoice=invoice,
-                  pay=invoice_payments.payable(g.organisation, [invoice], cards=_can_pay()),
+                  pay=invoice_payments.payable(g.organisation, [invoice], cards=_can_pay(), payments=payments),
                   credit_notes=invoice_search.credit_notes_for(invoice, ISSUED_STATUSES),
                   payments=payments, refunds=refunds.refunds_among(payments),
                   key=secrets.token_urlsafe(16), can_pay=_can_pay())

@@ -34,13 +34,20 @@ def _cost(sub: Subscription, book: PriceBook) -> int:
     return net + money.tax_for(net, rate)
 
 
-def trial_ending(org: Organisation, now: datetime, book: PriceBook | None = None) -> TrialEnding | None:
-    """The organisation's trial that ends within NOTICE_DAYS, with what comes after it (None if none)."""
-    sub = db.session.scalar(
-        db.select(Subscription).where(Subscription.organisation_id == org.id, Subscription.status == "trial",
-                                      Subscription.trial_ends_at > now,
-                                      Subscription.trial_ends_at <= now + timedelta(days=NOTICE_DAYS))
-        .order_by(Subscription.trial_ends_at).limit(1))
+def trial_ending(org: Organisation, now: datetime, book: PriceBook | None = None,
+                 subscriptions: list[Subscription] | None = None) -> TrialEnding | None:
+    """The organisation's trial that ends within NOTICE_DAYS, with what comes after it (None if none); picked
+    from its `subscriptions` when the caller has read them all (the store has)."""
+    until = now + timedelta(days=NOTICE_DAYS)
+    if subscriptions is None:
+        sub = db.session.scalar(
+            db.select(Subscription).where(Subscription.organisation_id == org.id, Subscription.status == "trial",
+                                          Subscription.trial_ends_at > now, Subscription.trial_ends_at <= until)
+            .order_by(Subscription.trial_ends_at).limit(1))
+    else:
+        ending = [sub for sub in subscriptions if sub.organisation_id == org.id and sub.status == "trial"
+                  and sub.trial_ends_at is not None and now < sub.trial_ends_at <= until]
+        sub = min(ending, key=lambda found: found.trial_ends_at, default=None)
     if sub is None:
         return None
     return TrialEnding(sub, sub.trial_ends_at, sub.currency, sub.period, _cost(sub, book or PriceBook.load()))

@@ -197,8 +197,11 @@ def find_activations(partner: Organisation, name: str = "", tax_id: str = "", co
 
 
 def partner_activation(partner: Organisation, activation_id: int) -> LicenseActivation | None:
+    """One of the partner's activations, with its product, client and who activated it (one statement)."""
     return db.session.scalar(db.select(LicenseActivation).where(
-        LicenseActivation.id == activation_id, LicenseActivation.partner_id == partner.id))
+        LicenseActivation.id == activation_id, LicenseActivation.partner_id == partner.id)
+        .options(db.joinedload(LicenseActivation.product), db.joinedload(LicenseActivation.client),
+                 db.joinedload(LicenseActivation.activated_by)))
 
 
 def find_clients(partner: Organisation, query_text: str = "", limit: int = 50) -> list[tuple[PartnerClient, int]]:

@@ -28,6 +28,7 @@ class Holdings:
     organisation: Organisation
     subscriptions: dict[int, Subscription] = field(default_factory=dict)  # software id → subscription
     active: dict[int, int] = field(default_factory=dict)  # product id → quantity held
+    every: list[Subscription] = field(default_factory=list)  # all of them, suspended ones too, in id order
 
     @property
     def currency(self) -> str:
@@ -91,6 +92,7 @@ def holdings(org: Organisation) -> Holdings:
                                       Subscription.status.in_(SUBSCRIBED_STATUSES))
         .options(db.selectinload(Subscription.items), db.selectinload(Subscription.plan))
         .order_by(Subscription.id)).all()
+    found.every = subs
     for sub in subs:
         found.subscriptions.setdefault(sub.plan.software_id, sub)
         found.active[sub.plan_id] = 1
