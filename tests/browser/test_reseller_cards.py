@@ -53,3 +53,39 @@ def test_a_manager_adds_a_card_and_pays_the_consolidated_invoice_with_it(new_pag
     paid = db.session.scalar(db.select(Payment).where(Payment.invoice_id == invoice.id))
     assert (paid.method_kind, paid.state, paid.payment_method_id) == ("card", "succeeded", card.id)
     assert not problems, "\n".join(problems)
+
+
+def test_the_card_a_manager_adds_pays_the_months_invoice_by_itself_when_it_is_issued(new_page, screenshot):
+    """The first card pays automatically: the billing run of 2 March issues the consolidated invoice and charges
+    it, and the Payment screen and the invoice's page read it as paid by that card, automatically."""
+    from portal.workflows.billing_run import run_sweep
+    from tests.reseller.helpers import MARCH_2
+
+    reseller, _clients, draft = consolidated_office(
+        "pt_BR", "BR", "Contabilidade Horizonte Ltda", ("Padaria Pão Dourado Ltda", "Ótica Central ME"))
+    manager = factories.make_member("reseller", "manager", organisation=reseller, locale="pt_BR")
+    db.session.commit()
+    page = new_page(locale="pt-BR")
+    log_in(page, manager.user.email)
+    page.goto("/reseller/payment-methods")
+    add_card_on_the_gateway(page, "Ana Beatriz Lima", "/reseller/payment-methods/added")
+    page.get_by_role("button", name="Salvar o cartão").click()
+    expect(page.locator("#payment_methods tbody tr")).to_contain_text("Paga as renovações")
+    page.get_by_role("link", name="Pagamento", exact=True).first.click()
+    expect(page.locator("main")).to_contain_text("Visa •••• 4242")
+    expect(page.locator("main")).to_contain_text("paga automaticamente")
+
+    db.session.rollback()
+    run_sweep(MARCH_2, render_pdfs=False)  # issues the month's invoice; its auto-pay job runs at once (tests)
+    db.session.rollback()
+    invoice = db.session.get(Invoice, draft.id)
+    assert invoice.status == "paid"
+    page.reload()
+    row = page.locator("#invoices tbody tr", has_text=invoice.display_number)
+    expect(row).to_contain_text("Paga")
+    row.get_by_role("link", name=invoice.display_number).first.click()
+    expect(page).to_have_url(re.compile(rf"/reseller/payment/invoices/{invoice.id}$"))
+    expect(page.locator("main")).to_contain_text("Visa •••• 4242, automático")
+    screenshot(page, "reseller-auto-paid-invoice")
+    paid = db.session.scalar(db.select(Payment).where(Payment.invoice_id == invoice.id))
+    assert (paid.method_kind, paid.state) == ("card", "succeeded") and paid.idempotency_key.startswith("autopay:")

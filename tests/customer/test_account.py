@@ -22,7 +22,9 @@ def test_the_overview_shows_the_balance_the_overdue_the_cycle_and_the_estimate(a
     with app.test_request_context(headers={"Accept-Language": "en"}):
         cat = make_catalog()
         org = db.session.merge(client.organisation)
-        sub = subs.start_subscription(org, cat.basic, "CLP", "monthly", now - timedelta(days=3), trial_days=0,
+        # Started at noon UTC: its renewal falls on the same day (and year) in Santiago as in UTC.
+        started = (now - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+        sub = subs.start_subscription(org, cat.basic, "CLP", "monthly", started, trial_days=0,
                                       items=[(cat.user, 2)])
         usage.record_events(org, [usage.Event("a1", "documents", 130, now - timedelta(days=1))], now)
         late = factories.make_invoice(org, issued_at=now - timedelta(days=60), lines=[("Implementación", 1, 50_000)])
