@@ -100,9 +100,10 @@ def hiring_link_email():
         sent = hiring_links.send_link(g.organisation, token, url, email, current_user, client_address())
     except DomainError as error:
         db.session.rollback()
-        return _shared(form, offer, token, status=error.status, email_error=str(error.message), typed=email[:254])
+        return _shared(form, offer, token, link.expires_at, status=error.status, email_error=str(error.message),
+                       typed=email[:254])
     db.session.commit()
-    return _shared(form, offer, token, sent=sent)
+    return _shared(form, offer, token, link.expires_at, sent=sent)
 
 
 def _register_page(form, status: int = 200, **context):

@@ -60,8 +60,10 @@ def test_a_manager_makes_a_link_to_copy_share_and_email(manager, office, plan):
     token = re.search(r"/signup\?hire=([\w\-.]+)", text).group(1)
     assert made.status_code == 200 and "https://wa.me/?text=" in text and "sms:?body=" in text
     assert "49.95" in text and "You pay per month" in text
+    valid_until = re.search(r"Valid until [^<]+", text).group(0)
     sent = manager.form_post("/reseller/clients/new/link/email", {"token": token, "email": "Maria@Padaria.com.br"})
     assert sent.status_code == 200 and "The link was sent to maria@padaria.com.br." in sent.get_data(as_text=True)
+    assert valid_until in sent.get_data(as_text=True)  # the page still says until when the link works
     mail = db.session.scalar(db.select(OutboxMessage).filter_by(template="hiring_link"))
     assert mail.recipient == "maria@padaria.com.br" and f"hire={token}" in mail.text_body
 

@@ -31,12 +31,13 @@ PAYER_CODES = {"client": "c", "reseller": "r"}
 
 @dataclass(frozen=True)
 class HiringLink:
-    """What a valid link offers: the reseller, the plan, who pays, and the link's id."""
+    """What a valid link offers: the reseller, the plan, who pays, the link's id and when it stops working."""
 
     reseller: Organisation
     plan: Product
     payer: str
     link_id: str
+    expires_at: datetime
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -67,7 +68,8 @@ def _used():
 def read_link(token: str) -> HiringLink:
     """The offer of a link still valid; a DomainError when it is forged, older than 14 days or used."""
     try:
-        data = _serializer().loads(token or "", max_age=int(LIFETIME.total_seconds()))
+        data, signed_at = _serializer().loads(token or "", max_age=int(LIFETIME.total_seconds()),
+                                              return_timestamp=True)
     except SignatureExpired as error:
         raise DomainError(_l("This hiring link has expired: it works for 14 days. Ask your accountant or reseller "
                              "for a new one."), code="expired_link", status=410) from error
@@ -89,7 +91,7 @@ def read_link(token: str) -> HiringLink:
     link_id = data["j"][:64]
     if db.session.scalar(db.select(HiringLinkUse.id).filter_by(link_id=link_id)) is not None:
         raise _used()
-    return HiringLink(reseller, offer.plan, payer, link_id)
+    return HiringLink(reseller, offer.plan, payer, link_id, signed_at + LIFETIME)
 
 
 def use_link(link_id: str, reseller: Organisation, client: Organisation) -> None:
