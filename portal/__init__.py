@@ -74,6 +74,7 @@ def init_extensions(app: Flask) -> None:
     shell.init_app(app)
     jobs.init_app(app)
     payments.register_gateways()
+    payments.wire_billing()
 
 
 def register_blueprints(app: Flask) -> None:

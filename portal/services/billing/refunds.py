@@ -52,21 +52,34 @@ def owed_back(invoice: Invoice, total: int) -> int:
     return 0
 
 
+_excess_back_to = None  # where a credit's excess over what an open invoice still owed goes (the app's wiring)
+
+
+def give_excess_back_to(handler) -> None:
+    """Have `handler(invoice, note, amount, now, actor)` take what a credit note gives back beyond what its open
+    invoice still owed (part of it paid already), whoever issues the note: create_app wires the wallet's refund
+    (services/payments/suspension.py), which billing does not import."""
+    global _excess_back_to
+    _excess_back_to = handler
+
+
 def issue_notes(notes: list, now: datetime, actor=None, give_back=None) -> int:
     """Issue the planned credit notes. With `give_back(invoice, note, amount, now, actor)`, what each note owes
-    back (see `owed_back`) is handed to it (the wallet's refund): an open invoice is never settled for more
-    than it still owed without the rest going somewhere."""
+    back (see `owed_back`) is handed to it (the wallet's refund). Without it, the note of a paid invoice waits
+    as owed back, and what exceeds an open invoice's debt goes to the wired handler: an open invoice is never
+    settled for more than it still owed without the rest going somewhere."""
     refunded = 0
     for invoice, lines, total in notes:
         back = owed_back(invoice, total)
+        handler = give_back if give_back is not None else (_excess_back_to if invoice.status == "open" else None)
         if lines is not None:
             note = credit_notes.issue_credit_note(invoice, now, lines=lines, actor=actor)
         else:
             note = credit_notes.issue_credit_note(invoice, now, amount=total, actor=actor,
                                                reason=credit_reason(invoice.locale))
         refunded += note.total
-        if give_back is not None and back > 0:
-            give_back(invoice, note, min(back, note.total), now, actor)
+        if handler is not None and back > 0:
+            handler(invoice, note, min(back, note.total), now, actor)
     return refunded
 
 

@@ -22,3 +22,12 @@ def register_gateways() -> None:
     for path in GATEWAYS:
         module, _, name = path.partition(":")
         gateway.register(getattr(import_module(module), name)())
+
+
+def wire_billing() -> None:
+    """What billing hands on to payments without importing them: what a credit note gives back beyond what its
+    open invoice still owed (a cancellation's or the sweep's leftover credits) goes to the payer's wallet."""
+    from portal.services.billing import refunds
+    from portal.services.payments.suspension import excess_to_wallet
+
+    refunds.give_excess_back_to(excess_to_wallet)

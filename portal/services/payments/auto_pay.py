@@ -225,6 +225,9 @@ def claim_batch(attempts: list[tuple[int, int]], now: datetime) -> tuple[dict, l
             else:
                 _record_not_charged(org, payment)
                 claims[pair].append(checkout.Claim(payment, False))
+    # The wallet paid some in full: their boletos, Pix codes (…) still waiting are no longer to be paid.
+    settlement.retire_references(sorted({invoice.id for _pair, _org, invoice, _due, _parts in decided
+                                         if invoice.status == "paid"}), now)
     mail.hand_on()
     audit.write_held()
     return claims, rest
@@ -333,10 +336,15 @@ def attempts_at(invoice_ids) -> dict[int, AttemptState]:
 def due_retries(now: datetime, limit: int = 500) -> list[tuple[int, int]]:
     """(invoice, attempt) of every retry due at `now`: open invoices whose last auto-pay attempt failed and
     whose next attempt's day has come."""
+    # An invoice whose last attempt was made is dunning's: left out before the limit, or the oldest of them,
+    # open for weeks, would crowd out the retries due behind them.
+    last = db.aliased(Payment)
+    spent = db.select(last.id).where(last.invoice_id == Invoice.id,
+                                     last.idempotency_key.like(f"{AUTO_PAY_PREFIX}%:{MAX_ATTEMPTS}:%"))
     failed = db.session.scalars(
         db.select(Payment.invoice_id).join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Payment.idempotency_key.like(f"{AUTO_PAY_PREFIX}%"), Payment.state.in_(("failed", "expired")),
-               Invoice.status == "open", Invoice.kind == "invoice")
+               Invoice.status == "open", Invoice.kind == "invoice", ~spent.correlate(Invoice).exists())
         .distinct().order_by(Payment.invoice_id).limit(limit)).all()
     due = []
     for invoice_id, state in sorted(attempts_at(failed).items()):

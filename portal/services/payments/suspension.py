@@ -27,16 +27,20 @@ def suspend(sub: Subscription, now: datetime, actor=None) -> Subscription:
     return subs.suspend(sub, now, actor=actor, give_back=refund_to_wallet)
 
 
-def _reason(locale: str, note: Invoice) -> str:
+def _reason(locale: str, note: Invoice, suspension: bool) -> str:
     with force_locale(locale):
-        return gettext("suspension, credit note %(number)s", number=note.display_number)
+        if suspension:
+            return gettext("suspension, credit note %(number)s", number=note.display_number)
+        return gettext("Credit note %(number)s", number=note.display_number)
 
 
-def refund_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime, actor=None) -> int:
-    """Give `amount` of credit note `note` (of `invoice`) back to the payer's wallet. Returns what was given."""
+def refund_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime, actor=None,
+                     suspension: bool = True) -> int:
+    """Give `amount` of credit note `note` (of `invoice`) back to the payer's wallet (the movement says whether a
+    suspension made it). Returns what was given."""
     org = db.session.get(Organisation, invoice.organisation_id)
     wallet.lock_payer(org.id)
-    reason = _reason(invoice.locale, note)
+    reason = _reason(invoice.locale, note, suspension)
     left = amount
     payments = db.session.scalars(db.select(Payment).where(
         Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice")
@@ -67,3 +71,9 @@ def refund_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime
     audit.record("credit_refunded_to_wallet", actor=actor, organisation=org, obj=note,
                  details={"invoice_id": invoice.id, "amount": amount, "currency": invoice.currency})
     return amount
+
+
+def excess_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime, actor=None) -> int:
+    """What a credit note (a cancellation's, the sweep's leftover credits) gives back beyond what its open invoice
+    still owed, to the wallet."""
+    return refund_to_wallet(invoice, note, amount, now, actor, suspension=False)

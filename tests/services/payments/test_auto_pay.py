@@ -257,3 +257,27 @@ def test_an_invoice_paid_by_hand_meanwhile_is_not_charged(customer):
     pay_by_card(org.id, invoice.id, invoice.total, make_card(org, auto_pay=False).id, "by-hand")
     assert auto_pay_flow.attempt(invoice.id, 1, NOW) == []
     assert len(_payments(invoice.id)) == 1
+
+
+def test_invoices_left_to_dunning_do_not_crowd_out_a_retry_that_is_due(app):
+    """An invoice whose last attempt failed stays open for weeks (dunning's): the retries due are looked for
+    among the invoices with attempts left, so however many such invoices came before, a retry due is found."""
+    from portal.services.payments import checkout
+
+    org = factories.make_org("customer", "CL")
+    method = make_card(org, "declined")
+
+    def failed(invoice, number, at):
+        db.session.add(checkout.new_payment_row(
+            org, "invoice", invoice.total, invoice.currency, "card", "sandbox",
+            auto_pay.attempt_key(invoice.id, number, "card"), at, method, None, state="failed",
+            invoice_id=invoice.id, failure_code="card_declined", ended_at=at))
+
+    for _ in range(3):  # every attempt made and failed, a month ago
+        spent = factories.make_invoice(org)
+        for number in range(1, auto_pay.MAX_ATTEMPTS + 1):
+            failed(spent, number, NOW - timedelta(days=30))
+    waiting = factories.make_invoice(org)
+    failed(waiting, 1, NOW - timedelta(days=2))  # its second attempt was due a day after the first
+    db.session.commit()
+    assert auto_pay.due_retries(NOW, limit=3) == [(waiting.id, 2)]

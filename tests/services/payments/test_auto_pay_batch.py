@@ -206,3 +206,24 @@ def test_a_retry_that_pays_leaves_no_reference_waiting_on_its_invoice(app):
     assert db.session.get(Invoice, invoice.id).status == "paid"
     assert _payments(invoice.id) == [("boleto", invoice.total, "expired", "invoice_settled"),
                                      ("card", invoice.total, "succeeded", None)]
+
+
+def test_a_batch_that_pays_an_invoice_from_the_wallet_retires_its_boleto_waiting(app):
+    """As one attempt does: the invoice paid in full from the wallet, the boleto issued for it earlier is no
+    longer to be paid (expired, "invoice_settled"), so nobody pays it twice."""
+    from tests.services.payments.offline_helpers import issue, offer_demo_methods
+
+    offer_demo_methods()
+    org = factories.make_member("customer", "admin", organisation=factories.make_org("customer", "BR")).organisation
+    _settings(org, pay_from_wallet=True)
+    invoice = factories.make_invoice(org, lines=[("Plano Essencial mensal", 1, 14_155)], tax_rate_bp=0)
+    wallet.add_entry(org, "top_up", 20_000, NOW, currency=invoice.currency)
+    db.session.commit()
+    issue(org.id, invoice.id, "boleto", "boleto-1")
+    assert auto_pay_flow.attempt_batch([(invoice.id, 1)], NOW) == 1
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice.id).status == "paid"
+    states = [(p.method_kind, p.state, p.failure_code) for p in db.session.scalars(
+        db.select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id))]
+    assert states == [("boleto", "expired", "invoice_settled"), ("wallet", "succeeded", None)]
+    _assert_ledger(org)

@@ -115,3 +115,27 @@ def test_suspending_twice_refunds_once(annual):
         suspension.suspend(db.session.get(type(sub), sub.id), MOMENT + timedelta(minutes=1))
     db.session.rollback()
     assert wallet.balance(org.id, "CLP") == balance and len(invoices_of(org, "credit_note")) == 1
+
+
+@pytest.mark.parametrize("paid_first", [60_000, 0], ids=["partly-paid", "unpaid"])
+def test_any_credit_beyond_what_an_open_invoice_owed_goes_to_the_wallet(annual, paid_first):
+    """Not only a suspension's: a refund by credit notes (a cancellation's leftover credits, the sweep's) on an
+    invoice partly paid gives what exceeds its debt back to the wallet, as a movement naming the credit note;
+    on an unpaid one the credit only lowers the debt."""
+    from portal.services.billing import refunds as billing_refunds
+
+    org, sub, invoice, card = annual
+    if paid_first:
+        pay_by_card(org.id, invoice.id, paid_first, card.id, "pay-part", now=JAN)
+    owed = credit_notes.amount_due(db.session.get(Invoice, invoice.id))
+    credit = billing_refunds.refund(db.session.get(type(sub), sub.id), round(100_000 * 7 / 12), MOMENT)
+    db.session.commit()
+    given = max(credit - owed, 0)
+    assert wallet.balance(org.id, "CLP") == given
+    assert _left(invoice) == max(owed - credit, 0)  # paid (net of refunds) + credited never exceed the total
+    if paid_first:
+        assert given == 10_416 and db.session.get(Invoice, invoice.id).status == "paid"
+        entry = db.session.scalar(db.select(WalletEntry).where(WalletEntry.organisation_id == org.id))
+        assert entry.kind == "refund_in" and "suspension" not in entry.reason
+    else:
+        assert given == 0 and db.session.get(Invoice, invoice.id).status == "open"
