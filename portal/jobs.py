@@ -409,6 +409,17 @@ def expire_offline_references() -> None:
         log.info("offline references expired: %d", count)
 
 
+@huey.periodic_task(crontab(minute="*/10"))
+def ask_again_unasked_payments() -> None:
+    """Every 10 minutes: a payment claimed but never put to its gateway (the worker asking it stopped in
+    between) is asked again, so it neither stays "processing" nor holds its invoice for ever."""
+    from portal.orm import utcnow
+    from portal.workflows import payments
+
+    with app_context():
+        payments.ask_again_unasked(utcnow())
+
+
 @huey.task()
 def auto_pay_invoice(invoice_id: int, attempt: int) -> None:
     """One attempt at paying an invoice the sweep issued, from the wallet and the auto-pay card. Run again, it

@@ -68,3 +68,28 @@ def record(payment_id: int, result: gateways.ChargeResult, now: datetime, actor_
         actor = db.session.get(User, actor_id)
     checkout.record_charge(payment, result, now, actor=actor)
     return payment
+
+
+def ask_again_unasked(now: datetime) -> list[Payment]:
+    """Ask the gateways again for the payments claimed but never answered (see checkout.unasked_payments) and
+    record each answer in its own transaction; an automatic payment that fails tells its payer, as its attempt
+    would have. Returns the payments, as recorded."""
+    from portal.services.payments import auto_pay
+
+    ids = checkout.unasked_payments(now)
+    db.session.commit()
+    recorded = []
+    for payment_id, result in ask_gateways(ids):
+        try:
+            with writing():
+                payment = record(payment_id, result, now)
+                if payment.state == "failed" and auto_pay.attempt_of(payment) is not None:
+                    auto_pay.notify_failure(payment, now)
+                db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("the gateway's answer to payment %s, asked again, could not be recorded", payment_id)
+            continue
+        recorded.append(payment)
+        log.info("payment %s, never answered, asked again: %s", payment.reference, payment.state)
+    return recorded

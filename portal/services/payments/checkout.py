@@ -11,7 +11,7 @@ is then recorded (`record_charge`). The wallet needs no gateway: `pay_from_walle
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -30,6 +30,9 @@ MAX_KEY = 100
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed without doubt
 WALLET_GATEWAY = "wallet"
 MANUAL_GATEWAY = "manual"  # money received outside any gateway, recorded by staff or a statement
+# A payment claimed this long ago that its gateway never answered (the process asking it stopped in between)
+# is asked again: its reference is the gateway's idempotency key, so the money is taken once.
+UNASKED_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,16 @@ def charge_requests(payment_ids: list[int]) -> list[tuple[int, str, str, gateway
              for payment_id in payment_ids]
     del held
     return asked
+
+
+def unasked_payments(now: datetime, limit: int = 200) -> list[int]:
+    """Payments claimed more than UNASKED_AFTER ago that no gateway answered: still processing, with no
+    gateway id (an answer of "processing", awaiting its webhook, has one), oldest first. Until they are
+    answered they hold what their invoice owes, so nobody could pay it another way."""
+    return list(db.session.scalars(db.select(Payment.id).where(
+        Payment.state == "processing", Payment.gateway_payment_id.is_(None),
+        Payment.gateway.not_in((WALLET_GATEWAY, MANUAL_GATEWAY)), Payment.created_at <= now - UNASKED_AFTER)
+        .order_by(Payment.id).limit(limit)))
 
 
 def record_received(org: Organisation, invoice: Invoice, amount: int, method_kind: str, key: str, now: datetime,
