@@ -83,6 +83,9 @@ def pay(org: Organisation, invoice_id: int, method: str, key: str, cards: bool =
     invoice = invoice_search.customer_invoice(org, invoice_id, details=False)
     if invoice is None or invoice.kind != "invoice":
         raise DomainError(_("This invoice is not yours to pay."), code="not_found", status=404)
+    earlier = checkout.find_by_key(org.id, key) if key else None
+    if earlier is not None and earlier.invoice_id == invoice.id and _asked_for(earlier, method):
+        return earlier  # the same form sent again (a double click, a retry): its payment, however it stands
     due = credit_notes.amount_due(invoice)
     if invoice.status != "open" or due <= 0:
         raise DomainError(_("This invoice has nothing left to pay."), code="nothing_due", status=409)
@@ -124,6 +127,13 @@ def announce(payment: Payment, invoice: Invoice, reference_endpoint: str) -> str
         flash(_("The payment of %(amount)s for invoice %(number)s was not made: %(reason)s", amount=amount,
                 number=number, reason=reason), "error")
     return None
+
+
+def _asked_for(payment: Payment, method: str) -> bool:
+    """Whether `payment` is what the form's `method` asks for: by that card on file, or by that offline kind."""
+    if method.startswith(CARD):
+        return payment.method_kind == "card" and str(payment.payment_method_id) == method.removeprefix(CARD)
+    return payment.method_kind == method
 
 
 def _card(org: Organisation, method: str) -> PaymentMethod | None:

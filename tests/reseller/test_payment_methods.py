@@ -74,6 +74,25 @@ def test_a_manager_adds_a_card_and_pays_the_months_invoice_with_it(office, pendi
     assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1  # paid: nothing is charged twice
 
 
+@pytest.mark.parametrize("behaviour", ["succeeds", "confirms_later"])
+def test_the_same_payment_form_sent_twice_answers_with_its_one_payment(office, pending, horizonte_manager,
+                                                                       behaviour):
+    """A double click or a retried request (the same key): the first payment, charged once, whether it went
+    through or is still being confirmed — not "nothing left to pay" nor a refusal of its amount."""
+    card = make_card(db.session.merge(office), behaviour)
+    db.session.commit()
+    form = {"method": f"card:{card.id}", "key": "twice-1"}
+    first = horizonte_manager.form_post(f"/reseller/payment/invoices/{pending.id}/reference", form, headers=ES)
+    again = horizonte_manager.form_post(f"/reseller/payment/invoices/{pending.id}/reference", form, headers=ES)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    said = horizonte_manager.get(again.headers["Location"], headers=ES).get_data(as_text=True)
+    assert f"por la factura {pending.display_number}" in said
+    assert ("¡Gracias!" if behaviour == "succeeds" else "está confirmando el pago") in said
+    [payment] = db.session.scalars(db.select(Payment).where(Payment.invoice_id == pending.id))
+    assert payment.state == ("succeeded" if behaviour == "succeeds" else "processing")
+
+
 def test_a_declined_card_says_why_and_the_invoice_stays_pending(office, pending, horizonte_manager):
     card = make_card(db.session.merge(office), "declined", last4="0002")
     db.session.commit()

@@ -55,7 +55,7 @@ def test_a_payment_never_asked_is_asked_again_and_paid_once(payer):
 
 def test_an_automatic_payment_never_asked_that_fails_tells_the_payer(payer):
     org, invoice = payer
-    card = make_card(org, "declined", last4="0002")
+    make_card(org, "declined", last4="0002")
     db.session.commit()
     with writing():
         claims = auto_pay.claim_attempt(invoice.id, 1, NOW)
