@@ -69,7 +69,7 @@ def licenses():
 @bp.get("/licenses/<int:activation_id>")
 def license(activation_id: int):
     """Show one activation: product, authorisation code, when, who, note and status."""
-    activation = stock.partner_activation(g.organisation, activation_id) or abort(404)
+    activation = stock.partner_activation(g.organisation, activation_id, shown=True) or abort(404)
     return render("partner/license.html", activation=activation, **LABELS)
 
 

@@ -196,12 +196,15 @@ def find_activations(partner: Organisation, name: str = "", tax_id: str = "", co
         .order_by(LicenseActivation.id.desc()).limit(limit)))
 
 
-def partner_activation(partner: Organisation, activation_id: int) -> LicenseActivation | None:
-    """One of the partner's activations, with its product, client and who activated it (one statement)."""
-    return db.session.scalar(db.select(LicenseActivation).where(
-        LicenseActivation.id == activation_id, LicenseActivation.partner_id == partner.id)
-        .options(db.joinedload(LicenseActivation.product), db.joinedload(LicenseActivation.client),
-                 db.joinedload(LicenseActivation.activated_by)))
+def partner_activation(partner: Organisation, activation_id: int, shown: bool = False) -> LicenseActivation | None:
+    """One of the partner's activations; `shown`: with its product, client and who activated it, in the same
+    statement (its page). Not for a change: the row lock taken then (cancel_activation) would reach the joins."""
+    query = db.select(LicenseActivation).where(LicenseActivation.id == activation_id,
+                                               LicenseActivation.partner_id == partner.id)
+    if shown:
+        query = query.options(db.joinedload(LicenseActivation.product), db.joinedload(LicenseActivation.client),
+                              db.joinedload(LicenseActivation.activated_by))
+    return db.session.scalar(query)
 
 
 def find_clients(partner: Organisation, query_text: str = "", limit: int = 50) -> list[tuple[PartnerClient, int]]:
