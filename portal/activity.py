@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "payment_refunded": _l("Refunded a payment"),
     "refund_failed": _l("A refund was refused by the payment provider"),
     "credit_refunded_to_wallet": _l("Refunded a credit note to the wallet"),
+    "credit_refunded_to_method": _l("Refunded a credit note to the card that paid it"),
     "statement_imported": _l("Imported a statement"),
     "statement_line_matched": _l("Matched a statement row to a payment"),
     "statement_line_dismissed": _l("Dismissed a statement row"),

@@ -23,6 +23,7 @@ from portal.services.billing.rules import PriceBook
 from portal.services.errors import DomainError
 from portal.services.payments import suspension
 from portal.tenancy import roles
+from portal.workflows import refunds as refund_flow
 
 PLANS = "customer.account_plans"
 
@@ -71,16 +72,21 @@ def account_plan_change(subscription_id: int):
 @bp.route("/account/plans/<int:subscription_id>/suspend", methods=["GET", "POST"])
 @roles("admin")
 def account_suspend(subscription_id: int):
-    """Show what suspending means (when, the whole unused months refunded), and suspend once confirmed."""
+    """Show what suspending means (when, the whole unused months refunded, and where what was paid of them goes
+    back: the wallet or the card that paid), and suspend once confirmed."""
     sub = _subscription(subscription_id)
     now = utcnow()
+    cards = suspension.refund_cards(sub)
     if request.method == "POST":
-        suspension.suspend(sub, now, actor=current_user)
+        destination = request.form.get("destination", "wallet")
+        suspension.suspend(sub, now, actor=current_user, destination=destination)
         db.session.commit()
+        for refund_id in suspension.waiting_refunds(sub):  # the cards' gateways, asked with no transaction open
+            refund_flow.ask_gateway(refund_id, now, current_user.id)
         flash(_("The subscription is suspended.") if sub.status == "suspended" else
               _("The subscription will be suspended at the end of the current period."), "success")
         return redirect_to(url_for(PLANS))
-    return render("customer/account/suspend.html", sub=sub, preview=subs.preview_suspension(sub, now))
+    return render("customer/account/suspend.html", sub=sub, preview=subs.preview_suspension(sub, now), cards=cards)
 
 
 @bp.post("/account/plans/<int:subscription_id>/resume")

@@ -191,6 +191,33 @@ def test_a_chilean_customer_suspends_an_annual_plan_after_seeing_its_refund(app,
     expect(page.locator("main")).to_contain_text("$99.166")
 
 
+def test_a_customer_who_paid_by_card_chooses_to_get_the_refund_back_on_the_card(app, new_page, screenshot):
+    from portal.models import Invoice, Refund
+    from tests.services.payments.helpers import make_card, pay_by_card
+
+    email = annual_chilean_customer(app)
+    [invoice] = db.session.scalars(db.select(Invoice).where(Invoice.kind == "invoice")).all()
+    from portal.models import Organisation
+
+    card = make_card(db.session.get(Organisation, invoice.organisation_id), last4="4242")
+    db.session.commit()
+    pay_by_card(invoice.organisation_id, invoice.id, invoice.total, card.id, "pay-all",
+                now=datetime.now(UTC) - timedelta(days=39))
+    page = new_page(locale="es-CL", width=1024)
+    log_in(page, email)
+    page.goto("/customer/account/plans")
+    page.get_by_role("link", name="Suspender la suscripción").click()
+    expect(page.get_by_role("group", name="A dónde vuelven los $99.166")).to_be_visible()
+    page.get_by_label("La tarjeta con que pagaste: Visa •••• 4242", exact=False).check()
+    assert layout_problems(page) == []
+    screenshot(page, "account-suspend-refund-to-card-1024")
+    page.get_by_role("button", name="Confirmar la suspensión").click()
+    expect(page.get_by_role("status").filter(has_text="suspendida").first).to_be_visible()
+    db.session.rollback()
+    [refund] = db.session.scalars(db.select(Refund)).all()
+    assert (refund.destination, refund.state, refund.amount) == ("method", "succeeded", 99_166)
+
+
 def test_a_brazilian_customer_upgrades_after_seeing_the_proration_and_finds_it_in_the_history(app, new_page,
                                                                                             screenshot):
     with app.test_request_context(headers={"Accept-Language": "pt-BR"}):

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from portal.extensions import db
-from portal.models import Invoice, Subscription, SubscriptionCharge
+from portal.models import Invoice, Organisation, Payment, Subscription, SubscriptionCharge
 from portal.orm import utcnow
 from portal.services import catalog
 from portal.services.billing import subscriptions as subs
@@ -152,3 +152,38 @@ def test_a_paid_annual_plan_suspended_shows_and_puts_the_refund_in_the_wallet(se
     assert client.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 303
     db.session.rollback()
     assert wallet.balance(org_id, "CLP") == refund
+
+
+def test_a_plan_paid_by_card_is_refunded_to_the_card_when_the_customer_chooses_it(setup):
+    """The preview offers the wallet or the card that paid; chosen, the card's gateway gives the money back
+    (a refund of the payment, tied to the suspension's credit note: no second note), and the wallet is
+    untouched. A destination that is neither is refused and nothing is written."""
+    from portal.models import Refund
+    from portal.services.payments import wallet
+    from tests.services.payments.helpers import make_card, pay_by_card
+
+    client, _cat, sub_id = setup
+    sub = db.session.get(Subscription, sub_id)
+    org = db.session.get(Organisation, sub.payer_id)
+    [invoice] = db.session.scalars(db.select(Invoice).where(Invoice.kind == "invoice")).all()
+    card = make_card(org, last4="4242")
+    db.session.commit()
+    payment = pay_by_card(org.id, invoice.id, invoice.total, card.id, "pay-all", now=utcnow() - timedelta(days=39))
+    assert payment.state == "succeeded"
+    url = f"/customer/account/plans/{sub_id}/suspend"
+    text = _text(client.get(url, headers={"Accept-Language": "es"}))
+    assert "La tarjeta con que pagaste: Visa •••• 4242" in text and "Tu billetera, de inmediato" in text
+    refused = client.form_post(url, {"destination": "cheque"}, headers={"Accept-Language": "es"})
+    assert refused.status_code == 422
+    db.session.rollback()
+    assert db.session.get(Subscription, sub_id).status == "active" and not db.session.scalars(
+        db.select(Invoice).where(Invoice.kind == "credit_note")).all()
+    assert client.form_post(url, {"destination": "method"}).status_code == 303
+    db.session.rollback()
+    [note] = db.session.scalars(db.select(Invoice).where(Invoice.kind == "credit_note")).all()
+    [refund] = db.session.scalars(db.select(Refund)).all()
+    assert (refund.destination, refund.state, refund.credit_note_id, refund.amount) == (
+        "method", "succeeded", note.id, note.total)
+    assert refund.gateway_refund_id and note.status == "paid" and wallet.balance(org.id, "CLP") == 0
+    assert db.session.get(Payment, payment.id).refunded_amount == note.total
+    assert db.session.get(Subscription, sub_id).status == "suspended"

@@ -176,9 +176,9 @@ def record_result(refund: Refund, result: gateways.RefundResult, now: datetime, 
         return refund
     payment = db.session.get(Payment, refund.payment_id)
     org = db.session.get(Organisation, refund.organisation_id)
+    invoice = db.session.get(Invoice, refund.invoice_id)
     if result.status == "succeeded":
-        _succeed(refund, payment, db.session.get(Invoice, refund.invoice_id), org, now, result.gateway_refund_id,
-                 actor)
+        _succeed(refund, payment, invoice, org, now, result.gateway_refund_id, actor)
     else:
         refund.state, refund.ended_at = "failed", now
         refund.failure_code = (result.failure_code or "failed")[:40]
@@ -186,7 +186,25 @@ def record_result(refund: Refund, result: gateways.RefundResult, now: datetime, 
         audit.record("refund_failed", actor=actor, organisation=org, obj=payment,
                      details={"refund": refund.reference, "amount": refund.amount,
                               "failure_code": refund.failure_code})
+        if refund.credit_note_id is not None:
+            _to_wallet_instead(refund, payment, invoice, org, now, actor)
     return refund
+
+
+def _to_wallet_instead(refund: Refund, payment: Payment, invoice: Invoice, org: Organisation, now: datetime,
+                       actor) -> None:
+    """A credit note's refund that the card's gateway refused: the note is paid out already, so the money goes
+    to the wallet instead, never lost (a refund of its own, to the wallet, once)."""
+    again = Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id,
+                   credit_note_id=refund.credit_note_id, amount=refund.amount, currency=refund.currency,
+                   destination="wallet", state="succeeded", reference=new_reference(),
+                   idempotency_key=f"{refund.idempotency_key}:wallet"[:MAX_KEY], reason=refund.reason,
+                   created_by_id=refund.created_by_id, created_at=now, ended_at=now)
+    db.session.add(again)
+    payment.refunded_amount += refund.amount
+    db.session.flush()
+    wallet.add_entry(org, "refund_in", refund.amount, now, currency=refund.currency, payment=payment,
+                     invoice=invoice, reason=refund.reason, actor=actor)
 
 
 def _succeed(refund: Refund, payment: Payment, invoice: Invoice, org: Organisation, now: datetime,
@@ -196,8 +214,11 @@ def _succeed(refund: Refund, payment: Payment, invoice: Invoice, org: Organisati
     payment.refunded_amount += refund.amount
     refund.state, refund.ended_at, refund.gateway_refund_id = "succeeded", now, gateway_refund_id
     db.session.flush()
-    note = credit_notes.issue_credit_note(invoice, now, amount=refund.amount, reason=_reason(invoice.locale, payment),
-                                          actor=actor)
+    if refund.credit_note_id is not None:  # a credit note issued first (a suspension's): it is the refund's
+        note = db.session.get(Invoice, refund.credit_note_id)
+    else:
+        note = credit_notes.issue_credit_note(invoice, now, amount=refund.amount,
+                                              reason=_reason(invoice.locale, payment), actor=actor)
     if note.status == "open":
         invoicing.settle(note, now)
     refund.credit_note_id = note.id

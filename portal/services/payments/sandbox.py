@@ -140,6 +140,8 @@ class SandboxGateway(Gateway):
         return ChargeResult("failed", charge_id, failure_code=failure, method_state=state)
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        if not request.gateway_payment_id:  # as a provider answers a refund of a charge it does not know
+            return RefundResult("failed", failure_code="charge_unknown")
         refund_id = _event_id("re_sb")
         self._send("charge.refunded", request.gateway_payment_id, request.reference, request.amount,
                    request.currency, refund_id=refund_id)

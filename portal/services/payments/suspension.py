@@ -13,18 +13,51 @@ appears once.
 from datetime import datetime
 
 from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.models import Invoice, Organisation, Payment, Refund, Subscription
+from portal.models import Invoice, Organisation, Payment, PaymentMethod, Refund, Subscription
 from portal.services import audit
 from portal.services.billing import invoicing
 from portal.services.billing import subscriptions as subs
+from portal.services.errors import DomainError
 from portal.services.payments import refunds, wallet
 
+DESTINATIONS = ("wallet", "method")  # where the money already paid of a suspension's credit goes back
 
-def suspend(sub: Subscription, now: datetime, actor=None) -> Subscription:
-    """Suspend `sub` (see subscriptions.suspend), the refund of what was already paid going to the wallet."""
-    return subs.suspend(sub, now, actor=actor, give_back=refund_to_wallet)
+
+def refund_cards(sub: Subscription) -> list[PaymentMethod]:
+    """The cards that paid the subscription's invoices and can take money back through their gateway: a
+    suspension may return what was paid to them instead of the wallet."""
+    found = {}
+    for payment in db.session.scalars(
+            db.select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)
+            .where(Invoice.subscription_id == sub.id, Invoice.kind == "invoice", Payment.state == "succeeded",
+                   Payment.purpose == "invoice", Payment.method_kind == "card",
+                   Payment.payment_method_id.is_not(None))
+            .order_by(Payment.id.desc())):
+        if refunds.refundable(payment) > 0 and refunds.can_refund_to_method(payment):
+            found.setdefault(payment.payment_method_id, db.session.get(PaymentMethod, payment.payment_method_id))
+    return [card for card in found.values() if card is not None]
+
+
+def suspend(sub: Subscription, now: datetime, actor=None, destination: str = "wallet") -> Subscription:
+    """Suspend `sub` (see subscriptions.suspend), what was already paid of the refund going back to the wallet,
+    or to the cards that paid it (`destination` "method": claimed here, asked of the gateway once this
+    transaction commits — `waiting_refunds` — and given to the wallet should the gateway refuse it)."""
+    if destination not in DESTINATIONS:
+        raise DomainError(_l("Choose where the money goes back to."), code="invalid_destination",
+                          field="destination")
+    return subs.suspend(sub, now, actor=actor,
+                        give_back=refund_to_method if destination == "method" else refund_to_wallet)
+
+
+def waiting_refunds(sub: Subscription) -> list[int]:
+    """The refunds to cards of the subscription's credit notes still waiting for their gateway."""
+    notes = db.select(Invoice.id).where(Invoice.subscription_id == sub.id, Invoice.kind == "credit_note")
+    return list(db.session.scalars(db.select(Refund.id).where(
+        Refund.organisation_id == sub.organisation_id, Refund.state == "processing",
+        Refund.credit_note_id.in_(notes)).order_by(Refund.id)))
 
 
 def _reason(locale: str, note: Invoice, suspension: bool) -> str:
@@ -77,3 +110,37 @@ def excess_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime
     """What a credit note (a cancellation's, the sweep's leftover credits) gives back beyond what its open invoice
     still owed, to the wallet."""
     return refund_to_wallet(invoice, note, amount, now, actor, suspension=False)
+
+
+def refund_to_method(invoice: Invoice, note: Invoice, amount: int, now: datetime, actor=None) -> int:
+    """Give `amount` of credit note `note` back to the cards that paid `invoice`, newest payment first: a
+    refund of each, "processing" until its gateway answers (refunds.record_result: the note is already
+    issued, so none is issued again). What no card can take goes to the wallet at once."""
+    org = db.session.get(Organisation, invoice.organisation_id)
+    wallet.lock_payer(org.id)
+    reason = _reason(invoice.locale, note, True)
+    left = amount
+    for payment in db.session.scalars(db.select(Payment).where(
+            Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice",
+            Payment.method_kind == "card").order_by(Payment.id.desc())):
+        part = min(left, refunds.refundable(payment))
+        if part <= 0 or not refunds.can_refund_to_method(payment):
+            continue
+        db.session.add(Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id,
+                              credit_note_id=note.id, amount=part, currency=payment.currency, destination="method",
+                              state="processing", reference=refunds.new_reference(),
+                              idempotency_key=f"credit-note:{note.id}:{payment.id}", reason=reason,
+                              created_by_id=actor.id if actor is not None else None, created_at=now))
+        db.session.flush()
+        left -= part
+        if left == 0:
+            break
+    if left < amount:
+        if note.status == "open":
+            invoicing.settle(note, now)  # paid out: to the cards, or to the wallet should a card refuse it
+        db.session.flush()
+        audit.record("credit_refunded_to_method", actor=actor, organisation=org, obj=note,
+                     details={"invoice_id": invoice.id, "amount": amount - left, "currency": invoice.currency})
+    if left > 0:
+        refund_to_wallet(invoice, note, left, now, actor)
+    return amount

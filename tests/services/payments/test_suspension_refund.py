@@ -139,3 +139,26 @@ def test_any_credit_beyond_what_an_open_invoice_owed_goes_to_the_wallet(annual, 
         assert entry.kind == "refund_in" and "suspension" not in entry.reason
     else:
         assert given == 0 and db.session.get(Invoice, invoice.id).status == "open"
+
+
+def test_a_card_refund_the_gateway_refuses_goes_to_the_wallet_instead(annual):
+    """The suspension's credit note is paid out when it is issued: should the card's gateway refuse the refund
+    (here a charge it does not know), the money goes to the wallet rather than nowhere, once."""
+    from portal.workflows import refunds as refund_flow
+
+    org, sub, invoice, card = annual
+    payment = pay_by_card(org.id, invoice.id, invoice.total, card.id, "pay-all", now=JAN)
+    db.session.get(Payment, payment.id).gateway_payment_id = None
+    db.session.commit()
+    assert [c.id for c in suspension.refund_cards(db.session.get(type(sub), sub.id))] == [card.id]
+    suspension.suspend(db.session.get(type(sub), sub.id), MOMENT, destination="method")
+    db.session.commit()
+    [waiting] = suspension.waiting_refunds(db.session.get(type(sub), sub.id))
+    refund_flow.ask_gateway(waiting, MOMENT)
+    refund_flow.ask_gateway(waiting, MOMENT)  # asked again: nothing more
+    db.session.expire_all()
+    [note] = invoices_of(org, "credit_note")
+    states = [(r.destination, r.state, r.amount) for r in db.session.scalars(db.select(Refund).order_by(Refund.id))]
+    assert states == [("method", "failed", note.total), ("wallet", "succeeded", note.total)]
+    assert wallet.balance(org.id, "CLP") == note.total == db.session.get(Payment, payment.id).refunded_amount
+    assert _left(invoice) == 0 and note.status == "paid"
