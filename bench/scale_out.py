@@ -8,9 +8,9 @@ What it does, on a fresh PostgreSQL database (the generated data set at `--scale
 monthly subscription's period has ended) and a Redis database it empties first and last:
 1. starts `--servers` gunicorn app servers on loopback ports and as many `flask worker` job consumers, all
    with the same settings, an SMTP sink on loopback receiving the portal's e-mail;
-2. through every server at once: wrk on the customer home (req/s and p99 per server and together), usage
-   batches with 10% repeated event ids spread over the servers, sign-ups (each queues a confirmation
-   e-mail), failed logins for one account spread over the servers (the login limit, shared in Redis, must
+2. through every server at once: wrk going round the customer's pages of the page benchmark (req/s and p99 per
+   server and together), usage batches with 10% repeated event ids spread over the servers, sign-ups (each
+   queues a confirmation e-mail), failed logins for one account spread over the servers (the login limit, shared in Redis, must
    trip after the same number of attempts as on one server), and the billing sweep queued once per worker at
    the same moment;
 3. unless `--no-kill`, kills one app server and one worker (SIGKILL) halfway through the usage batches: the
@@ -215,6 +215,24 @@ def _queue_sweeps(env: dict[str, str], count: int) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, check=True, timeout=60)
 
 
+def _page_rotation(url: str, folder: Path) -> dict:
+    """A wrk script asking, in turn, for every main page of the customer's administrator in bench/pages.py (the
+    data set's ids filled in): (its path, how many pages)."""
+    from bench.pages import ALL, CUSTOMER_ADMIN
+    from bench.portal import lookup_params, lua_string
+
+    params = lookup_params(url)
+    paths = [page.url(params) for page in ALL if page.role == CUSTOMER_ADMIN and page.is_main]
+    script = folder / "page-rotation.lua"
+    script.write_text("paths = {" + ", ".join(lua_string(path) for path in paths) + "}\n"
+                      "i = 0\n"
+                      "request = function()\n"
+                      "  i = i % #paths + 1\n"
+                      "  return wrk.format(\"GET\", paths[i])\n"
+                      "end\n")
+    return {"script": str(script), "count": len(paths)}
+
+
 def _wait_for(check, timeout: float, step: float = 0.5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -251,12 +269,16 @@ def run(options) -> dict:
         bases = [server.base for server in servers]
         alive = [True] * len(bases)
 
-        # Pages: wrk on every server at once, logged in as the bench customer.
+        # Pages: wrk on every server at once, logged in as the bench customer, going round every page of the page
+        # benchmark (bench/pages.py) that the customer's administrator opens.
         sessions = [login(base, BENCH_USERS[("customer", "admin")], BENCH_PASSWORD) for base in bases]
+        rotation = _page_rotation(url, instance)
+        figures["pages_in_rotation"] = rotation["count"]
         results: dict[int, dict] = {}
 
         def drive(n: int) -> None:
-            results[n] = latency.wrk(["--header", f"Cookie: {sessions[n].cookie_header()}", f"{bases[n]}/customer/"],
+            results[n] = latency.wrk(["--script", rotation["script"], "--header",
+                                      f"Cookie: {sessions[n].cookie_header()}", f"{bases[n]}/customer/"],
                                      options.seconds)
 
         threads = [threading.Thread(target=drive, args=(n,)) for n in range(len(bases))]
@@ -325,8 +347,18 @@ def run(options) -> dict:
         # E-mail: whatever a dead worker held is sent by the safety net; every message arrives exactly once.
         subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "send-outbox"], env=env, cwd=PROJECT_ROOT,
                        timeout=300, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The sweep's invoices are still being paid by the workers (auto-pay), each payment queueing its receipt:
+        # compare once the outbox and the sink have both stopped moving (the same counts two polls apart).
+        seen: list = []
+
+        def settled() -> bool:
+            with sink.lock:
+                counts = (_scalar(url, "SELECT count(*) FROM outbox_message"), len(sink.received))
+            seen.append(counts)
+            return len(seen) > 1 and seen[-2] == counts and counts[1] >= counts[0]
+
+        _wait_for(settled, timeout=120, step=2)
         queued = _scalar(url, "SELECT count(*) FROM outbox_message")
-        _wait_for(lambda: len(sink.received) >= queued, timeout=60)
         with sink.lock:
             received = list(sink.received)
         checks["every queued e-mail received exactly once"] = len(received) == len(set(received)) == queued
