@@ -137,3 +137,30 @@ def test_an_accountant_reads_the_same_list(login_as):
     accountant = logged_in(login_as, "reseller", "accountant", organisation=office)
     page = text_of(accountant.get("/reseller/"))
     assert "Padaria Pão Dourado Ltda" in page
+
+
+def test_the_list_warns_of_a_certificate_expiring_within_30_days(manager):
+    """Each client's certificate: its expiry date; under 30 days a warning badge, past it "expired", and
+    "none" for a client without one."""
+    from datetime import UTC, datetime
+
+    from portal.services.resellers import certificates
+    from tests.pfx import PASSWORD, make_pfx
+
+    reseller = manager.organisation
+    now = datetime.now(UTC)
+    for name, tax_id, days in (("Padaria Pão Dourado Ltda", "45398765000160", 20),
+                               ("Ótica Central ME", "11222333000181", 200)):
+        client = make_client(reseller, name, tax_id=tax_id)
+        certificates.store_certificate(client, make_pfx(tax_id, days_left=days), PASSWORD, now)
+    make_client(reseller, "Mercado Bom Preço Ltda")
+    db.session.commit()
+    page = manager.get("/reseller/", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+    rows = {name: page.split(name, 1)[1].split("</tr>", 1)[0]
+            for name in ("Padaria Pão Dourado Ltda", "Ótica Central ME", "Mercado Bom Preço Ltda")}
+    def certificate_cell(row: str) -> str:
+        return row.split('data-label="Certificado">', 1)[1].split("</td>", 1)[0]
+
+    assert 'class="badge warn"' in certificate_cell(rows["Padaria Pão Dourado Ltda"])
+    assert "badge" not in certificate_cell(rows["Ótica Central ME"])  # a plain date: more than 30 days left
+    assert "Nenhum" in certificate_cell(rows["Mercado Bom Preço Ltda"])
