@@ -319,6 +319,10 @@ FRAGMENTS = [
 DOWNLOADS = [
     Page(CUSTOMER_ADMIN, "/customer/invoices/{customer_invoice_id}/pdf", "file", name="customer invoice PDF (stored)"),
     Page(CUSTOMER_ADMIN, "/customer/payments.csv", "file", name="customer payment history CSV"),
+    Page(CUSTOMER_ADMIN, "/customer/account/month/services.csv", "file", name="customer month's services CSV"),
+    Page(CUSTOMER_ADMIN, "/customer/account/month/overconsumption.csv", "file",
+         name="customer month's overconsumption CSV"),
+    Page(CUSTOMER_MEMBER, "/customer/account/plans.csv", "file", name="customer active plans CSV (member)"),
     Page(RESELLER_MANAGER, "/reseller/payment/invoices.csv", "file", name="reseller invoices CSV"),
     Page(VENDOR_BILLING, "/backoffice/organisations/{customer_id}/payments.csv", "file",
          name="back office organisation payments CSV"),

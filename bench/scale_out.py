@@ -10,9 +10,9 @@ monthly subscription's period has ended) and a Redis database it empties first a
    with the same settings, an SMTP sink on loopback receiving the portal's e-mail;
 2. through every server at once: wrk going round the customer's pages of the page benchmark (req/s and p99 per
    server and together), usage batches with 10% repeated event ids spread over the servers, sign-ups (each
-   queues a confirmation e-mail), failed logins for one account spread over the servers (the login limit, shared in Redis, must
-   trip after the same number of attempts as on one server), and the billing sweep queued once per worker at
-   the same moment;
+   queues a confirmation e-mail), failed logins for one account spread over the servers (the login limit,
+   shared in Redis, must trip after the same number of attempts as on one server), and the billing sweep
+   queued once per worker at the same moment;
 3. unless `--no-kill`, kills one app server and one worker (SIGKILL) halfway through the usage batches: the
    batches it would have taken go to the others, and the periodic safety nets (`send-outbox`, the sweep)
    finish what the dead worker held;

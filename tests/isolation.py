@@ -253,9 +253,12 @@ MATRIX: dict[str, Access] = {
     "customer.account_overview": kind("customer"),
     "customer.account_month": kind("customer"),
     "customer.account_month_csv": kind("customer"),
+    "customer.account_month_services_csv": kind("customer"),
+    "customer.account_month_overconsumption_csv": kind("customer"),
     "customer.account_history": kind("customer"),
     "customer.account_history_csv": kind("customer"),
     "customer.account_plans": kind("customer"),
+    "customer.account_plans_csv": kind("customer"),
     # Changing a plan is its organisation's administrators' (members read); another organisation's is 404.
     "customer.account_plan_change": owned("customer", make=_subscription, roles=("admin",)),
     "customer.account_suspend": owned("customer", make=_subscription, roles=("admin",)),

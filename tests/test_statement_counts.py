@@ -40,7 +40,10 @@ PAGES = [
     ("/customer/", {}),
     ("/customer/account", {}),
     ("/customer/account/plans", {}),
+    ("/customer/account/plans.csv", {}),
     ("/customer/account/month", {}),
+    ("/customer/account/month/services.csv", {}),
+    ("/customer/account/month/overconsumption.csv", {}),
     ("/customer/account/month?page=2", {"HX-Request": "true", "HX-Target": "activations"}),
     ("/customer/account/history", {}),
     ("/customer/account/history?page=2", {"HX-Request": "true", "HX-Target": "history"}),
@@ -116,7 +119,8 @@ def counted(app, count_queries):
     def count(client, path, headers, form=None, status=200):
         def send():
             if form is None:
-                return client.get(path, headers={"Accept-Language": "en", **headers})
+                # buffered: a streamed CSV is read to its end inside the count
+                return client.get(path, headers={"Accept-Language": "en", **headers}, buffered=True)
             return client.post(path, data=form, headers={"Accept-Language": "en", **headers})
 
         send()  # caches warm, as a second visit

@@ -1,5 +1,5 @@
 """The customer's account area ("Mi cuenta > Facturación"): the billing overview, this month's account, and the
-pages beside them."""
+pages beside them, and their tables as CSV (the active plans' too: plan_views holds their page and changes)."""
 
 from flask import Response, abort, g, request, stream_with_context
 from flask_babel import get_locale
@@ -68,6 +68,32 @@ def account_month_csv():
     query = history.events(org.id, actions=month.ACTIVATION_ACTIONS, since=since)
     rows = account_csv.change_rows(org, query, str(get_locale()))
     return _csv(account_csv.stream(account_csv.CHANGE_HEADER, rows), _("activations"))
+
+
+@bp.get("/account/month/services.csv")
+def account_month_services_csv():
+    """Download the services in force this period with their prices as CSV."""
+    org = g.organisation
+    services = month.services(entitlements_for(org).subscriptions, PriceBook.load(), str(get_locale()))
+    return _csv(account_csv.stream(account_csv.SERVICE_HEADER, account_csv.service_rows(org, services)),
+                _("month-services"))
+
+
+@bp.get("/account/month/overconsumption.csv")
+def account_month_overconsumption_csv():
+    """Download the overconsumption of each metric so far this period as CSV."""
+    org = g.organisation
+    plan = entitlements_for(org)
+    rows = account_csv.overconsumption_rows(org, plan.period, month.overconsumption(plan, PriceBook.load()))
+    return _csv(account_csv.stream(account_csv.OVERCONSUMPTION_HEADER, rows), _("month-overconsumption"))
+
+
+@bp.get("/account/plans.csv")
+def account_plans_csv():
+    """Download the organisation's plans (add-ons, period, state, renewal, payer, price) as CSV."""
+    org = g.organisation
+    rows = account_csv.plan_rows(org, account.subscriptions(org.id), PriceBook.load(), str(get_locale()))
+    return _csv(account_csv.stream(account_csv.PLAN_HEADER, rows), _("active-plans"))
 
 
 def _history_subscription(subscriptions):

@@ -3,6 +3,7 @@ what its next invoice will be (the sweep's own estimate), and the last purchase.
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from portal.extensions import db
 from portal.orm import utcnow
@@ -153,3 +154,88 @@ def test_the_history_lists_every_change_with_who_before_after_and_its_documents(
     assert numbers[1] in lines[1] and "Suspensa" in lines[1]
     assert client.get(f"/customer/account/history?subscription={other_id}").status_code == 404
     assert client.get(f"/customer/account/history.csv?subscription={other_id}").status_code == 404
+
+
+def _csv_rows(client, path: str, language: str) -> list[list[str]]:
+    import csv
+
+    response = client.get(path, headers={"Accept-Language": language}, buffered=True)
+    assert response.status_code == 200 and response.mimetype == "text/csv", (path, response.status_code)
+    assert re.fullmatch(r'attachment; filename=[a-z-]+-\d{4}-\d{2}-\d{2}\.csv', response.headers["Content-Disposition"])
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(text.lstrip("\ufeff").splitlines()))
+
+
+def _customer_over_its_quota(app, login_as, cat=None):
+    """An administrator of a Chilean customer with a monthly Plan Básico begun 10 days ago, 2 additional users and
+    the Inventario module, and 130 documents of the 100 included; and another customer with its own plan and use."""
+    client = login_as("customer", "admin", organisation=factories.make_org("customer", name="Ferretería Sur"))
+    now = utcnow()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        cat = make_catalog()
+        org = db.session.merge(client.organisation)
+        sub = subs.start_subscription(org, cat.basic, "CLP", "monthly", now - timedelta(days=10), trial_days=0,
+                                      items=[(cat.user, 2)])
+        subs.add_addon(sub, cat.module, now - timedelta(days=1))
+        usage.record_events(org, [usage.Event("a1", "documents", 130, now - timedelta(days=1))], now)
+        other = factories.make_org("customer", name="Panadería Norte")
+        subs.start_subscription(other, cat.pro, "CLP", "annual", now - timedelta(days=5), trial_days=0,
+                                items=[(cat.user, 7)])
+        usage.record_events(other, [usage.Event("b1", "documents", 900, now - timedelta(days=1))], now)
+        db.session.commit()
+        zone = ZoneInfo(org.timezone or "UTC")
+        period = [f"{moment.astimezone(zone).date():%Y-%m-%d}" for moment in (sub.current_period_start,
+                                                                              sub.current_period_end)]
+        return client, sub.id, period
+
+
+def test_the_months_services_and_overconsumption_download_as_csv_with_plain_amounts(app, login_as):
+    client, sub_id, (start, end) = _customer_over_its_quota(app, login_as)
+    services = _csv_rows(client, "/customer/account/month/services.csv", "en")
+    assert services == [
+        ["Subscription no.", "Service", "Type", "Quantity", "Currency", "Unit price", "Amount", "From", "To"],
+        [str(sub_id), "Plan Básico", "Plan", "1", "CLP", "10000", "10000", start, end],
+        [str(sub_id), "Usuario adicional", "Additional user", "2", "CLP", "3000", "6000", start, end],
+        [str(sub_id), "Inventario", "Module", "1", "CLP", "6000", "6000", start, end],
+    ]  # the other customer's Plan Pro and 7 users never appear
+    overconsumption = _csv_rows(client, "/customer/account/month/overconsumption.csv", "en")
+    assert overconsumption == [
+        ["Metric", "From", "To", "Used", "Included", "Excess", "Currency", "Overage unit price", "Amount so far"],
+        ["Electronic documents", start, end, "130", "100", "30", "CLP", "50", "1500"],
+    ]  # not the other customer's 900 documents
+    page = client.get("/customer/account/month").get_data(as_text=True)
+    assert 'href="/customer/account/month/services.csv"' in page
+    assert 'href="/customer/account/month/overconsumption.csv"' in page
+
+
+def test_the_active_plans_download_as_csv_and_a_member_reads_them_too(app, login_as):
+    client, sub_id, (start, end) = _customer_over_its_quota(app, login_as)
+    member = login_as("customer", "member", organisation=client.organisation)
+    header, *rows = _csv_rows(member, "/customer/account/plans.csv", "en")
+    assert header == ["Subscription no.", "Software", "Plan", "Add-ons", "Billing", "From", "To", "State",
+                      "Next renewal", "Ends on", "Changes to", "Who pays", "Discount %", "Currency",
+                      "Price per period"]
+    assert rows == [[str(sub_id), "ERP", "Plan Básico", "Usuario adicional × 2; Inventario × 1", "Monthly", start,
+                     end, "Active", end, "", "", "Ferretería Sur", "0", "CLP", "22000"]]
+    assert 'href="/customer/account/plans.csv"' in member.get("/customer/account/plans").get_data(as_text=True)
+    for path in ("/customer/account/month/services.csv", "/customer/account/month/overconsumption.csv"):
+        assert len(_csv_rows(member, path, "en")) > 1
+
+
+def test_the_account_csv_headers_follow_the_readers_language(app, login_as):
+    client, _sub_id, _period = _customer_over_its_quota(app, login_as)
+    expected = {
+        "es": ("N.º de suscripción,Servicio,Tipo,Cantidad,Moneda,Precio unitario,Monto,Desde,Hasta",
+               "Métrica,Desde,Hasta,Usado,Incluido,Exceso,Moneda,Precio unitario del exceso,Monto hasta ahora",
+               "Usuario adicional × 2; Inventario × 1,Mensual"),
+        "pt_BR": ("Nº da assinatura,Serviço,Tipo,Quantidade,Moeda,Preço unitário,Valor,De,Até",
+                  "Métrica,De,Até,Usado,Incluído,Excedente,Moeda,Preço unitário do excedente,Valor até agora",
+                  "Usuario adicional × 2; Inventario × 1,Mensal"),
+    }
+    for language, (services, overconsumption, plan) in expected.items():
+        header = language.replace("_", "-")
+        assert ",".join(_csv_rows(client, "/customer/account/month/services.csv", header)[0]) == services
+        assert ",".join(_csv_rows(client, "/customer/account/month/overconsumption.csv", header)[0]) == \
+            overconsumption
+        assert plan in ",".join(_csv_rows(client, "/customer/account/plans.csv", header)[1])

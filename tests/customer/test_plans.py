@@ -5,6 +5,7 @@ answers that write nothing."""
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -187,3 +188,31 @@ def test_a_plan_paid_by_card_is_refunded_to_the_card_when_the_customer_chooses_i
     assert refund.gateway_refund_id and note.status == "paid" and wallet.balance(org.id, "CLP") == 0
     assert db.session.get(Payment, payment.id).refunded_amount == note.total
     assert db.session.get(Subscription, sub_id).status == "suspended"
+
+
+def _plan_row(client) -> dict:
+    import csv
+
+    text = client.get("/customer/account/plans.csv", headers={"Accept-Language": "en"}, buffered=True).get_data(
+        as_text=True)
+    header, row = csv.reader(text.lstrip("\ufeff").splitlines())
+    return dict(zip(header, row, strict=True))
+
+
+def test_the_plans_csv_says_what_a_plan_changes_to_and_when_a_suspended_one_stopped(setup):
+    client, cat, sub_id = setup
+    client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": cat.pro.id})
+    client.form_post(f"/customer/account/plans/{sub_id}/plan", {"plan": cat.basic.id})
+    db.session.rollback()
+    sub = db.session.get(Subscription, sub_id)
+    end = f"{sub.current_period_end.astimezone(ZoneInfo(sub.organisation.timezone or 'UTC')).date():%Y-%m-%d}"
+    row = _plan_row(client)
+    assert (row["Plan"], row["Changes to"], row["State"], row["Next renewal"], row["Ends on"]) == (
+        "Plan Pro", "Plan Básico", "Active", end, "")
+    assert row["Add-ons"] == "Usuario adicional × 2" and row["Billing"] == "Annual"
+    assert client.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 303
+    db.session.rollback()
+    sub = db.session.get(Subscription, sub_id)
+    stopped = f"{sub.suspended_at.astimezone(ZoneInfo(sub.organisation.timezone or 'UTC')).date():%Y-%m-%d}"
+    row = _plan_row(client)
+    assert (row["State"], row["Next renewal"], row["Ends on"]) == ("Suspended", "", stopped)

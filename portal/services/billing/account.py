@@ -70,15 +70,16 @@ def last_purchase(organisation_id: int) -> Invoice | None:
 
 def subscriptions(organisation_id: int) -> list:
     """The organisation's subscriptions that hold a plan (every state but cancelled), oldest first, with their
-    plan, add-ons, payer and any plan they change to."""
-    from portal.models import Subscription, SubscriptionItem
+    plan and its software, add-ons, payer and any plan they change to."""
+    from portal.models import Product, Subscription, SubscriptionItem
     from portal.services.billing.rules import SUBSCRIBED_STATUSES
 
     return list(db.session.scalars(
         db.select(Subscription)
         .where(Subscription.organisation_id == organisation_id, Subscription.status.in_(SUBSCRIBED_STATUSES))
         .order_by(Subscription.created_at, Subscription.id)
-        .options(joinedload(Subscription.plan), joinedload(Subscription.payer), joinedload(Subscription.pending_plan),
+        .options(joinedload(Subscription.plan).joinedload(Product.software), joinedload(Subscription.payer),
+                 joinedload(Subscription.pending_plan),
                  selectinload(Subscription.items).joinedload(SubscriptionItem.product))))
 
 
