@@ -78,10 +78,15 @@ def make_backup(path: Path, *, database_url: str, instance_path: Path, revision:
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "database": "sqlite" if database else "external", "members": []}
     key = Path(instance_path) / "secret_key"
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".part")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        # Root passes os.access whatever the folder's mode; what the folder really allows is known by trying.
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        raise BackupError(f"{folder} cannot be written to ({error.strerror})") from error
     os.close(descriptor)
     try:
-        with tempfile.TemporaryDirectory(dir=path.parent or ".", prefix=".vitrine-backup-") as work, \
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".vitrine-backup-") as work, \
                 tarfile.open(temporary, "w:gz") as archive:
             if database:
                 if not database.exists():
@@ -103,6 +108,8 @@ def make_backup(path: Path, *, database_url: str, instance_path: Path, revision:
         os.link(temporary, path)  # fails if PATH appeared meanwhile: never overwrites
     except FileExistsError as error:
         raise BackupError(f"{path} already exists: choose a new file name") from error
+    except OSError as error:  # the folder filled up or went away while the archive was written
+        raise BackupError(f"the backup could not be written to {folder} ({error.strerror})") from error
     finally:
         os.unlink(temporary)
     return manifest

@@ -2,6 +2,7 @@
 htmx fragments, as API JSON), the role gates, and the SQLite rules."""
 
 import os
+import re
 import stat
 import threading
 
@@ -47,6 +48,15 @@ def test_a_wrong_number_in_a_setting_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_SMTP_PORT", "twenty-five")
     with pytest.raises(ValueError, match="PORTAL_SMTP_PORT must be a whole number"):
         config.load(str(tmp_path))
+
+
+def test_the_readmes_settings_table_lists_every_setting_and_nothing_else():
+    readme = (config.PROJECT_ROOT / "README.md").read_text()
+    in_table = re.findall(r"^\| `(PORTAL_[A-Z0-9_]+)` \|", readme, flags=re.MULTILINE)
+    assert len(in_table) == len(set(in_table)), "a setting is in the README's table twice"
+    assert set(in_table) == set(config.SETTINGS), {
+        "missing from the README": sorted(set(config.SETTINGS) - set(in_table)),
+        "in the README but not a setting": sorted(set(in_table) - set(config.SETTINGS))}
 
 
 def test_the_generated_secret_key_is_private_and_the_same_for_every_worker(monkeypatch, tmp_path):

@@ -3,9 +3,11 @@
 import io
 import json
 import logging
+import os
 import sqlite3
 import tarfile
 import threading
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -61,6 +63,51 @@ def test_readyz_is_503_until_the_database_is_migrated_to_head():
 def test_readyz_is_503_while_the_queue_is_unreachable(app):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     assert app.test_client().get("/readyz").status_code == 503
+
+
+@pytest.fixture
+def limited(tmp_path):
+    """limited(**limits) → a client of an app with those limits, on a migrated database (so /readyz says
+    ready). The limiter's defaults are put back afterwards: it is one object, shared by every app of the
+    process."""
+    from portal.extensions import limiter
+    from tests.conftest import PortalClient
+
+    def make(**limits):
+        url = f"sqlite:///{tmp_path / 'limits.db'}"
+        app = _app(url, **limits)
+        app.test_client_class = PortalClient
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        limiter.reset()
+        return app.test_client()
+
+    try:
+        yield make
+    finally:
+        limiter.limit_manager.set_default_limits([])
+        limiter.limit_manager.set_application_limits([])
+        limiter.reset()
+
+
+def _hammer(client, times: int = 40) -> set[int]:
+    return {client.get(path).status_code for _ in range(times) for path in ("/healthz", "/readyz")}
+
+
+def test_the_health_checks_answer_past_the_login_limit(limited):
+    client = limited(LOGIN_LIMIT="3 per 15 minutes")
+    token = client.csrf_token()
+    tries = [client.post("/login", data={"csrf_token": token, "email": "nobody@example.test", "password": "wrong"})
+             for _ in range(5)]
+    assert [answer.status_code for answer in tries] == [422, 422, 422, 429, 429]  # the address is over its limit
+    assert _hammer(client) == {200}
+
+
+def test_the_health_checks_answer_past_the_default_and_application_limits(limited):
+    client = limited(RATELIMIT_DEFAULT="5 per minute", RATELIMIT_APPLICATION="8 per minute")
+    assert 429 in {client.get("/login").status_code for _ in range(10)}  # the limits are on
+    assert _hammer(client) == {200}
 
 
 # --- request ids and logs ------------------------------------------------------------------------------------
@@ -280,6 +327,31 @@ def test_the_commands_exit_non_zero_with_the_reason(install, tmp_path, monkeypat
     assert refused.exit_code != 0 and "--force" in refused.output
     missing = runner.invoke(args=["restore", str(tmp_path / "none.tar.gz")])
     assert missing.exit_code != 0 and "no file" in missing.output
+
+
+def _unwritable_folder(tmp_path):
+    """A folder that exists and refuses new files. Root writes into any folder whatever its mode (chmod
+    does not stop it, and os.access says yes), so as root the test uses /proc, which refuses files to
+    everyone."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    return Path("/proc")
+
+
+def test_a_backup_into_a_folder_that_cannot_be_written_says_so_and_leaves_nothing(install, tmp_path, monkeypatch):
+    instance, url = install
+    folder = _unwritable_folder(tmp_path)
+    before = set(os.listdir(folder))
+    with pytest.raises(BackupError, match="cannot be written to"):
+        make_backup(folder / "b.tar.gz", database_url=url, instance_path=instance, revision="r")
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(instance))
+    answer = _app(url).test_cli_runner().invoke(args=["backup", str(folder / "b.tar.gz")])
+    assert answer.exit_code != 0 and f"{folder} cannot be written to" in answer.output, answer.output
+    assert "Traceback" not in answer.output
+    assert not [name for name in set(os.listdir(folder)) - before if "b.tar.gz" in name or "vitrine" in name]
 
 
 def test_the_log_scanner_finds_each_kind_of_secret():
