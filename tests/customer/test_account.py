@@ -153,3 +153,25 @@ def test_the_history_lists_every_change_with_who_before_after_and_its_documents(
     assert numbers[1] in lines[1] and "Suspensa" in lines[1]
     assert client.get(f"/customer/account/history?subscription={other_id}").status_code == 404
     assert client.get(f"/customer/account/history.csv?subscription={other_id}").status_code == 404
+
+
+def test_the_overview_shows_the_wallet_its_automatic_recharge_and_a_way_to_add_funds(app, login_as):
+    from portal.models import WalletSettings
+    from portal.services.payments import wallet
+
+    client = login_as("customer", "admin")
+    with app.test_request_context():
+        org = db.session.merge(client.organisation)
+        db.session.add(WalletSettings(organisation_id=org.id, pay_from_wallet=True, auto_recharge=True,
+                                      recharge_threshold=20_000, recharge_amount=50_000))
+        wallet.add_entry(org, "top_up", 35_000, utcnow())
+        db.session.commit()
+    page = client.get("/customer/account", headers={"Accept-Language": "en"})
+    text = _text(page)
+    assert page.status_code == 200
+    assert re.search(r"Wallet Balance \D*35,000", text), text
+    assert re.search(r"Automatic recharge On: \D*50,000 is added when the balance falls below \D*20,000", text), text
+    assert re.search(r'<a class="button" href="/customer/wallet">\s*Add funds</a>', page.get_data(as_text=True))
+    es = _text(client.get("/customer/account", headers={"Accept-Language": "es"}))
+    assert re.search(r"Billetera Saldo \D*35\.000", es), es
+    assert "Recarga automática Activada" in es and "Agregar fondos" in es

@@ -152,3 +152,16 @@ def test_a_paid_annual_plan_suspended_shows_and_puts_the_refund_in_the_wallet(se
     assert client.form_post(f"/customer/account/plans/{sub_id}/suspend").status_code == 303
     db.session.rollback()
     assert wallet.balance(org_id, "CLP") == refund
+
+
+def test_suspending_a_cancelled_plan_is_refused_in_the_customers_language_and_writes_nothing(setup):
+    client, _cat, sub_id = setup
+    subs.cancel(db.session.get(Subscription, sub_id), utcnow(), at_period_end=False)
+    db.session.commit()
+    before = _counts()
+    refused = client.form_post(f"/customer/account/plans/{sub_id}/suspend", headers={"Accept-Language": "es"})
+    assert refused.status_code == 422
+    assert "Esta suscripción está cancelada: ya no se puede cambiar." in _text(refused)
+    assert _counts() == before
+    sub = db.session.get(Subscription, sub_id)
+    assert (sub.status, sub.suspended_at, sub.suspend_at_period_end) == ("cancelled", None, False)
