@@ -239,3 +239,25 @@ def test_the_account_csv_headers_follow_the_readers_language(app, login_as):
         assert ",".join(_csv_rows(client, "/customer/account/month/overconsumption.csv", header)[0]) == \
             overconsumption
         assert plan in ",".join(_csv_rows(client, "/customer/account/plans.csv", header)[1])
+
+
+def test_the_overview_shows_the_wallet_its_automatic_recharge_and_a_way_to_add_funds(app, login_as):
+    from portal.models import WalletSettings
+    from portal.services.payments import wallet
+
+    client = login_as("customer", "admin")
+    with app.test_request_context():
+        org = db.session.merge(client.organisation)
+        db.session.add(WalletSettings(organisation_id=org.id, pay_from_wallet=True, auto_recharge=True,
+                                      recharge_threshold=20_000, recharge_amount=50_000))
+        wallet.add_entry(org, "top_up", 35_000, utcnow())
+        db.session.commit()
+    page = client.get("/customer/account", headers={"Accept-Language": "en"})
+    text = _text(page)
+    assert page.status_code == 200
+    assert re.search(r"Wallet Balance \D*35,000", text), text
+    assert re.search(r"Automatic recharge On: \D*50,000 is added when the balance falls below \D*20,000", text), text
+    assert re.search(r'<a class="button" href="/customer/wallet">\s*Add funds</a>', page.get_data(as_text=True))
+    es = _text(client.get("/customer/account", headers={"Accept-Language": "es"}))
+    assert re.search(r"Billetera Saldo \D*35\.000", es), es
+    assert "Recarga automática Activada" in es and "Agregar fondos" in es

@@ -216,3 +216,16 @@ def test_the_plans_csv_says_what_a_plan_changes_to_and_when_a_suspended_one_stop
     stopped = f"{sub.suspended_at.astimezone(ZoneInfo(sub.organisation.timezone or 'UTC')).date():%Y-%m-%d}"
     row = _plan_row(client)
     assert (row["State"], row["Next renewal"], row["Ends on"]) == ("Suspended", "", stopped)
+
+
+def test_suspending_a_cancelled_plan_is_refused_in_the_customers_language_and_writes_nothing(setup):
+    client, _cat, sub_id = setup
+    subs.cancel(db.session.get(Subscription, sub_id), utcnow(), at_period_end=False)
+    db.session.commit()
+    before = _counts()
+    refused = client.form_post(f"/customer/account/plans/{sub_id}/suspend", headers={"Accept-Language": "es"})
+    assert refused.status_code == 422
+    assert "Esta suscripción está cancelada: ya no se puede cambiar." in _text(refused)
+    assert _counts() == before
+    sub = db.session.get(Subscription, sub_id)
+    assert (sub.status, sub.suspended_at, sub.suspend_at_period_end) == ("cancelled", None, False)

@@ -17,7 +17,11 @@ its wallet or add funds. After every step, for every organisation:
 - an auto-recharge answers one fall of the wallet, once;
 - a subscription has at most one recurring charge per product and period;
 - invoice numbers run without gaps per series;
-- a prorated charge is the product's price for the days left in the period, within one minor unit.
+- a prorated charge is the product's price for the days left in the period, within one minor unit;
+- the estimate of each live subscription's next invoice (services/billing/estimate.py, what the billing overview
+  shows), taken just before time passes, is the invoice the sweep then issues for that period — line by line, its
+  tax and its total, to the minor unit — and its closing does what the estimate said (renewed, activated,
+  suspended, cancelled); a subscription the estimate expects nothing of gets nothing.
 """
 
 from datetime import datetime, timedelta
@@ -42,13 +46,15 @@ from portal.models import (
     Payment,
     PaymentMethod,
     Refund,
+    Subscription,
     SubscriptionCharge,
+    SubscriptionEvent,
     WalletEntry,
     WalletSettings,
 )
-from portal.services.billing import credit_notes, invoicing, usage
+from portal.services.billing import credit_notes, estimate, invoicing, usage
 from portal.services.billing import subscriptions as subs
-from portal.services.billing.rules import add_months
+from portal.services.billing.rules import PriceBook, add_months, period_key
 from portal.services.errors import DomainError
 from portal.services.payments import checkout, refunds, suspension, wallet
 from portal.workflows import auto_pay as auto_pay_flow
@@ -61,6 +67,8 @@ from tests.services.payments.helpers import make_card
 
 MONTHS = 24
 END = add_months(JAN, MONTHS)
+LINE_FIELDS = ("kind", "description", "product_id", "quantity", "unit_amount", "amount", "tax_rate_bp",
+               "tax_amount", "total")
 
 
 def _days(start: datetime, end: datetime) -> int:
@@ -100,8 +108,51 @@ class Billing(RuleBasedStateMachine):
     @rule(days=st.integers(1, 75))
     def time_passes(self, days):
         self.now = min(self.now + timedelta(days=days), END)
-        run_sweep(self.now, render_pdfs=False)
+        self._sweep(self.now)
+
+    def _sweep(self, now: datetime) -> None:
+        """Run the sweep at `now`, holding it to the estimates of the next invoices taken just before."""
+        org_ids = self._org_ids()
+        if getattr(self, "book", None) is None:  # the catalog's prices do not change here: read them once
+            self.book = PriceBook.load()
+        estimates = {sub_id: found for org_id in org_ids
+                     for sub_id, found in estimate.next_invoices(org_id, self.book).items()}
+        subscriptions = db.session.scalars(db.select(Subscription.id).where(
+            Subscription.organisation_id.in_(org_ids))).all()
+        last_event = db.session.scalar(db.select(db.func.coalesce(db.func.max(SubscriptionEvent.id), 0)))
+        last_invoice = db.session.scalar(db.select(db.func.coalesce(db.func.max(Invoice.id), 0)))
+        db.session.commit()
+        run_sweep(now, render_pdfs=False)
         db.session.expire_all()
+        closed = db.session.scalars(db.select(SubscriptionEvent).where(
+            SubscriptionEvent.subscription_id.in_(subscriptions), SubscriptionEvent.id > last_event,
+            SubscriptionEvent.action.in_(("activated", "renewed", "suspended", "cancelled")))
+            .order_by(SubscriptionEvent.id)).all()
+        issued = {invoice.period_key: invoice for invoice in db.session.scalars(db.select(Invoice).where(
+            Invoice.subscription_id.in_(subscriptions), Invoice.kind == "invoice", Invoice.id > last_invoice))}
+        for sub_id in subscriptions:
+            first = next((event for event in closed if event.subscription_id == sub_id), None)
+            self._as_estimated(sub_id, estimates.get(sub_id), now, first, issued)
+
+    @staticmethod
+    def _as_estimated(sub_id: int, expected, now: datetime, first, issued: dict) -> None:
+        """The first period the sweep closed of `sub_id` (`first`, its event) closed as `expected` said."""
+        if expected is None or expected.on_hold or expected.issue_at > now:
+            # Not live (suspended, cancelled), or its period has not ended: the sweep leaves it alone.
+            assert first is None, (sub_id, expected, first.action)
+            assert not any(invoice.subscription_id == sub_id for invoice in issued.values())
+            return
+        assert first is not None, f"the estimate expected subscription {sub_id} to close at {expected.issue_at}"
+        assert first.action == expected.action, (first.action, expected.action)
+        invoice = issued.get(period_key(sub_id, expected.issue_at))
+        if not expected.lines:
+            assert invoice is None and first.invoice_id is None, "invoiced what the estimate said would not be"
+            return
+        assert invoice is not None and first.invoice_id == invoice.id, "the estimated invoice was not issued"
+        assert [tuple(line[name] for name in LINE_FIELDS) for line in expected.lines] == [
+            tuple(getattr(line, name) for name in LINE_FIELDS) for line in invoice.lines]
+        assert (expected.currency, expected.subtotal, expected.tax_total, expected.total) == (
+            invoice.currency, invoice.subtotal, invoice.tax_total, invoice.total)
 
     # What the customer does in between. A refusal (DomainError) must leave nothing written.
 
@@ -406,8 +457,7 @@ class Billing(RuleBasedStateMachine):
         moment = self.now
         while moment < END:
             moment = min(add_months(moment, 1), END)
-            run_sweep(moment, render_pdfs=False)
-        db.session.expire_all()
+            self._sweep(moment)
         assert run_sweep(END, render_pdfs=False).invoices == 0  # a second run finds nothing to do
         self.totals_are_the_sum_of_their_lines()
         self.the_ledger_balances()

@@ -336,6 +336,32 @@ def test_cancelling_waits_for_the_end_of_the_period(cat):
     assert len(invoices_of(org)) == 1
 
 
+def test_suspending_a_cancelled_subscription_is_refused_and_writes_nothing(cat):
+    from flask_babel import force_locale
+
+    from portal.models import Invoice, SubscriptionCharge
+
+    org, sub = _active(cat, items=[(cat.user, 2)])
+    subs.cancel(sub, JAN + timedelta(days=2), at_period_end=False)
+    db.session.commit()
+
+    def written():
+        return tuple(db.session.scalar(db.select(db.func.count(model.id)))
+                     for model in (Invoice, SubscriptionCharge, SubscriptionEvent))
+
+    before = written()
+    with pytest.raises(DomainError) as refused:
+        subs.suspend(sub, JAN + timedelta(days=3))
+    db.session.rollback()
+    assert refused.value.code == "subscription_cancelled" and 400 <= refused.value.status < 500
+    with force_locale("es"):
+        assert str(refused.value.message) == "Esta suscripción está cancelada: ya no se puede cambiar."
+    db.session.refresh(sub)
+    assert written() == before
+    assert (sub.status, sub.suspended_at, sub.suspend_at_period_end) == ("cancelled", None, False)
+    assert _events(sub)[-1] == "cancelled"
+
+
 def test_a_credit_left_when_the_subscription_ends_is_refunded_by_credit_note(cat):
     org, sub = _active(cat, items=[(cat.user, 5)])
     subs.change_quantity(sub, cat.user, 1, JAN + timedelta(days=1))
