@@ -90,6 +90,11 @@ PARAMS = {
                        "WHERE o.reseller_id = :reseller AND d.direction = 'received'",
     "customer_subscription_id": "SELECT MIN(id) FROM subscription WHERE organisation_id = :customer "
                                 "AND status IN ('trial', 'active', 'past_due')",
+    # Another plan of the same software as that subscription's, for the plan change's preview.
+    "customer_other_plan_id": "SELECT MIN(p.id) FROM product p JOIN subscription s ON s.organisation_id = :customer "
+                              "JOIN product current ON current.id = s.plan_id WHERE p.kind = 'plan' "
+                              "AND p.software_id = current.software_id AND p.id <> s.plan_id "
+                              "AND p.retired_at IS NULL AND s.status IN ('trial', 'active', 'past_due')",
     # One of the bench partner's clients and the code of its latest activation, for the activation filters.
     "license_tax_id": "SELECT c.tax_id FROM license_activation a JOIN partner_client c ON c.id = a.client_id "
                       "WHERE a.partner_id = :partner ORDER BY a.id LIMIT 1",
@@ -119,6 +124,8 @@ PAGES = [
     Page(CUSTOMER_MEMBER, "/customer/account/plans", name="customer active plans (member, read-only)"),
     Page(CUSTOMER_ADMIN, "/customer/account/plans/{customer_subscription_id}/suspend",
          name="customer suspension preview"),
+    Page(CUSTOMER_ADMIN, "/customer/account/plans/{customer_subscription_id}/plan?plan={customer_other_plan_id}",
+         name="customer plan change preview"),
     Page(CUSTOMER_ADMIN, "/customer/account/month", name="customer month's account"),
     Page(CUSTOMER_ADMIN, "/customer/account/history", name="customer subscription history"),
     Page(CUSTOMER_ADMIN, "/customer/account/usage", name="customer usage overview (charts)"),
