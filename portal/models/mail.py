@@ -25,3 +25,4 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # taken by a sender, until it records the SMTP server's answer (a lease)

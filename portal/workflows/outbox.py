@@ -2,6 +2,7 @@
 
 import logging
 import smtplib
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -12,17 +13,22 @@ from portal.orm import utcnow
 from portal.services.mail.outbox import MAX_ATTEMPTS, deliver
 
 log = logging.getLogger(__name__)
+# How long a sender holds a message it took (well over the SMTP timeout): past it, the sender is taken for dead.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 def send_outbox_message(message_id: int) -> str:
     """Deliver one stored message and return its status afterwards.
 
-    Three short transactions: claim the message (attempts + 1, only if still pending and nobody claimed
-    it since we read it), talk to the SMTP server with no transaction open (so a slow server never holds
-    the database's write lock), then record the outcome. A failure is kept (attempts, last_error) and the
-    message stays pending for the next try.
+    Three short transactions: claim the message (attempts + 1 and `claimed_at`, only if still pending and
+    nobody holds it: a claim is a lease of CLAIM_LEASE, for a sender that died mid-way), talk to the SMTP
+    server with no transaction open (so a slow server never holds the database's write lock), then record the
+    outcome and let the claim go. A failure is kept (attempts, last_error) and the message stays pending for
+    the next try. So the job queued for a message, the periodic safety net and a second worker never send it
+    twice at once.
     """
     config = current_app.config
+    now = utcnow()
     with Session(db.engine, expire_on_commit=False) as session:
         with session.begin():
             message = session.get(OutboxMessage, message_id)
@@ -34,12 +40,13 @@ def send_outbox_message(message_id: int) -> str:
                     OutboxMessage.id == message_id,
                     OutboxMessage.status == "pending",
                     OutboxMessage.attempts == message.attempts,
+                    db.or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - CLAIM_LEASE),
                 )
-                .values(attempts=OutboxMessage.attempts + 1)
+                .values(attempts=OutboxMessage.attempts + 1, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:
-                return "pending"  # another worker is sending it right now
+                return "pending"  # another sender holds it right now
         attempts = message.attempts + 1
         try:
             status, error = deliver(message, config), None
@@ -48,7 +55,7 @@ def send_outbox_message(message_id: int) -> str:
             status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
             log.warning("e-mail %s to %s not sent (attempt %s): %s", message_id, message.recipient, attempts, error)
         with session.begin():
-            values = {"status": status, "last_error": error}
+            values = {"status": status, "last_error": error, "claimed_at": None}
             if error is None:
                 values["sent_at"] = utcnow()
             session.execute(

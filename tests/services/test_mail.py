@@ -177,3 +177,42 @@ def test_links_in_emails_use_the_base_url_even_under_a_prefix(app):
         link = composing.external_url("auth.password_reset", token="abc")
     assert link == "https://intranet.example.com/portal/password/reset/abc"
     assert composing.external_url("auth.login") == "https://intranet.example.com/portal/login"
+
+
+def test_a_message_being_sent_is_not_sent_again_by_a_second_sender(app, smtp):
+    """While one sender talks to the SMTP server, another (the periodic safety net, a second worker) finds the
+    message claimed and leaves it: it arrives once. A claim older than its lease (the sender died mid-way) is
+    taken over, and every try carries the same Message-ID, so a message that did arrive twice reads as one."""
+    import threading
+
+    from portal.workflows.outbox import CLAIM_LEASE, send_outbox_message
+
+    seconds = []
+
+    def second_sender(_message):
+        def run():
+            with app.app_context():
+                seconds.append(send_outbox_message(message_id))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=10)
+
+    smtp.on_message = second_sender
+    message_id = _queue(commit=False)
+    db.session.commit()  # the job sends it at once (tests run jobs immediately)
+    first = smtp.wait_for("ana@example.com")
+    assert seconds == ["pending"] and len(smtp.to("ana@example.com")) == 1
+    assert _message(message_id).status == "sent" and _message(message_id).claimed_at is None
+
+    smtp.on_message = None
+    stale = _queue("bruno@example.com", commit=False)
+    db.session.get(OutboxMessage, stale).claimed_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()  # claimed a minute ago by a sender still at work: left alone
+    assert _message(stale).status == "pending" and not smtp.to("bruno@example.com")
+    db.session.get(OutboxMessage, stale).claimed_at = datetime.now(UTC) - CLAIM_LEASE - timedelta(seconds=1)
+    db.session.commit()
+    assert send_outbox_message(stale) == "sent"
+    again = smtp.wait_for("bruno@example.com")
+    sender = app.config["MAIL_FROM"]
+    assert again["Message-ID"] == composing.compose(_message(stale), sender)["Message-ID"] != first["Message-ID"]

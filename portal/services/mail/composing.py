@@ -93,7 +93,11 @@ def compose(message: OutboxMessage, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.recipient
     email["Subject"] = message.subject
-    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    # The same for every try of one stored message: should it reach the recipient twice (its sender died after
+    # the SMTP server took it), mail programs see one message.
+    domain = sender.rpartition("@")[2].strip("> ") or "vitrine.localhost"
+    stamp = f"{message.created_at:%Y%m%d%H%M%S%f}" if message.created_at else "0"
+    email["Message-ID"] = f"<outbox.{message.id}.{stamp}@{domain}>" if message.id else make_msgid(domain=domain)
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
     return email
