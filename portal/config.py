@@ -26,6 +26,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "PORTAL_SMTP_PASSWORD": ("", "SMTP password (optional)."),
     "PORTAL_SMTP_STARTTLS": ("0", "1 to upgrade the SMTP connection with STARTTLS."),
     "PORTAL_MAIL_FROM": ("Vitrine <no-reply@vitrine.localhost>", "Sender of every e-mail."),
+    "PORTAL_MAIL_CLAIM_SECONDS": ("300", "How long a worker holds an e-mail it is sending before another may send it "
+                                  "(its sender taken for dead); keep it above the SMTP timeout of 20 s."),
     "PORTAL_FRAME_ANCESTORS": ("'self'", "Origins allowed to frame the portal (CSP frame-ancestors)."),
     "PORTAL_PROXY_HOPS": ("0", "Reverse proxies in front (trusted X-Forwarded-* headers)."),
     "PORTAL_TRUSTED_PROXIES": ("", "Addresses or networks of the reverse proxies (comma-separated): X-Forwarded-* "
@@ -121,6 +123,7 @@ def load(instance_path: str) -> dict:
         "SMTP_PASSWORD": env("PORTAL_SMTP_PASSWORD"),
         "SMTP_STARTTLS": env("PORTAL_SMTP_STARTTLS") == "1",
         "MAIL_FROM": env("PORTAL_MAIL_FROM"),
+        "MAIL_CLAIM": timedelta(seconds=max(_int("PORTAL_MAIL_CLAIM_SECONDS"), 30)),
         "FRAME_ANCESTORS": env("PORTAL_FRAME_ANCESTORS"),
         "PROXY_HOPS": _int("PORTAL_PROXY_HOPS"),
         "TRUSTED_PROXIES": env("PORTAL_TRUSTED_PROXIES"),

@@ -13,7 +13,8 @@ from portal.orm import utcnow
 from portal.services.mail.outbox import MAX_ATTEMPTS, deliver
 
 log = logging.getLogger(__name__)
-# How long a sender holds a message it took (well over the SMTP timeout): past it, the sender is taken for dead.
+# How long a sender holds a message it took (PORTAL_MAIL_CLAIM_SECONDS, over the SMTP timeout): past it, the
+# sender is taken for dead and another may send the message.
 CLAIM_LEASE = timedelta(minutes=5)
 
 
@@ -40,7 +41,8 @@ def send_outbox_message(message_id: int) -> str:
                     OutboxMessage.id == message_id,
                     OutboxMessage.status == "pending",
                     OutboxMessage.attempts == message.attempts,
-                    db.or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at <= now - CLAIM_LEASE),
+                    db.or_(OutboxMessage.claimed_at.is_(None),
+                           OutboxMessage.claimed_at <= now - config.get("MAIL_CLAIM", CLAIM_LEASE)),
                 )
                 .values(attempts=OutboxMessage.attempts + 1, claimed_at=now)
                 .execution_options(synchronize_session=False)
