@@ -17,13 +17,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Invoice, Organisation, Payment, PaymentMethod, Refund, Subscription
+from portal.models.payments import REFUND_DESTINATIONS
 from portal.services import audit
 from portal.services.billing import invoicing
 from portal.services.billing import subscriptions as subs
 from portal.services.errors import DomainError
 from portal.services.payments import refunds, wallet
-
-DESTINATIONS = ("wallet", "method")  # where the money already paid of a suspension's credit goes back
 
 
 def refund_cards(sub: Subscription) -> list[PaymentMethod]:
@@ -45,7 +44,7 @@ def suspend(sub: Subscription, now: datetime, actor=None, destination: str = "wa
     """Suspend `sub` (see subscriptions.suspend), what was already paid of the refund going back to the wallet,
     or to the cards that paid it (`destination` "method": claimed here, asked of the gateway once this
     transaction commits — `waiting_refunds` — and given to the wallet should the gateway refuse it)."""
-    if destination not in DESTINATIONS:
+    if destination not in REFUND_DESTINATIONS:
         raise DomainError(_l("Choose where the money goes back to."), code="invalid_destination",
                           field="destination")
     return subs.suspend(sub, now, actor=actor,
