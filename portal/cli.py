@@ -154,7 +154,9 @@ def worker_command(workers: int) -> None:
     """
     from portal import jobs  # noqa: F401  (the tasks register on the queue when their module is imported)
     from portal.extensions import huey
+    from portal.memory import freeze_long_lived
 
+    freeze_long_lived()  # the app and the tasks are loaded: they live as long as the worker
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM")
     consumer.run()
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from portal.database import writing
 from portal.extensions import db
+from portal.memory import paused_collection
 from portal.models import Payment
 from portal.services.payments import auto_pay
 from portal.workflows import payments as payment_flow
@@ -43,6 +44,11 @@ def attempt_batch(attempts: list[tuple[int, int]], now: datetime) -> int:
     transaction open; one writing transaction records the answers and sends the failure notices
     (`auto_pay.record_answers`). Should a step's transaction fail, its attempts are made one at a time (each
     safe to make again). Returns how many attempts made or found payments."""
+    with paused_collection():
+        return _attempt_batch(attempts, now)
+
+
+def _attempt_batch(attempts: list[tuple[int, int]], now: datetime) -> int:
     todo = auto_pay.chargeable(attempts)
     db.session.commit()
     if not todo:

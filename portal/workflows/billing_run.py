@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.database import writing
 from portal.extensions import db
+from portal.memory import paused_collection
 from portal.services.billing import consolidated, invoicing
 from portal.services.billing.rules import PriceBook
 from portal.services.billing.sweep import BATCH_SIZE, SweepResult, close_batch, due_batches
@@ -31,7 +32,8 @@ def run_sweep(now: datetime, batch_size: int = BATCH_SIZE, render_pdfs: bool = T
         db.session.commit()
         for rows in due_batches(now, batch_size, result):
             if rows:
-                _commit_batch(rows, now, book, ctx, result, render_pdfs)
+                with paused_collection():
+                    _commit_batch(rows, now, book, ctx, result, render_pdfs)
             else:
                 db.session.commit()  # every row of the batch was skipped: release their locks
             result.batches += 1
