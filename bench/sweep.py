@@ -15,6 +15,8 @@ Auto-pay: half of the customers pay by themselves (bench/dataset/payments.py: a 
 The attempts each month's sweep hands over are then run as the job runs them (`attempt_batch`), timed apart:
 accounts charged per second, statements per account, and the month's invoices per second of sweep and charges
 together; each is checked — every invoice of such a payer paid, and the same attempts again charge nothing.
+The receipts are stored to be rendered by the e-mail worker that sends them; that rendering is timed apart
+(e-mails per second), as the worker's work, not the sweep's.
 """
 
 import argparse
@@ -147,11 +149,12 @@ def auto_pay_run(attempts: list, now: datetime, engine, after_payment: int) -> d
     """The auto-pay attempts the sweep handed over (one per invoice it issued), run as the job runs them, timed
     apart: the wallet first where the payer chose it, then the auto-pay card (the sandbox, which answers at
     once; its webhooks and the receipts are queued, not delivered). Then the same attempts again: nothing more
-    is charged."""
+    is charged. The receipts it queued are then rendered as their sender would, and timed apart."""
     from portal.extensions import db
-    from portal.models import Invoice, Payment, PaymentMethod, WalletSettings
+    from portal.models import Invoice, OutboxMessage, Payment, PaymentMethod, WalletSettings
     from portal.workflows.auto_pay import attempt_batch
 
+    last_message = db.session.scalar(db.select(db.func.coalesce(db.func.max(OutboxMessage.id), 0)))
     db.session.commit()
     cpu, started = time.process_time(), time.perf_counter()
     with counting_statements(engine) as counter:
@@ -173,13 +176,31 @@ def auto_pay_run(attempts: list, now: datetime, engine, after_payment: int) -> d
             Invoice.organisation_id.in_(pays_itself))) or 0
     attempt_batch(attempts, now)
     db.session.commit()
+    receipts = render_receipts(last_message)
     again = db.session.scalar(db.select(db.func.count(Payment.id)).where(Payment.id > after_payment)) - made[0]
     payments, accounts = made
     return {"attempts": len(attempts), "payments": payments, "accounts": accounts, "seconds": round(seconds, 3),
             "cpu_seconds": round(cpu, 3), "statements": counter["statements"],
             "accounts_per_second": round(accounts / seconds) if seconds else 0,
-            "invoices_to_pay": expected, "invoices_paid": paid, "payments_again": again,
+            "invoices_to_pay": expected, "invoices_paid": paid, "payments_again": again, "receipts": receipts,
             "correct": paid == expected and again == 0 and accounts <= payments}
+
+
+def render_receipts(after_message: int) -> dict:
+    """The receipts the run queued, rendered as their sender renders each before its first try
+    (services/mail/composing.py `render_stored`), timed apart: work of the e-mail worker, not of the sweep."""
+    from portal.extensions import db
+    from portal.models import OutboxMessage
+    from portal.services.mail.composing import render_stored
+
+    messages = db.session.scalars(db.select(OutboxMessage).where(
+        OutboxMessage.id > after_message, OutboxMessage.context.is_not(None))).all()
+    started = time.perf_counter()
+    for message in messages:
+        render_stored(message)
+    seconds = time.perf_counter() - started
+    db.session.rollback()  # measured only: each stays for its sender
+    return {"messages": len(messages), "seconds": round(seconds, 3)}
 
 
 def accounts_with_auto_pay(url: str) -> tuple[int, int]:
@@ -269,6 +290,9 @@ def measure(label: str, url: str, day: date, options, months: int) -> dict:
         "auto_pay_accounts_per_second": round(accounts / pay_seconds) if pay_seconds else 0,
         "auto_pay_charged_accounts": accounts, "auto_pay_payments": sum(found["payments"] for found in paying),
         "auto_pay_seconds": round(pay_seconds, 3),
+        # Rendered by the e-mail worker before it sends each (not part of the sweep's time).
+        "receipts_rendered_per_second": round(sum(found["receipts"]["messages"] for found in paying) / rendering)
+        if (rendering := sum(found["receipts"]["seconds"] for found in paying)) else 0,
         "auto_pay_statements_per_account": round(sum(found["statements"] for found in paying) / accounts, 2)
         if accounts else None,
         # A month that was slow (load, a plan gone wrong, a growing table) must not hide behind the average.
@@ -321,6 +345,9 @@ def run(options) -> dict:
         figures.append({"name": f"P5 auto-pay charges, {found['database']}",
                         "value": found["auto_pay_accounts_per_second"], "unit": "accounts/s",
                         "bar": "", "ok": None})
+        figures.append({"name": f"P5 receipts rendered by the e-mail worker, {found['database']}",
+                        "value": found["receipts_rendered_per_second"], "unit": "e-mails/s", "bar": "",
+                        "ok": None})
         figures.append({"name": f"P5 auto-pay SQL statements per account charged, {found['database']}",
                         "value": found["auto_pay_statements_per_account"], "unit": "", "bar": "", "ok": None})
         figures.append({"name": f"P5 invoices per CPU-second (sweep + database), {found['database']}",

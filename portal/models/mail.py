@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import JSON, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -26,3 +26,6 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]  # taken by a sender, until it records the SMTP server's answer (a lease)
+    # The values a message queued with `render_at_send` is rendered from by its sender (subject and bodies empty
+    # until then; cleared once they are stored). services/mail/composing.py.
+    context: Mapped[dict | None] = mapped_column(JSON)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.models import OutboxMessage
 from portal.orm import utcnow
+from portal.services.mail.composing import render_stored
 from portal.services.mail.outbox import MAX_ATTEMPTS, deliver
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def send_outbox_message(message_id: int) -> str:
     server with no transaction open (so a slow server never holds the database's write lock), then record the
     outcome and let the claim go. A failure is kept (attempts, last_error) and the message stays pending for
     the next try. So the job queued for a message, the periodic safety net and a second worker never send it
-    twice at once.
+    twice at once. A message queued to be rendered by its sender is rendered before its claim, and its subject
+    and bodies stored with it.
     """
     config = current_app.config
     now = utcnow()
@@ -44,7 +46,7 @@ def send_outbox_message(message_id: int) -> str:
                     db.or_(OutboxMessage.claimed_at.is_(None),
                            OutboxMessage.claimed_at <= now - config.get("MAIL_CLAIM", CLAIM_LEASE)),
                 )
-                .values(attempts=OutboxMessage.attempts + 1, claimed_at=now)
+                .values(attempts=OutboxMessage.attempts + 1, claimed_at=now, **render_stored(message))
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:

@@ -216,3 +216,37 @@ def test_a_message_being_sent_is_not_sent_again_by_a_second_sender(app, smtp):
     again = smtp.wait_for("bruno@example.com")
     sender = app.config["MAIL_FROM"]
     assert again["Message-ID"] == composing.compose(_message(stale), sender)["Message-ID"] != first["Message-ID"]
+
+
+def test_a_message_queued_to_be_rendered_by_its_sender_arrives_rendered_in_its_language(app, smtp):
+    """A batch's receipts are stored with their values and rendered by the sender (services/mail/composing.py):
+    until the sender takes the message it has no subject nor body; a failed first try stores what it rendered,
+    and the retry sends the same message; once rendered, the values are gone."""
+    from portal.services import hooks
+
+    queued = []
+    with hooks.handled_by("send_email", queued.extend):
+        composing.queue_email("carla@example.com", "payment_receipt", "pt_BR", flush=False, render_at_send=True,
+                              name="Carla Souza", org_name="Padaria Pão Dourado", invoice=True, number="F000042",
+                              reference="PAY-ABCD-1234", link="http://portal.test/customer/invoices/42",
+                              amount="R$ 141,55", still_due="R$ 0,00", method="Cartão")
+        db.session.commit()
+    (message_id,) = queued
+    stored = _message(message_id)
+    assert (stored.subject, stored.text_body, stored.html_body) == ("", "", "")
+    assert stored.context["number"] == "F000042" and stored.status == "pending"
+
+    smtp.refusing = True
+    jobs.send_email(message_id)
+    tried = _message(message_id)
+    assert tried.status == "pending" and tried.attempts == 1 and tried.context is None
+    assert tried.subject == "Pagamento recebido pela fatura F000042"
+    assert "Recebemos R$ 141,55 de Padaria Pão Dourado" in tried.text_body and "PAY-ABCD-1234" in tried.html_body
+
+    smtp.refusing = False
+    jobs.send_email(message_id)
+    received = smtp.wait_for("carla@example.com")
+    assert received["Subject"] == tried.subject
+    text, html = parts(received)
+    assert text.startswith("Olá, Carla Souza") and 'href="http://portal.test/customer/invoices/42"' in html
+    assert _message(message_id).status == "sent"

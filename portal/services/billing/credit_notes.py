@@ -13,6 +13,7 @@ from functools import cache
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam
 
+from portal.bulk import among
 from portal.extensions import db
 from portal.models import Invoice, Organisation, Payment
 from portal.services import audit
@@ -68,7 +69,7 @@ def amounts_due_of(invoices) -> dict[int, int]:
     found = {invoice.id: 0 for invoice in invoices}
     if open_ids:
         found.update({invoice_id: max(int(left), 0) for invoice_id, left in db.session.execute(
-            db.select(Invoice.id, left_to_pay()).where(Invoice.id.in_(open_ids)))})
+            db.select(Invoice.id, left_to_pay()).where(among(Invoice.id, open_ids)))})
     return found
 
 

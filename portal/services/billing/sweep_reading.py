@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
+from portal.bulk import among
 from portal.extensions import db
 from portal.models import Organisation, Subscription, SubscriptionCharge, SubscriptionItem, UsageEvent
 from portal.orm import read_together
@@ -55,7 +56,7 @@ def read_batch(rows) -> BatchInput:
     ids = [row.id for row in rows]
     items = _items(ids)
     payers = {row.id: row for row in db.session.execute(
-        db.select(*PAYER_COLUMNS).where(Organisation.id.in_({row.payer_id for row in rows}))).all()}
+        db.select(*PAYER_COLUMNS).where(among(Organisation.id, {row.payer_id for row in rows}))).all()}
     metered = _metering(rows, items)
     return BatchInput(items, _pending(ids), payers, metered, _usage(sorted(metered)))
 
@@ -93,7 +94,7 @@ def _items(ids) -> dict[int, list[tuple[int, int, int | None]]]:
     for sub_id, product_id, quantity, unit in db.session.execute(
             db.select(SubscriptionItem.subscription_id, SubscriptionItem.product_id, SubscriptionItem.quantity,
                       SubscriptionItem.unit_amount)
-            .where(SubscriptionItem.subscription_id.in_(ids)).order_by(SubscriptionItem.id)):
+            .where(among(SubscriptionItem.subscription_id, ids)).order_by(SubscriptionItem.id)):
         found[sub_id].append((product_id, quantity, unit))
     return found
 
@@ -105,7 +106,7 @@ def _pending(ids) -> dict[int, list]:
                       SubscriptionCharge.reason, SubscriptionCharge.product_id, SubscriptionCharge.quantity,
                       SubscriptionCharge.unit_amount, SubscriptionCharge.amount, SubscriptionCharge.period_start,
                       SubscriptionCharge.period_end)
-            .where(SubscriptionCharge.subscription_id.in_(ids), SubscriptionCharge.collected_at.is_(None))
+            .where(among(SubscriptionCharge.subscription_id, ids), SubscriptionCharge.collected_at.is_(None))
             .order_by(SubscriptionCharge.id)):
         found[row.subscription_id].append(row)
     return found
@@ -119,7 +120,7 @@ def _metering(rows, items, in_force=None) -> dict[int, dict]:
     if not orgs:
         return {}
     if in_force is None:
-        in_force = db.session.execute(_IN_FORCE.where(Subscription.organisation_id.in_(orgs))
+        in_force = db.session.execute(_IN_FORCE.where(among(Subscription.organisation_id, orgs))
                                       .order_by(Subscription.created_at, Subscription.id)).all()
     in_force = [row[:3] for row in in_force]
     others = [sub_id for sub_id, _org, _plan in in_force if sub_id not in items]
@@ -145,7 +146,7 @@ def _usage(subscription_ids: list[int]) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = defaultdict(dict)
     if not subscription_ids:
         return found
-    for sub_id, metric, total in db.session.execute(_USAGE_QUERY, {"ids": subscription_ids}):
+    for sub_id, metric, total in db.session.execute(_USAGE_SELECT.where(among(Subscription.id, subscription_ids))):
         found[sub_id][metric] = int(total)
     return found
 
@@ -168,4 +169,3 @@ _USAGE_SELECT = (
     .where(UsageEvent.metric.in_(METERED_METRICS))
     .group_by(Subscription.id, UsageEvent.metric)
 )
-_USAGE_QUERY = _USAGE_SELECT.where(Subscription.id.in_(db.bindparam("ids", expanding=True)))

@@ -3,6 +3,11 @@
 Once that transaction commits, the ids of the messages it stored are handed on (`hooks.after_commit`) to the
 job that sends them (`portal.workflows.outbox`), so nothing is sent for a rolled-back change and nothing
 committed is lost (the periodic job picks up anything left pending).
+
+A message queued with `render_at_send` is stored with the values it is rendered from (plain JSON values:
+names, numbers, amounts already formatted for the reader) and rendered by its sender just before its first try
+(`render_stored`), in its recipient's language: a batch that pays hundreds of invoices stores their receipts
+without rendering three templates for each inside its transaction.
 """
 
 from email.message import EmailMessage
@@ -30,19 +35,18 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def queue_email(recipient: str, template: str, locale: str, flush: bool = True, **context) -> OutboxMessage | None:
+def queue_email(recipient: str, template: str, locale: str, flush: bool = True, render_at_send: bool = False,
+                **context) -> OutboxMessage | None:
     """Render templates/email/<template>.{subject.txt,txt,html} in `locale` and store the message. Without
     `flush`, a batch's messages are held and stored in one statement (`hand_on`, or when the transaction
-    commits), and None is returned."""
-    context.setdefault("brand", current_app.config["BRAND_NAME"])
-    shades = current_app.extensions["vitrine_brand"].shades  # portal/branding.py: the vendor's colour, if set
-    context.setdefault("brand_colour", shades.get("brand", "#0b5cab"))
-    context.setdefault("brand_bar", shades.get("brand-bar", "#0b4f94"))
-    with force_locale(locale):
-        subject, text_body, html_body = _render(template, context)
-        subject = subject.strip()
-    values = dict(recipient=recipient, subject=" ".join(subject.split())[:300], text_body=text_body,
-                  html_body=html_body, locale=locale, template=template)
+    commits), and None is returned. With `render_at_send`, the message keeps `context` (JSON values only) and
+    its sender renders it (`render_stored`)."""
+    if render_at_send:
+        values = dict(recipient=recipient, subject="", text_body="", html_body="", locale=locale,
+                      template=template, context=context)
+    else:
+        values = dict(recipient=recipient, **rendered(template, locale, context), locale=locale, template=template,
+                      context=None)
     if not flush:
         db.session.info.setdefault(_HELD, []).append(values)
         return None
@@ -53,13 +57,31 @@ def queue_email(recipient: str, template: str, locale: str, flush: bool = True, 
     return message
 
 
-def _render(template: str, context: dict) -> tuple[str, str, str]:
-    """The subject, text and HTML of templates/email/<template>, the context processors run once for the three
-    (what flask.render_template does for each: a batch of receipts renders hundreds)."""
+def rendered(template: str, locale: str, context: dict) -> dict:
+    """The subject, text and HTML of templates/email/<template> in `locale`, the context processors run once
+    for the three (what flask.render_template does for each: a batch of notices renders hundreds)."""
+    context = dict(context)
+    context.setdefault("brand", current_app.config["BRAND_NAME"])
+    shades = current_app.extensions["vitrine_brand"].shades  # portal/branding.py: the vendor's colour, if set
+    context.setdefault("brand_colour", shades.get("brand", "#0b5cab"))
+    context.setdefault("brand_bar", shades.get("brand-bar", "#0b4f94"))
     app = current_app._get_current_object()
-    app.update_template_context(context)
-    return tuple(app.jinja_env.get_template(f"email/{template}.{part}").render(context)
-                 for part in ("subject.txt", "txt", "html"))
+    with force_locale(locale):
+        app.update_template_context(context)
+        subject, text_body, html_body = (app.jinja_env.get_template(f"email/{template}.{part}").render(context)
+                                         for part in ("subject.txt", "txt", "html"))
+    return {"subject": " ".join(subject.split())[:300], "text_body": text_body, "html_body": html_body}
+
+
+def render_stored(message: OutboxMessage) -> dict:
+    """What a message queued with `render_at_send` is to store once rendered (its subject and bodies, its
+    values cleared), set on `message` too; {} for a message rendered when it was queued."""
+    if message.context is None:
+        return {}
+    values = {**rendered(message.template, message.locale, message.context), "context": None}
+    for name, value in values.items():
+        setattr(message, name, value)
+    return values
 
 
 _HELD = "outbox_held"  # the messages queued without a flush, in the session's transaction
@@ -74,7 +96,8 @@ def hand_on(session=None) -> None:
         bulk = BulkWriter()
         stored = bulk.time(utcnow())
         hooks.after_commit("send_email", bulk.insert_new(OutboxMessage, [
-            {**row, "status": "pending", "attempts": 0, "last_error": None, "created_at": stored, "sent_at": None}
+            {**row, "context": bulk.json(row["context"]) if row["context"] is not None else None,
+             "status": "pending", "attempts": 0, "last_error": None, "created_at": stored, "sent_at": None}
             for row in rows]))
 
 

@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from portal.bulk import among
 from portal.extensions import db
 from portal.labels import PAYMENT_FAILURE_LABELS
 from portal.models import Invoice, Organisation, Payment, PaymentMethod, WalletEntry, WalletSettings
@@ -85,7 +86,7 @@ def chargeable(attempts) -> list[tuple[int, int]]:
                                                              PaymentMethod.state.in_(methods.LISTED_STATES))
     by_wallet = db.select(WalletSettings.organisation_id).where(WalletSettings.pay_from_wallet.is_(True))
     rows = db.session.execute(
-        db.select(Invoice.id).where(Invoice.id.in_(list(numbers)), Invoice.kind == "invoice",
+        db.select(Invoice.id).where(among(Invoice.id, numbers), Invoice.kind == "invoice",
                                     Invoice.status == "open",
                                     db.or_(Invoice.organisation_id.in_(by_card),
                                            Invoice.organisation_id.in_(by_wallet)))
@@ -149,20 +150,20 @@ def claim_batch(attempts: list[tuple[int, int]], now: datetime) -> tuple[dict, l
     ids = [invoice_id for invoice_id, _number in batch]
     orgs = {org.id: org for org in db.session.scalars(
         db.select(Organisation).where(Organisation.id.in_(
-            db.select(Invoice.organisation_id).where(Invoice.id.in_(ids))))
+            db.select(Invoice.organisation_id).where(among(Invoice.id, ids))))
         .order_by(Organisation.id).with_for_update(of=Organisation).execution_options(populate_existing=True))}
     invoices = {invoice.id: invoice for invoice in db.session.scalars(
-        db.select(Invoice).where(Invoice.id.in_(ids))
+        db.select(Invoice).where(among(Invoice.id, ids))
         .options(db.selectinload(Invoice.installments), db.joinedload(Invoice.series))
         .execution_options(populate_existing=True))}
     keys = [attempt_key(invoice_id, number, part) for invoice_id, number in batch for part in PARTS]
     made = {payment.idempotency_key: payment for payment in db.session.scalars(
-        db.select(Payment).where(Payment.organisation_id.in_(list(orgs)), Payment.idempotency_key.in_(keys)))}
+        db.select(Payment).where(among(Payment.organisation_id, orgs), among(Payment.idempotency_key, keys)))}
     settings = {row.organisation_id: row for row in db.session.scalars(
-        db.select(WalletSettings).where(WalletSettings.organisation_id.in_(list(orgs))))}
+        db.select(WalletSettings).where(among(WalletSettings.organisation_id, orgs)))}
     cards: dict[int, PaymentMethod] = {}
     for method in db.session.scalars(db.select(PaymentMethod).where(
-            PaymentMethod.organisation_id.in_(list(orgs)), PaymentMethod.auto_pay.is_(True),
+            among(PaymentMethod.organisation_id, orgs), PaymentMethod.auto_pay.is_(True),
             PaymentMethod.state.in_(methods.LISTED_STATES)).order_by(PaymentMethod.id)):
         cards.setdefault(method.organisation_id, method)
     dues = settlement.payable_of([invoice for invoice in invoices.values() if invoice.kind == "invoice"])
@@ -244,12 +245,12 @@ def record_answers(answers: list[tuple[int, gateways.ChargeResult]], now: dateti
     ids = [payment_id for payment_id, _result in answers]
     orgs = {org.id: org for org in db.session.scalars(
         db.select(Organisation).where(Organisation.id.in_(
-            db.select(Payment.organisation_id).where(Payment.id.in_(ids))))
+            db.select(Payment.organisation_id).where(among(Payment.id, ids))))
         .order_by(Organisation.id).with_for_update(of=Organisation).execution_options(populate_existing=True))}
     payments = {payment.id: payment for payment in db.session.scalars(
-        db.select(Payment).where(Payment.id.in_(ids)).execution_options(populate_existing=True))}
+        db.select(Payment).where(among(Payment.id, ids)).execution_options(populate_existing=True))}
     invoices = {invoice.id: invoice for invoice in db.session.scalars(
-        db.select(Invoice).where(Invoice.id.in_({p.invoice_id for p in payments.values() if p.invoice_id}))
+        db.select(Invoice).where(among(Invoice.id, {p.invoice_id for p in payments.values() if p.invoice_id}))
         .options(db.selectinload(Invoice.installments), db.joinedload(Invoice.series))
         .execution_options(populate_existing=True))}
     dues = {invoice_id: due for invoice_id, (due, _left) in settlement.payable_of(list(invoices.values())).items()}

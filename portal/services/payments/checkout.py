@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from portal.bulk import BulkWriter
+from portal.bulk import BulkWriter, among
 from portal.extensions import db
 from portal.i18n import format_money
 from portal.models import Invoice, Organisation, Payment, PaymentMethod, WalletEntry
@@ -227,7 +227,7 @@ def add_payments(payments: list[Payment]) -> list[Payment]:
     else:
         ids = bulk.next_ids(Payment, len(rows))
         bulk.insert(Payment, [{"id": payment_id, **row} for payment_id, row in zip(ids, rows, strict=True)])
-    stored = {payment.id: payment for payment in db.session.scalars(db.select(Payment).where(Payment.id.in_(ids)))}
+    stored = {payment.id: payment for payment in db.session.scalars(db.select(Payment).where(among(Payment.id, ids)))}
     return [stored[payment_id] for payment_id in ids]
 
 
@@ -263,15 +263,15 @@ def take_from_wallet(payment: Payment, org: Organisation, invoice: Invoice, due_
 def charge_requests(payment_ids: list[int]) -> list[tuple[int, str, str, gateways.ChargeRequest]]:
     """(payment, gateway, reference, what the gateway is asked) of each claimed payment, read in a few queries
     for all of them."""
-    payments = {p.id: p for p in db.session.scalars(db.select(Payment).where(Payment.id.in_(payment_ids)))}
+    payments = {p.id: p for p in db.session.scalars(db.select(Payment).where(among(Payment.id, payment_ids)))}
     invoice_ids = {p.invoice_id for p in payments.values() if p.invoice_id is not None}
     method_ids = {p.payment_method_id for p in payments.values() if p.payment_method_id is not None}
     org_ids = {p.organisation_id for p in payments.values()}
     # Into the session, where charge_request finds them (held here: the session keeps no object alive).
-    held = [*db.session.scalars(db.select(Invoice).where(Invoice.id.in_(invoice_ids))
+    held = [*db.session.scalars(db.select(Invoice).where(among(Invoice.id, invoice_ids))
                                 .options(db.joinedload(Invoice.series))),
-            *db.session.scalars(db.select(PaymentMethod).where(PaymentMethod.id.in_(method_ids))),
-            *db.session.scalars(db.select(Organisation).where(Organisation.id.in_(org_ids)))]
+            *db.session.scalars(db.select(PaymentMethod).where(among(PaymentMethod.id, method_ids))),
+            *db.session.scalars(db.select(Organisation).where(among(Organisation.id, org_ids)))]
     contacts = settlement.billing_contacts_of(org_ids)
     asked = [(payment_id, payments[payment_id].gateway, payments[payment_id].reference,
               charge_request(payments[payment_id], contacts.get(payments[payment_id].organisation_id, [])))

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.bulk import among
 from portal.extensions import db
 from portal.i18n import format_money
 from portal.labels import PAYMENT_METHOD_LABELS
@@ -41,7 +42,7 @@ def payable_of(invoices) -> dict[int, tuple[int, int]]:
     due = credit_notes.amounts_due_of(invoices)
     reserved = dict(db.session.execute(
         db.select(Payment.invoice_id, db.func.sum(Payment.amount))
-        .where(Payment.invoice_id.in_(list(due)), Payment.state.in_(RESERVING_STATES))
+        .where(among(Payment.invoice_id, due), Payment.state.in_(RESERVING_STATES))
         .group_by(Payment.invoice_id)).all()) if due else {}
     return {invoice_id: (owed, max(owed - int(reserved.get(invoice_id) or 0), 0)) for invoice_id, owed in due.items()}
 
@@ -72,7 +73,7 @@ def succeed(payment: Payment, now: datetime, gateway_payment_id: str | None = No
 
 
 def succeed_read(payment: Payment, org: Organisation, invoice: Invoice | None, due_before: int, now: datetime,
-                 gateway_payment_id: str | None = None, actor=None, contacts: list[User] | None = None,
+                 gateway_payment_id: str | None = None, actor=None, contacts: list | None = None,
                  flush: bool = True) -> bool:
     """`succeed` once the payer is locked and the payment, its payer, its invoice, what the invoice owed
     (`due_before`) and, when known, the payer's billing contacts are read (a batch reads them for all its
@@ -131,7 +132,7 @@ def retire_references(invoice_ids, now: datetime) -> None:
     if not ids:
         return
     for waiting in db.session.scalars(db.select(Payment).where(
-            Payment.invoice_id.in_(ids), Payment.state == "pending", Payment.method_kind.in_(OFFLINE_KINDS))
+            among(Payment.invoice_id, ids), Payment.state == "pending", Payment.method_kind.in_(OFFLINE_KINDS))
             .order_by(Payment.id)).all():
         end(waiting, "expired", now, INVOICE_SETTLED)
 
@@ -175,28 +176,31 @@ def end(payment: Payment, state: str, now: datetime, failure_code: str | None = 
     return True
 
 
-def billing_contacts(org: Organisation) -> list[User]:
-    """Who hears about an organisation's payments: its administrators (accepted members)."""
+def billing_contacts(org: Organisation) -> list:
+    """Who hears about an organisation's payments: its administrators (accepted members), each as the row of
+    what an e-mail to them needs (`id`, `email`, `name`, `locale`)."""
     return billing_contacts_of([org.id]).get(org.id, [])
 
 
-def billing_contacts_of(organisation_ids) -> dict[int, list[User]]:
-    """`billing_contacts` of each of these organisations, in one query."""
+def billing_contacts_of(organisation_ids) -> dict[int, list]:
+    """`billing_contacts` of each of these organisations, in one query (rows, not users: a batch of receipts
+    reads hundreds, for their addresses only)."""
     ids = list(organisation_ids)
     if not ids:
         return {}
-    found: dict[int, list[User]] = {}
-    for organisation_id, user in db.session.execute(
-            db.select(Membership.organisation_id, User).join(Membership, Membership.user_id == User.id)
-            .where(Membership.organisation_id.in_(ids), Membership.role == "admin",
+    found: dict[int, list] = {}
+    for row in db.session.execute(
+            db.select(Membership.organisation_id, User.id, User.email, User.name, User.locale)
+            .join(Membership, Membership.user_id == User.id)
+            .where(among(Membership.organisation_id, ids), Membership.role == "admin",
                    Membership.accepted_at.is_not(None))
             .order_by(User.id)):
-        found.setdefault(organisation_id, []).append(user)
+        found.setdefault(row.organisation_id, []).append(row)
     return found
 
 
 def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None, still_due: int | None = None,
-                 contacts: list[User] | None = None, flush: bool = True) -> None:
+                 contacts: list | None = None, flush: bool = True) -> None:
     """E-mail the payer's administrators that the money arrived, in each one's language (`still_due`: what the
     invoice still owes, when the caller knows it; `contacts`: the administrators, when it read them)."""
     link = None
@@ -211,5 +215,7 @@ def send_receipt(payment: Payment, org: Organisation, invoice: Invoice | None, s
             amount = format_money(payment.amount, payment.currency, locale, org.country)
             due = format_money(still_due, payment.currency, locale, org.country)
             method = str(PAYMENT_METHOD_LABELS[payment.method_kind])
-        mail.queue_email(user.email, "payment_receipt", locale, flush=flush, user=user, organisation=org,
-                         payment=payment, invoice=invoice, link=link, amount=amount, still_due=due, method=method)
+        mail.queue_email(user.email, "payment_receipt", locale, flush=flush, render_at_send=True, name=user.name,
+                         org_name=org.name, invoice=invoice is not None,
+                         number=invoice.display_number if invoice is not None else None,
+                         reference=payment.reference, link=link, amount=amount, still_due=due, method=method)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from portal.bulk import among
 from portal.extensions import db
 from portal.models import Organisation, WalletEntry, WalletSettings
 from portal.services import audit, hooks
@@ -71,7 +72,7 @@ def last_entries(organisation_ids) -> dict[tuple[int, str], WalletEntry]:
         return {}
     newest = (db.select(WalletEntry.organisation_id, WalletEntry.currency,
                         db.func.max(WalletEntry.sequence).label("sequence"))
-              .where(WalletEntry.organisation_id.in_(ids))
+              .where(among(WalletEntry.organisation_id, ids))
               .group_by(WalletEntry.organisation_id, WalletEntry.currency).subquery())
     found = db.session.scalars(db.select(WalletEntry).join(newest, db.and_(
         WalletEntry.organisation_id == newest.c.organisation_id, WalletEntry.currency == newest.c.currency,
