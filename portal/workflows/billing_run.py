@@ -40,7 +40,7 @@ def run_sweep(now: datetime, batch_size: int = BATCH_SIZE, render_pdfs: bool = T
             if on_batch is not None:
                 on_batch(result)
         db.session.commit()
-        result.invoices += len(consolidated.issue_ended(now))  # the resellers' invoices of the months ended
+        result.invoices += len(consolidated.issue_ended(now, ctx))  # the resellers' invoices of the months ended
         db.session.commit()
     result.seconds = time.perf_counter() - started
     return result

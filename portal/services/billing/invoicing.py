@@ -289,11 +289,13 @@ def issue_invoice(org: Organisation, currency: str, lines: list[LineSpec], now: 
     return invoice
 
 
-def finalize_invoice(invoice: Invoice, now: datetime, installments: int = 1, actor=None) -> Invoice:
-    """Issue a draft: it takes its number and its due date now."""
+def finalize_invoice(invoice: Invoice, now: datetime, installments: int = 1, actor=None,
+                     ctx: BillingContext | None = None) -> Invoice:
+    """Issue a draft: it takes its number and its due date now (`ctx`: the billing context, when the caller
+    read it for many)."""
     if invoice.status != "draft":
         raise DomainError(_l("Only a draft can be issued."), code="not_draft")
-    open_document(invoice, now, load_context(), installments)
+    open_document(invoice, now, ctx or load_context(), installments)
     audit.record("invoice_issued", actor=actor, organisation=invoice.organisation, obj=invoice,
                  details={"total": invoice.total, "currency": invoice.currency})
     return invoice
