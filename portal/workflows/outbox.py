@@ -28,7 +28,8 @@ def send_outbox_message(message_id: int) -> str:
     outcome and let the claim go. A failure is kept (attempts, last_error) and the message stays pending for
     the next try. So the job queued for a message, the periodic safety net and a second worker never send it
     twice at once. A message queued to be rendered by its sender is rendered before its claim, and its subject
-    and bodies stored with it.
+    and bodies stored with it; one that cannot be rendered (its values do not fit its templates) is marked
+    failed with the reason, as trying again would not change it.
     """
     config = current_app.config
     now = utcnow()
@@ -37,6 +38,14 @@ def send_outbox_message(message_id: int) -> str:
             message = session.get(OutboxMessage, message_id)
             if message is None or message.status != "pending":
                 return message.status if message is not None else "missing"
+            try:
+                rendered = render_stored(message)
+            except Exception as failure:  # noqa: BLE001 — a message that cannot be rendered is kept, not retried
+                log.exception("e-mail %s to %s could not be rendered", message_id, message.recipient)
+                session.execute(db.update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+                    status="failed", last_error=f"rendering: {type(failure).__name__}: {failure}"[:2000])
+                    .execution_options(synchronize_session=False))
+                return "failed"
             claimed = session.execute(
                 db.update(OutboxMessage)
                 .where(
@@ -46,7 +55,7 @@ def send_outbox_message(message_id: int) -> str:
                     db.or_(OutboxMessage.claimed_at.is_(None),
                            OutboxMessage.claimed_at <= now - config.get("MAIL_CLAIM", CLAIM_LEASE)),
                 )
-                .values(attempts=OutboxMessage.attempts + 1, claimed_at=now, **render_stored(message))
+                .values(attempts=OutboxMessage.attempts + 1, claimed_at=now, **rendered)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:

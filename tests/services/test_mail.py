@@ -250,3 +250,21 @@ def test_a_message_queued_to_be_rendered_by_its_sender_arrives_rendered_in_its_l
     text, html = parts(received)
     assert text.startswith("Olá, Carla Souza") and 'href="http://portal.test/customer/invoices/42"' in html
     assert _message(message_id).status == "sent"
+
+
+def test_a_message_its_sender_cannot_render_is_marked_failed_with_the_reason(app, smtp):
+    from portal.services import hooks
+
+    queued = []
+    with hooks.handled_by("send_email", queued.extend):
+        # Queued before an upgrade that renamed its templates: its sender has none to render it with.
+        composing.queue_email("dario@example.com", "a_notice_no_longer_sent", "es", flush=False,
+                              render_at_send=True, number="F000043")
+        db.session.commit()
+    (message_id,) = queued
+    jobs.send_email(message_id)
+    message = _message(message_id)
+    assert message.status == "failed" and message.last_error.startswith("rendering: ")
+    assert smtp.messages == []
+    jobs.send_email(message_id)  # the periodic job leaves it: only pending messages are sent
+    assert _message(message_id).status == "failed" and smtp.messages == []
