@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Column, Integer, MetaData, String, Table, any_, bindparam, insert, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, any_, bindparam, insert, inspect, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import NullType
 
 from portal.extensions import db
@@ -125,6 +126,24 @@ class BulkWriter:
             names=sql.SQL(", ").join(map(sql.Identifier, names)))
         with self._driver().cursor() as cursor, _integrity_errors():
             cursor.execute(statement, [[row[name] for row in rows] for name in ["id", *names]])
+
+    def write_changes(self, objects, types: dict[str, str]) -> None:
+        """Store what changed in the columns of `types` (column → its PostgreSQL type) of these loaded objects
+        of one model in one statement, where the ORM's flush sends an UPDATE per row, and mark it stored (the
+        objects' other changes, and objects not stored yet, are left to the flush)."""
+        changed = [obj for obj in {id(obj): obj for obj in objects}.values() if inspect(obj).persistent
+                   and any(inspect(obj).attrs[name].history.has_changes() for name in types)]
+        if not changed:
+            return
+        times = {name for name, kind in types.items() if kind.startswith("timestamp")}
+        flags = {name for name, kind in types.items() if kind == "boolean"}
+        self.update(type(changed[0]), [
+            {"id": obj.id, **{name: self.time(getattr(obj, name)) if name in times
+                              else self.flag(getattr(obj, name)) if name in flags else getattr(obj, name)
+                              for name in types}} for obj in changed], types)
+        for obj in changed:
+            for name in types:
+                set_committed_value(obj, name, getattr(obj, name))
 
     # PostgreSQL
 

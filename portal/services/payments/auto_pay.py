@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from portal.bulk import among
+from portal.bulk import BulkWriter, among
 from portal.extensions import db
 from portal.labels import PAYMENT_FAILURE_LABELS
 from portal.models import Invoice, Organisation, Payment, PaymentMethod, WalletEntry, WalletSettings
@@ -226,6 +226,8 @@ def claim_batch(attempts: list[tuple[int, int]], now: datetime) -> tuple[dict, l
             else:
                 _record_not_charged(org, payment)
                 claims[pair].append(checkout.Claim(payment, False))
+    _write_settled([invoice for _pair, _org, invoice, _due, _parts in decided],
+                   [payment for *_rest, parts in decided for _part, payment in parts])
     # The wallet paid some in full: their boletos, Pix codes (…) still waiting are no longer to be paid.
     settlement.retire_references(sorted({invoice.id for _pair, _org, invoice, _due, _parts in decided
                                          if invoice.status == "paid"}), now)
@@ -269,10 +271,25 @@ def record_answers(answers: list[tuple[int, gateways.ChargeResult]], now: dateti
             checkout.record_charge(payment, result, now)
             if payment.state == "failed":
                 failed.append(payment)
+    _write_settled(invoices.values(), payments.values())
     settlement.retire_references([invoice.id for invoice in invoices.values() if invoice.status == "paid"], now)
     mail.hand_on()
     audit.write_held()
     return failed
+
+
+# What settling a payment and its invoice changes, written for a batch in a statement per table.
+_INVOICE_SETTLED = {"status": "text", "paid_at": "timestamptz"}
+_PAYMENT_SETTLED = {"state": "text", "succeeded_at": "timestamptz", "ended_at": "timestamptz",
+                    "gateway_payment_id": "text", "failure_code": "text"}
+
+
+def _write_settled(invoices, payments) -> None:
+    """The batch's invoices and payments that were settled (or failed), in one UPDATE each: the ORM's flush
+    would send one per row."""
+    bulk = BulkWriter()
+    bulk.write_changes(list(invoices), _INVOICE_SETTLED)
+    bulk.write_changes(list(payments), _PAYMENT_SETTLED)
 
 
 def _not_charged(org: Organisation, invoice: Invoice, method: PaymentMethod, amount: int, key: str,
