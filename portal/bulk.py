@@ -137,10 +137,11 @@ class BulkWriter:
             return
         times = {name for name, kind in types.items() if kind.startswith("timestamp")}
         flags = {name for name, kind in types.items() if kind == "boolean"}
-        self.update(type(changed[0]), [
-            {"id": obj.id, **{name: self.time(getattr(obj, name)) if name in times
-                              else self.flag(getattr(obj, name)) if name in flags else getattr(obj, name)
-                              for name in types}} for obj in changed], types)
+        with db.session.no_autoflush:  # a flush first would send the very UPDATEs this one replaces
+            rows = [{"id": obj.id, **{name: self.time(getattr(obj, name)) if name in times
+                                      else self.flag(getattr(obj, name)) if name in flags else getattr(obj, name)
+                                      for name in types}} for obj in changed]
+            self.update(type(changed[0]), rows, types)
         for obj in changed:
             for name in types:
                 set_committed_value(obj, name, getattr(obj, name))
