@@ -7,6 +7,9 @@ open invoice credits it, the rest still due. A refund to the wallet is done at o
 claimed first (`claim_refund`, "processing": it holds its amount of the payment), its transaction committed
 before the gateway is asked (`portal.workflows.refunds`), and what the gateway answered is then recorded
 (`record_result`): a success issues the credit note and counts the money as refunded, a failure frees it.
+A refund's reference is its gateway's idempotency key: one claimed and never asked (the process stopped in
+between) or whose answer was lost is asked again by a periodic job (`unasked_refunds`), and the money goes
+back once.
 """
 
 import secrets
@@ -26,7 +29,7 @@ from portal.services.billing.invoicing import MAX_AMOUNT
 from portal.services.errors import DomainError
 from portal.services.payments import gateway as gateways
 from portal.services.payments import wallet
-from portal.services.payments.checkout import MAX_KEY, REFERENCE_ALPHABET, WALLET_GATEWAY
+from portal.services.payments.checkout import MAX_KEY, REFERENCE_ALPHABET, UNASKED_AFTER, WALLET_GATEWAY
 
 MAX_REASON = 300
 
@@ -174,6 +177,16 @@ def _held_of_invoice(invoice: Invoice) -> int:
     return db.session.scalar(
         db.select(db.func.coalesce(db.func.sum(Refund.amount), 0))
         .where(Refund.invoice_id == invoice.id, Refund.state == "processing")) or 0
+
+
+def unasked_refunds(now: datetime, limit: int = 200) -> list[int]:
+    """Refunds to a card claimed more than UNASKED_AFTER ago and still "processing", oldest first: their
+    gateway was never asked (the process asking it stopped after the claim committed) or its answer was never
+    recorded. Until they are, they hold their amount of the payment; asked again by their reference, the
+    gateway gives the money back once."""
+    return list(db.session.scalars(db.select(Refund.id).where(
+        Refund.state == "processing", Refund.destination == "method", Refund.created_at <= now - UNASKED_AFTER)
+        .order_by(Refund.id).limit(limit)))
 
 
 def refund_request(refund: Refund) -> gateways.RefundRequest:
