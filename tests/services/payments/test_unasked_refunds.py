@@ -192,6 +192,27 @@ def test_a_refund_refused_when_asked_again_frees_its_amount_and_credits_nothing(
     _ledger_holds(org.id)
 
 
+def test_a_gateway_that_cannot_be_reached_leaves_the_refund_to_the_next_run(paid, sent, monkeypatch):
+    """Nothing is known to have happened: the refund stays processing, holding its amount, and the next run
+    asks again and records the answer."""
+    org, invoice_id, payment_id = paid
+    refund_id = _claimed_only(payment_id, 10_000, "r-1")
+    sandbox = gateways.get("sandbox")
+
+    def unreachable(request):
+        raise gateways.GatewayError("timed out")
+
+    monkeypatch.setattr(sandbox, "refund", unreachable)
+    assert refund_flow.ask_again_unasked(LATER) == []
+    refund = db.session.get(Refund, refund_id)
+    assert (refund.state, refund.failure_code) == ("processing", None) and _notes(invoice_id) == []
+    monkeypatch.undo()
+    [asked] = refund_flow.ask_again_unasked(LATER + timedelta(minutes=10))
+    assert (asked.id, asked.state) == (refund_id, "succeeded") and len(_notes(invoice_id)) == 1
+    assert len(sent) == 1
+    _ledger_holds(org.id)
+
+
 def test_a_suspension_refund_to_a_card_never_asked_and_refused_goes_to_the_wallet_once(app, sent):
     """A suspension's credit note is paid out when it is issued; its refund to the card, left unasked, is asked
     by the job, refused (a charge the gateway does not know), and the money goes to the wallet instead, once."""
