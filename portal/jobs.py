@@ -420,6 +420,17 @@ def ask_again_unasked_payments() -> None:
         payments.ask_again_unasked(utcnow())
 
 
+@huey.periodic_task(crontab(minute="*/10"))
+def ask_again_unasked_refunds() -> None:
+    """Every 10 minutes: a refund to a card claimed but never put to its gateway, or whose answer was lost, is
+    asked again (once: its reference is the gateway's idempotency key), so it does not stay "processing"."""
+    from portal.orm import utcnow
+    from portal.workflows import refunds
+
+    with app_context():
+        refunds.ask_again_unasked(utcnow())
+
+
 @huey.task()
 def auto_pay_invoice(invoice_id: int, attempt: int) -> None:
     """One attempt at paying an invoice the sweep issued, from the wallet and the auto-pay card. Run again, it

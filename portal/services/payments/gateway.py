@@ -12,6 +12,10 @@ Outcomes a gateway reports:
   "pending" (a reference is issued and the payer pays it elsewhere: instructions and an expiry), or
   "failed" (with a failure code; `method_state` says whether the stored method is now "expired" or
   "failing");
+- a refund: "succeeded" (the money went back, with the provider's refund id) or "failed" (with a failure
+  code). A refund is idempotent by its `reference`, as a charge is: the provider is asked with it as the
+  Idempotency-Key, so asking twice for the same refund (its answer lost, or the safety net asking again a
+  refund left "processing") gives the money back once and answers the same refund id;
 - a webhook: its event id, a normalised kind ("succeeded", "failed", "expired", "refunded", or None for a
   type the portal does not handle) and the payment it is about (the provider's id and our reference).
 """
@@ -104,6 +108,9 @@ class ChargeResult:
 
 @dataclass(frozen=True)
 class RefundRequest:
+    """One refund of a charge: `reference` is unique per refund and is the provider's idempotency key, so asking
+    twice for it gives the money back once and answers the same refund."""
+
     reference: str
     gateway_payment_id: str | None
     amount: int
@@ -151,6 +158,10 @@ class Gateway(ABC):
         """Take the money from a stored method, or issue a reference for the payer to pay elsewhere."""
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        """Give back `request.amount` of the charge `request.gateway_payment_id`, once per `request.reference`
+        (sent as the provider's Idempotency-Key): asked again for the same reference, the provider refunds
+        nothing more and the answer is the same refund. A gateway that cannot give money back leaves this
+        out (its payments are refunded to the wallet)."""
         raise NotSupported(self.code)
 
     def reference_recorded(self, payment) -> None:

@@ -7,6 +7,9 @@ open invoice credits it, the rest still due. A refund to the wallet is done at o
 claimed first (`claim_refund`, "processing": it holds its amount of the payment), its transaction committed
 before the gateway is asked (`portal.workflows.refunds`), and what the gateway answered is then recorded
 (`record_result`): a success issues the credit note and counts the money as refunded, a failure frees it.
+A refund's reference is its gateway's idempotency key: one claimed and never asked (the process stopped in
+between) or whose answer was lost is asked again by a periodic job (`unasked_refunds`), and the money goes
+back once.
 """
 
 import secrets
@@ -26,7 +29,7 @@ from portal.services.billing.invoicing import MAX_AMOUNT
 from portal.services.errors import DomainError
 from portal.services.payments import gateway as gateways
 from portal.services.payments import wallet
-from portal.services.payments.checkout import MAX_KEY, REFERENCE_ALPHABET, WALLET_GATEWAY
+from portal.services.payments.checkout import MAX_KEY, REFERENCE_ALPHABET, UNASKED_AFTER, WALLET_GATEWAY
 
 MAX_REASON = 300
 
@@ -51,9 +54,23 @@ def held(payment: Payment) -> int:
 
 def refundable(payment: Payment) -> int:
     """What can still be refunded of a payment: what it brought in, less what was refunded or is being."""
+    return _left(payment, held(payment))
+
+
+def refundable_of(payments) -> dict[int, int]:
+    """`refundable` of each payment (by id), what refunds still hold of them read in one query for all."""
+    payments = list(payments)
+    holding = dict(db.session.execute(
+        db.select(Refund.payment_id, db.func.sum(Refund.amount))
+        .where(Refund.payment_id.in_([payment.id for payment in payments]), Refund.state == "processing")
+        .group_by(Refund.payment_id)).all()) if payments else {}
+    return {payment.id: _left(payment, int(holding.get(payment.id) or 0)) for payment in payments}
+
+
+def _left(payment: Payment, holding: int) -> int:
     if payment.state != "succeeded" or payment.purpose != "invoice" or payment.invoice_id is None:
         return 0
-    return max(payment.amount - payment.refunded_amount - held(payment), 0)
+    return max(payment.amount - payment.refunded_amount - holding, 0)
 
 
 def can_refund_to_method(payment: Payment) -> bool:
@@ -162,6 +179,16 @@ def _held_of_invoice(invoice: Invoice) -> int:
         .where(Refund.invoice_id == invoice.id, Refund.state == "processing")) or 0
 
 
+def unasked_refunds(now: datetime, limit: int = 200) -> list[int]:
+    """Refunds to a card claimed more than UNASKED_AFTER ago and still "processing", oldest first: their
+    gateway was never asked (the process asking it stopped after the claim committed) or its answer was never
+    recorded. Until they are, they hold their amount of the payment; asked again by their reference, the
+    gateway gives the money back once."""
+    return list(db.session.scalars(db.select(Refund.id).where(
+        Refund.state == "processing", Refund.destination == "method", Refund.created_at <= now - UNASKED_AFTER)
+        .order_by(Refund.id).limit(limit)))
+
+
 def refund_request(refund: Refund) -> gateways.RefundRequest:
     payment = db.session.get(Payment, refund.payment_id)
     return gateways.RefundRequest(reference=refund.reference, gateway_payment_id=payment.gateway_payment_id,
@@ -186,25 +213,29 @@ def record_result(refund: Refund, result: gateways.RefundResult, now: datetime, 
         audit.record("refund_failed", actor=actor, organisation=org, obj=payment,
                      details={"refund": refund.reference, "amount": refund.amount,
                               "failure_code": refund.failure_code})
-        if refund.credit_note_id is not None:
-            _to_wallet_instead(refund, payment, invoice, org, now, actor)
+        if refund.credit_note_id is not None:  # the note is paid out already: the money goes to the wallet
+            to_wallet(payment, invoice, org, refund.amount, now, key=f"{refund.idempotency_key}:wallet",
+                      reason=refund.reason, credit_note_id=refund.credit_note_id,
+                      created_by_id=refund.created_by_id, actor=actor)
     return refund
 
 
-def _to_wallet_instead(refund: Refund, payment: Payment, invoice: Invoice, org: Organisation, now: datetime,
-                       actor) -> None:
-    """A credit note's refund that the card's gateway refused: the note is paid out already, so the money goes
-    to the wallet instead, never lost (a refund of its own, to the wallet, once)."""
-    again = Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id,
-                   credit_note_id=refund.credit_note_id, amount=refund.amount, currency=refund.currency,
-                   destination="wallet", state="succeeded", reference=new_reference(),
-                   idempotency_key=f"{refund.idempotency_key}:wallet"[:MAX_KEY], reason=refund.reason,
-                   created_by_id=refund.created_by_id, created_at=now, ended_at=now)
-    db.session.add(again)
-    payment.refunded_amount += refund.amount
+def to_wallet(payment: Payment, invoice: Invoice, org: Organisation, amount: int, now: datetime, key: str,
+              reason: str | None, credit_note_id: int | None, created_by_id: int | None, actor=None) -> Refund:
+    """Give `amount` of `payment` back to the payer's wallet at once, backed by credit note `credit_note_id`,
+    already issued (a suspension's, or one whose card refund the gateway refused: never lost, once per `key`):
+    a refund to the wallet, counted refunded, and the wallet's movement. The caller holds the payer's lock.
+    Returns the refund."""
+    refund = Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id,
+                    credit_note_id=credit_note_id, amount=amount, currency=payment.currency, destination="wallet",
+                    state="succeeded", reference=new_reference(), idempotency_key=key[:MAX_KEY], reason=reason,
+                    created_by_id=created_by_id, created_at=now, ended_at=now)
+    db.session.add(refund)
+    payment.refunded_amount += amount
     db.session.flush()
-    wallet.add_entry(org, "refund_in", refund.amount, now, currency=refund.currency, payment=payment,
-                     invoice=invoice, reason=refund.reason, actor=actor)
+    wallet.add_entry(org, "refund_in", amount, now, currency=payment.currency, payment=payment, invoice=invoice,
+                     reason=reason, actor=actor)
+    return refund
 
 
 def _succeed(refund: Refund, payment: Payment, invoice: Invoice, org: Organisation, now: datetime,

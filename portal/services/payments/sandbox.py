@@ -10,6 +10,11 @@
   (several v1 may be given while a secret rotates); an event older or newer than TOLERANCE is refused, and
   signatures are compared in constant time. The webhook is handed to a job once the portal's transaction
   commits (`hooks.after_commit("deliver_webhook", ...)`) and retried until the portal accepts it.
+- A refund is made once per reference (its idempotency key), as a provider does: asked again, the sandbox
+  answers the refund it made and sends no second webhook; the same reference for another charge or amount is
+  refused. Its refund id and its webhook's event id derive from the reference, so even a process that does
+  not remember it (the sandbox keeps its refunds in memory) answers the same refund, and its webhook is a
+  replay the portal ignores.
 
 A token names its card's behaviour (`tok_sb_<behaviour>_<random>`); a real provider keeps that on its side.
 """
@@ -18,7 +23,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -54,6 +61,10 @@ TEST_CARDS = {
 }
 BEHAVIOURS = ("succeeds", "declined", "expired", "fails_later", "confirms_later")
 EVENT_KINDS = {"charge.succeeded": "succeeded", "charge.failed": "failed", "charge.refunded": "refunded"}
+REMEMBERED_REFUNDS = 10_000  # the refunds the sandbox answers again from memory (the oldest forgotten first)
+# reference -> (the request, the answer) of each refund made: the provider's side of the idempotency key.
+_refunds_made: OrderedDict[str, tuple[RefundRequest, RefundResult]] = OrderedDict()
+_refunds_lock = threading.Lock()
 
 
 def luhn_valid(number: str) -> bool:
@@ -105,6 +116,10 @@ def _behaviour(token: str | None) -> str:
     return next((b for b in BEHAVIOURS if rest.startswith(b + "_")), "declined")
 
 
+def _digest(reference: str) -> str:
+    return hashlib.sha256(reference.encode()).hexdigest()[:24]
+
+
 def _event_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
 
@@ -129,7 +144,7 @@ class SandboxGateway(Gateway):
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         behaviour = _behaviour(request.token)
-        charge_id = "ch_sb_" + hashlib.sha256(request.reference.encode()).hexdigest()[:24]
+        charge_id = "ch_sb_" + _digest(request.reference)
         if behaviour in ("succeeds", "confirms_later"):
             self._send("charge.succeeded", charge_id, request.reference, request.amount, request.currency,
                        delay=CONFIRMS_AFTER_SECONDS if behaviour == "confirms_later" else 0)
@@ -140,18 +155,28 @@ class SandboxGateway(Gateway):
         return ChargeResult("failed", charge_id, failure_code=failure, method_state=state)
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund once per `request.reference` (see the module): asked again, the same answer and no webhook."""
         if not request.gateway_payment_id:  # as a provider answers a refund of a charge it does not know
             return RefundResult("failed", failure_code="charge_unknown")
-        refund_id = _event_id("re_sb")
+        with _refunds_lock:
+            made = _refunds_made.get(request.reference)
+            if made is not None:
+                kept, result = made
+                return result if kept == request else RefundResult("failed", failure_code="idempotency_key_reused")
+            result = RefundResult("succeeded", "re_sb_" + _digest(request.reference))
+            _refunds_made[request.reference] = (request, result)
+            while len(_refunds_made) > REMEMBERED_REFUNDS:
+                _refunds_made.popitem(last=False)
         self._send("charge.refunded", request.gateway_payment_id, request.reference, request.amount,
-                   request.currency, refund_id=refund_id)
-        return RefundResult("succeeded", refund_id)
+                   request.currency, event_id="evt_sb_re_" + _digest(request.reference),
+                   refund_id=result.gateway_refund_id)
+        return result
 
     def _send(self, event_type: str, charge_id: str | None, reference: str, amount: int, currency: str,
-              failure_code: str | None = None, delay: int = 0, **extra) -> None:
+              failure_code: str | None = None, delay: int = 0, event_id: str | None = None, **extra) -> None:
         """Queue the webhook of an event, to be delivered (`delay` seconds) after the portal's transaction
         commits."""
-        body = {"id": _event_id("evt_sb"), "type": event_type, "created": int(time.time()),
+        body = {"id": event_id or _event_id("evt_sb"), "type": event_type, "created": int(time.time()),
                 "data": {"charge": charge_id, "reference": reference, "amount": amount, "currency": currency,
                          "failure_code": failure_code, **extra}}
         hooks.after_commit("deliver_webhook", [(CODE, json.dumps(body, separators=(",", ":")), delay)])

@@ -29,13 +29,14 @@ def refund_cards(sub: Subscription) -> list[PaymentMethod]:
     """The cards that paid the subscription's invoices and can take money back through their gateway: a
     suspension may return what was paid to them instead of the wallet."""
     found = {}
-    for payment in db.session.scalars(
-            db.select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)
-            .where(Invoice.subscription_id == sub.id, Invoice.kind == "invoice", Payment.state == "succeeded",
-                   Payment.purpose == "invoice", Payment.method_kind == "card",
-                   Payment.payment_method_id.is_not(None))
-            .order_by(Payment.id.desc())):
-        if refunds.refundable(payment) > 0 and refunds.can_refund_to_method(payment):
+    payments = list(db.session.scalars(
+        db.select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Invoice.subscription_id == sub.id, Invoice.kind == "invoice", Payment.state == "succeeded",
+               Payment.purpose == "invoice", Payment.method_kind == "card", Payment.payment_method_id.is_not(None))
+        .order_by(Payment.id.desc())))
+    refundable = refunds.refundable_of(payments)
+    for payment in payments:
+        if refundable[payment.id] > 0 and refunds.can_refund_to_method(payment):
             found.setdefault(payment.payment_method_id, db.session.get(PaymentMethod, payment.payment_method_id))
     return [card for card in found.values() if card is not None]
 
@@ -74,23 +75,16 @@ def refund_to_wallet(invoice: Invoice, note: Invoice, amount: int, now: datetime
     wallet.lock_payer(org.id)
     reason = _reason(invoice.locale, note, suspension)
     left = amount
-    payments = db.session.scalars(db.select(Payment).where(
+    payments = list(db.session.scalars(db.select(Payment).where(
         Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice")
-        .order_by(Payment.id.desc()))
+        .order_by(Payment.id.desc())))
+    refundable = refunds.refundable_of(payments)
     for payment in payments:
-        part = min(left, refunds.refundable(payment))
+        part = min(left, refundable[payment.id])
         if part <= 0:
             continue
-        refund = Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id, credit_note_id=note.id,
-                        amount=part, currency=payment.currency, destination="wallet", state="succeeded",
-                        reference=refunds.new_reference(), idempotency_key=f"credit-note:{note.id}:{payment.id}",
-                        reason=reason, created_by_id=actor.id if actor is not None else None, created_at=now,
-                        ended_at=now)
-        db.session.add(refund)
-        payment.refunded_amount += part
-        db.session.flush()
-        wallet.add_entry(org, "refund_in", part, now, currency=payment.currency, payment=payment, invoice=invoice,
-                         reason=reason, actor=actor)
+        refunds.to_wallet(payment, invoice, org, part, now, key=f"credit-note:{note.id}:{payment.id}", reason=reason,
+                          credit_note_id=note.id, created_by_id=actor.id if actor is not None else None, actor=actor)
         left -= part
         if left == 0:
             break
@@ -119,10 +113,12 @@ def refund_to_method(invoice: Invoice, note: Invoice, amount: int, now: datetime
     wallet.lock_payer(org.id)
     reason = _reason(invoice.locale, note, True)
     left = amount
-    for payment in db.session.scalars(db.select(Payment).where(
-            Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice",
-            Payment.method_kind == "card").order_by(Payment.id.desc())):
-        part = min(left, refunds.refundable(payment))
+    payments = list(db.session.scalars(db.select(Payment).where(
+        Payment.invoice_id == invoice.id, Payment.state == "succeeded", Payment.purpose == "invoice",
+        Payment.method_kind == "card").order_by(Payment.id.desc())))
+    refundable = refunds.refundable_of(payments)
+    for payment in payments:
+        part = min(left, refundable[payment.id])
         if part <= 0 or not refunds.can_refund_to_method(payment):
             continue
         db.session.add(Refund(organisation_id=org.id, payment_id=payment.id, invoice_id=invoice.id,

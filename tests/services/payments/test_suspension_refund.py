@@ -162,3 +162,18 @@ def test_a_card_refund_the_gateway_refuses_goes_to_the_wallet_instead(annual):
     assert states == [("method", "failed", note.total), ("wallet", "succeeded", note.total)]
     assert wallet.balance(org.id, "CLP") == note.total == db.session.get(Payment, payment.id).refunded_amount
     assert _left(invoice) == 0 and note.status == "paid"
+
+
+def test_the_cards_that_can_take_money_back_are_read_in_the_same_statements_for_any_number_of_payments(
+        annual, count_queries):
+    org, sub, invoice, card = annual
+    pay_by_card(org.id, invoice.id, 10_000, card.id, "pay-1", now=JAN)
+    db.session.expire_all()
+    with count_queries() as one:
+        assert [c.id for c in suspension.refund_cards(db.session.get(type(sub), sub.id))] == [card.id]
+    for n in range(2, 6):
+        pay_by_card(org.id, invoice.id, 10_000, card.id, f"pay-{n}", now=JAN)
+    db.session.expire_all()
+    with count_queries() as five:
+        assert [c.id for c in suspension.refund_cards(db.session.get(type(sub), sub.id))] == [card.id]
+    assert five["n"] == one["n"]
