@@ -209,8 +209,14 @@ def test_a_customer_who_paid_by_card_chooses_to_get_the_refund_back_on_the_card(
     page.get_by_role("link", name="Suspender la suscripción").click()
     expect(page.get_by_role("group", name="A dónde vuelven los $99.166")).to_be_visible()
     page.get_by_label("La tarjeta con que pagaste: Visa •••• 4242", exact=False).check()
+    # The two choices read as every choice of the portal does, in the text's weight; only the question is bold.
+    choices = page.locator("fieldset label.check")
+    assert choices.evaluate_all("labels => labels.map(label => getComputedStyle(label).fontWeight)") == ["400", "400"]
     assert layout_problems(page) == []
     screenshot(page, "account-suspend-refund-to-card-1024")
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        screenshot(page, f"account-suspend-refund-to-card-{width}")
     page.get_by_role("button", name="Confirmar la suspensión").click()
     expect(page.get_by_role("status").filter(has_text="suspendida").first).to_be_visible()
     db.session.rollback()

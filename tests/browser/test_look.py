@@ -1,5 +1,6 @@
 """How the foundation screens look: every landing page in every language at phone, 1024×768 and desktop
-sizes (screenshots under screenshots/ for people to look at), with nothing overflowing; and print."""
+sizes (screenshots under screenshots/ for people to look at), with nothing overflowing and, wider than a phone,
+the top bar on one line; and print."""
 
 import shutil
 import subprocess
@@ -75,6 +76,12 @@ LAYOUT_CHECK = """() => {
                 problems.push(`${element.className || element.tagName} sticks out: ${box.left}..${box.right}`);
             }
         });
+        // Beside the sidebar (wider than a phone) the top bar is one line: nothing in it starts below another's bottom.
+        const bar = document.querySelector('.topbar');
+        const boxes = bar && width > 720
+            ? [...bar.children].map(child => child.getBoundingClientRect()).filter(box => box.width && box.height) : [];
+        const firstBottom = Math.min(...boxes.map(box => box.bottom));
+        if (boxes.some(box => box.top >= firstBottom)) { problems.push('the top bar takes two lines'); }
         const headings = document.querySelectorAll('h1').length;
         if (headings !== 1) { problems.push(`${headings} h1 headings`); }
         return problems;

@@ -4,7 +4,8 @@ order and on the stock page), a license is activated for a client, found again b
 typed loosely, cancelled back to stock, and a client is cancelled with all its licenses; the administrator
 finds the order's invoice among the partner's invoices ("Faturas", which a seller does not see) and generates
 a boleto for it, then adds a card on the payment provider's page ("Formas de pagamento", which a seller does not
-see either) and pays the invoice with it; at 390 px and 1280 px with htmx, and the same walk without JavaScript."""
+see either) and pays the invoice with it; at 390 px and 1280 px with htmx, and the same walk without JavaScript.
+From a desktop the order, the activations and the invoices are read at 1024 px too, every column in view."""
 
 import re
 
@@ -172,6 +173,10 @@ def _activate_and_find(page, partner, shot) -> str:
     assert len(code.replace("-", "")) >= 16
     assert _available(partner, completo) == 10
     page.goto("/partner/licenses")
+    problems: list[str] = []
+    fits_here_and_at_1024(page, problems, "activations")
+    assert not problems, "\n".join(problems)
+    shot(page, "licenses")
     page.locator("#filter-tax-id").fill("11222333000181")
     page.get_by_role("button", name="Filtrar").click()
     expect(page.locator("#licenses tbody tr")).to_have_count(1)
@@ -216,6 +221,16 @@ def test_a_partner_orders_approves_activates_finds_and_cancels_licenses(new_page
     expect(line.locator("td").nth(1)).to_have_text("10")
     expect(line.locator("td").nth(2)).to_have_text("R$ 89,90")
     expect(line.locator("td").nth(3)).to_contain_text("O primeiro mês, R$ 899,00, na fatura")
+    problems: list[str] = []
+    fits_here_and_at_1024(admin, problems, "order")
+    assert not problems, "\n".join(problems)
+    # Its items, read beside the sidebar at 1024 px: 10 bought and the bonus one, 11 in all, the setup fee under the
+    # unit price, and both totals in one column.
+    items = admin.locator("#lines-title").locator("xpath=..").locator("tbody tr", has_text="Moderniza Completo")
+    expect(items.locator("td").nth(0)).to_have_text(re.compile(r"^10\s*Bônus: 1$"))
+    expect(items.locator("td").nth(1)).to_have_text("11")
+    expect(items.locator("td").nth(3)).to_contain_text("Taxa de adesão: R$ 150,00")
+    expect(items.locator("td").nth(4)).to_contain_text("Valor total com adesão: R$ 2.399,00")
     shot(admin, "order-billing")
     admin.get_by_role("link", name="Estoque", exact=True).first.click()
     subscription = admin.locator("#subscription")

@@ -1,6 +1,7 @@
 """The whole way a new customer buys, in one go: sign up, open the e-mailed link, fill the cart from the store
 (two additional users and a module), activate, and find the new items on the plan page and on the next bill;
-in Spanish and in Portuguese, on a phone and on a desktop, and without JavaScript."""
+in Spanish and in Portuguese, on a phone and on a desktop (and its top bar on one line at 1024 px), and without
+JavaScript."""
 
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import Subscription, SubscriptionItem
+from tests.browser.test_look import fits_here_and_at_1024
 from tests.browser.test_signup import confirmation_link
 from tests.services.store_helpers import make_shelves
 
@@ -66,7 +68,7 @@ def test_sign_up_buy_activate_and_see_it_on_the_plan_and_the_next_bill(new_page,
     page.locator("#email").fill(email)
     page.locator("#name").fill("Lucía Souza")
     page.locator("#password").fill("una clave bien larga")
-    page.locator("#organisation").fill("Ferretería Aurora")
+    page.locator("#organisation").fill("Ferretería y Materiales Aurora")
     page.locator("#country").select_option(walk.country)
     page.locator("#tax_id").fill(walk.tax_id)
     page.get_by_role("button", name=words["confirm"]).click()
@@ -108,6 +110,10 @@ def test_sign_up_buy_activate_and_see_it_on_the_plan_and_the_next_bill(new_page,
     expect(plan.get_by_role("rowheader")).to_have_text([cat.user.name, cat.module.name])
     expect(plan.locator(f"#qty-{sub.id}-{cat.user.id}")).to_have_value("2")
     expect(plan.locator(f"#qty-{sub.id}-{cat.module.id}")).to_have_value("1")
+    if width > 1024:  # from a desktop at 1024 px too: organisation, advisor, cart, language and user on one line
+        problems: list[str] = []
+        fits_here_and_at_1024(page, problems, "plans")
+        assert not problems, "\n".join(problems)
     # The next bill, at the end of the free month: the plan and both add-ons at their monthly prices.
     page.get_by_role("link", name=words["overview"], exact=True).click()
     bill = page.locator(f"#cycle-{sub.id}").locator("xpath=..").locator("table")
