@@ -43,7 +43,7 @@ def store():
                       in_cart_by=_in_cart(cart_summary()))
     results = offers.search_offers(held, term) if term else None
     rows = [] if term else offers.store_rows(held, _pages())
-    cart = cart_summary()  # after the rows: the prices of the products in the cart are among theirs, read once
+    cart = cart_summary()
     return render("customer/store.html", rows=rows, pages=_pages(), term=term, results=results,
                   can_buy=_can_buy(), cart=cart, in_cart_by=_in_cart(cart),
                   trial=trial_notices.trial_ending(g.organisation, utcnow(), subscriptions=held.every))
