@@ -127,14 +127,14 @@ def _holdings_query():
     return (db.select(Subscription)
             .where(Subscription.organisation_id == bindparam("organisation_id"),
                    Subscription.status.in_(SUBSCRIBED_STATUSES))
-            .options(db.joinedload(Subscription.plan), db.selectinload(Subscription.items))
+            .options(db.joinedload(Subscription.plan), db.joinedload(Subscription.items))
             .order_by(Subscription.id))
 
 
 def holdings(org: Organisation) -> Holdings:
-    """What `org` subscribes to, read in two statements (its plans with it, then its add-ons)."""
+    """What `org` subscribes to, read in one statement (its plans and add-ons with it)."""
     found = Holdings(org)
-    subs = db.session.scalars(_holdings_query(), {"organisation_id": org.id}).all()
+    subs = db.session.scalars(_holdings_query(), {"organisation_id": org.id}).unique().all()
     found.every = subs
     for sub in subs:
         found.subscriptions.setdefault(sub.plan.software_id, sub)
@@ -172,40 +172,45 @@ def offer_for(product: Product | ShelfProduct, held: Holdings) -> Offer | None:
                  held.active.get(product.id, 0))
 
 
-_SHELF_COLUMNS = (Product.id, Product.code, Product.software_id, Product.category_id, Product.kind, Product.name,
-                  Product.names, Product.description, Product.is_free, Product.pay_upfront,
-                  Category.code, Category.name, Category.names)
+# The store reads its catalog on every page, as plain rows of the tables' columns (an ORM entity or attribute
+# would have the ORM build each row, which costs more than these small reads).
+_PRODUCT, _CATEGORY, _PRICE, _QUOTA = (model.__table__.c for model in (Product, Category, Price, Quota))
+_SHELF_COLUMNS = (_PRODUCT.id, _PRODUCT.code, _PRODUCT.software_id, _PRODUCT.category_id, _PRODUCT.kind,
+                  _PRODUCT.name, _PRODUCT.names, _PRODUCT.description, _PRODUCT.is_free, _PRODUCT.pay_upfront,
+                  _CATEGORY.code, _CATEGORY.name, _CATEGORY.names)
 
 
 @cache
 def _offered_products():
-    """The products on sale in a store category, in catalog order, with their category (plain rows: the store
-    reads them on every page). Built once; a caller adds its criteria."""
-    return (db.select(*_SHELF_COLUMNS).join(Category, Category.id == Product.category_id).where(on_sale())
-            .order_by(Category.position, Category.id, Product.position, Product.name, Product.id))
+    """The products on sale in a store category, in catalog order, with their category. Built once; a caller
+    adds its criteria."""
+    return (db.select(*_SHELF_COLUMNS).join_from(Product.__table__, Category.__table__,
+                                                 _CATEGORY.id == _PRODUCT.category_id)
+            .where(on_sale())
+            .order_by(_CATEGORY.position, _CATEGORY.id, _PRODUCT.position, _PRODUCT.name, _PRODUCT.id))
 
 
 @cache
 def _in_category():
-    return _offered_products().where(Category.code == bindparam("code"))
+    return _offered_products().where(_CATEGORY.code == bindparam("code"))
 
 
 @cache
 def _one_product():
-    return _offered_products().where(Product.id == bindparam("product_id"))
+    return _offered_products().where(_PRODUCT.id == bindparam("product_id"))
 
 
 @cache
 def _prices_query():
     """The prices of some products (`product_ids`) in some currencies (`currencies`)."""
-    return db.select(Price.product_id, Price.currency, Price.period, Price.amount, Price.setup_fee).where(
-        Price.product_id.in_(bindparam("product_ids", expanding=True)),
-        Price.currency.in_(bindparam("currencies", expanding=True)))
+    return db.select(_PRICE.product_id, _PRICE.currency, _PRICE.period, _PRICE.amount, _PRICE.setup_fee).where(
+        _PRICE.product_id.in_(bindparam("product_ids", expanding=True)),
+        _PRICE.currency.in_(bindparam("currencies", expanding=True)))
 
 
 @cache
 def _quotas_query():
-    return db.select(Quota.metric, Quota.included).where(Quota.product_id == bindparam("product_id"))
+    return db.select(_QUOTA.metric, _QUOTA.included).where(_QUOTA.product_id == bindparam("product_id"))
 
 
 def _currencies(held: Holdings) -> list[str]:
@@ -262,7 +267,7 @@ def search_offers(held: Holdings, term: str) -> list[Offer]:
     needle = folded(term.strip()[:100])
     if not needle:
         return []
-    query = _offered_products().where(Product.search_name.contains(needle, autoescape=True))
+    query = _offered_products().where(_PRODUCT.search_name.contains(needle, autoescape=True))
     return [offer for _shelf, offer in _shelves(db.session.execute(query), held)][:SEARCH_LIMIT]
 
 
