@@ -181,23 +181,27 @@ _SHELF_COLUMNS = (_PRODUCT.id, _PRODUCT.code, _PRODUCT.software_id, _PRODUCT.cat
 
 
 @cache
-def _offered_products():
-    """The products on sale in a store category, in catalog order, with their category. Built once; a caller
-    adds its criteria."""
-    return (db.select(*_SHELF_COLUMNS).join_from(Product.__table__, Category.__table__,
-                                                 _CATEGORY.id == _PRODUCT.category_id)
-            .where(on_sale())
-            .order_by(_CATEGORY.position, _CATEGORY.id, _PRODUCT.position, _PRODUCT.name, _PRODUCT.id))
+def _offered_products(subscribed: bool):
+    """The products on sale in a store category, in catalog order, with their category; `subscribed`: only those
+    of the software bound as `software_ids` (an organisation that subscribes to some is offered no other's).
+    Built once of each kind; a caller adds its criteria."""
+    statement = (db.select(*_SHELF_COLUMNS).join_from(Product.__table__, Category.__table__,
+                                                      _CATEGORY.id == _PRODUCT.category_id)
+                 .where(on_sale())
+                 .order_by(_CATEGORY.position, _CATEGORY.id, _PRODUCT.position, _PRODUCT.name, _PRODUCT.id))
+    if subscribed:
+        statement = statement.where(_PRODUCT.software_id.in_(bindparam("software_ids", expanding=True)))
+    return statement
 
 
 @cache
-def _in_category():
-    return _offered_products().where(_CATEGORY.code == bindparam("code"))
+def _in_category(subscribed: bool):
+    return _offered_products(subscribed).where(_CATEGORY.code == bindparam("code"))
 
 
 @cache
-def _one_product():
-    return _offered_products().where(_PRODUCT.id == bindparam("product_id"))
+def _one_product(subscribed: bool):
+    return _offered_products(subscribed).where(_PRODUCT.id == bindparam("product_id"))
 
 
 @cache
@@ -218,10 +222,14 @@ def _currencies(held: Holdings) -> list[str]:
     return sorted({sub.currency for sub in held.subscriptions.values()} or {held.currency})
 
 
-def _shelves(rows, held: Holdings) -> list[tuple[Shelf, Offer]]:
-    """The offers of the products read (`rows` of _offered_products), each with its category, in their order:
-    their prices are read in one statement, only in the organisation's currencies (no other is offered)."""
-    rows = rows.all()
+def _shelves(held: Holdings, statement_for, binds: dict | None = None) -> list[tuple[Shelf, Offer]]:
+    """The offers of the products that `statement_for(subscribed)` (_offered_products or one of its kind, with
+    `binds`) reads, each with its category, in their order: their prices are read in one statement, only in
+    the organisation's currencies (no other is offered)."""
+    binds = dict(binds or {})
+    if held.subscriptions:
+        binds["software_ids"] = sorted(held.subscriptions)
+    rows = db.session.execute(statement_for(bool(held.subscriptions)), binds).all()
     if not rows:
         return []
     prices: dict[int, list] = {}
@@ -245,7 +253,7 @@ def store_rows(held: Holdings, pages: dict[str, int] | None = None) -> list[Row]
     """The store's rows in catalog order, each at its page (`pages`: category code → page, default 1);
     a category with nothing offered to the organisation is left out."""
     by_category: dict[int, tuple[Shelf, list[Offer]]] = {}
-    for shelf, offer in _shelves(db.session.execute(_offered_products()), held):
+    for shelf, offer in _shelves(held, _offered_products):
         by_category.setdefault(shelf.id, (shelf, []))[1].append(offer)
     return [_row(shelf, offers, (pages or {}).get(shelf.code, 1)) for shelf, offers in by_category.values()]
 
@@ -258,7 +266,7 @@ def _row(category: Shelf, offers: list[Offer], page: int) -> Row:
 
 def store_row(held: Holdings, code: str, page: int) -> Row | None:
     """One row of the store at `page` (what its arrows bring), or None when there is no such row."""
-    found = _shelves(db.session.execute(_in_category(), {"code": code[:40]}), held)
+    found = _shelves(held, _in_category, {"code": code[:40]})
     return _row(found[0][0], [offer for _shelf, offer in found], page) if found else None
 
 
@@ -267,13 +275,15 @@ def search_offers(held: Holdings, term: str) -> list[Offer]:
     needle = folded(term.strip()[:100])
     if not needle:
         return []
-    query = _offered_products().where(_PRODUCT.search_name.contains(needle, autoescape=True))
-    return [offer for _shelf, offer in _shelves(db.session.execute(query), held)][:SEARCH_LIMIT]
+    def matching(subscribed: bool):
+        return _offered_products(subscribed).where(_PRODUCT.search_name.contains(needle, autoescape=True))
+
+    return [offer for _shelf, offer in _shelves(held, matching)][:SEARCH_LIMIT]
 
 
 def product_offer(held: Holdings, product_id: int) -> Offer | None:
     """One offered product, for its page, with what it includes (None when the organisation is not offered it)."""
-    found = _shelves(db.session.execute(_one_product(), {"product_id": product_id}), held)
+    found = _shelves(held, _one_product, {"product_id": product_id})
     if not found:
         return None
     offer = found[0][1]
