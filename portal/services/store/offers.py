@@ -205,6 +205,12 @@ def _one_product(subscribed: bool):
 
 
 @cache
+def _matching(subscribed: bool):
+    """The products whose search name contains the bound `needle` (escaped for LIKE: "/" before "/", % and _)."""
+    return _offered_products(subscribed).where(_PRODUCT.search_name.contains(bindparam("needle"), escape="/"))
+
+
+@cache
 def _prices_query():
     """The prices of some products (`product_ids`) in some currencies (`currencies`)."""
     return db.select(_PRICE.product_id, _PRICE.currency, _PRICE.period, _PRICE.amount, _PRICE.setup_fee).where(
@@ -275,10 +281,8 @@ def search_offers(held: Holdings, term: str) -> list[Offer]:
     needle = folded(term.strip()[:100])
     if not needle:
         return []
-    def matching(subscribed: bool):
-        return _offered_products(subscribed).where(_PRODUCT.search_name.contains(needle, autoescape=True))
-
-    return [offer for _shelf, offer in _shelves(held, matching)][:SEARCH_LIMIT]
+    escaped = needle.replace("/", "//").replace("%", "/%").replace("_", "/_")  # as LIKE … ESCAPE '/' reads it
+    return [offer for _shelf, offer in _shelves(held, _matching, {"needle": escaped})][:SEARCH_LIMIT]
 
 
 def product_offer(held: Holdings, product_id: int) -> Offer | None:
