@@ -34,7 +34,7 @@ def _in_cart(cart) -> dict[int, int]:
 @bp.get("/store")
 def store():
     """Show the store: the catalog's rows in order, or the products whose name matches the search."""
-    held = offers.holdings(g.organisation)
+    held = offers.shown_holdings(g.organisation)
     term = request.args.get("q", "").strip()[:100]
     code = request.args.get("row")
     if code and wants_fragment():
@@ -53,7 +53,7 @@ def store():
 def store_product(product_id: int):
     """Show one product of the store: its whole description, what it includes, its price, setup fee and
     period."""
-    offer = offers.product_offer(offers.holdings(g.organisation), product_id) or abort(404)
+    offer = offers.product_offer(offers.shown_holdings(g.organisation), product_id) or abort(404)
     cart = cart_summary()
     return render("customer/store_product.html", offer=offer, can_buy=_can_buy(), cart=cart,
                   in_cart=_in_cart(cart).get(product_id, 0))

@@ -122,19 +122,32 @@ class Row:
 
 
 @cache
-def _holdings_query():
-    """The statement of holdings, built once (building it cost more than running it); bound per call."""
+def _holdings_query(joined: bool):
+    """The statement of holdings (joined: its plans and add-ons read with it), built once; bound per call."""
+    load = db.joinedload if joined else db.selectinload
     return (db.select(Subscription)
             .where(Subscription.organisation_id == bindparam("organisation_id"),
                    Subscription.status.in_(SUBSCRIBED_STATUSES))
-            .options(db.joinedload(Subscription.plan), db.joinedload(Subscription.items))
+            .options(load(Subscription.items), load(Subscription.plan))
             .order_by(Subscription.id))
 
 
 def holdings(org: Organisation) -> Holdings:
-    """What `org` subscribes to, read in one statement (its plans and add-ons with it)."""
+    """What `org` subscribes to, to change it (its add-ons and plans read apart, in two more statements: a
+    subscription is locked by refreshing it FOR UPDATE with the loaders it was read with, and PostgreSQL locks
+    no row of an outer join)."""
+    return _holdings(org, _holdings_query(False))
+
+
+def shown_holdings(org: Organisation) -> Holdings:
+    """What `org` subscribes to, for the store's pages (which change nothing): read in one statement, its plans
+    and add-ons joined."""
+    return _holdings(org, _holdings_query(True))
+
+
+def _holdings(org: Organisation, statement) -> Holdings:
     found = Holdings(org)
-    subs = db.session.scalars(_holdings_query(), {"organisation_id": org.id}).unique().all()
+    subs = db.session.scalars(statement, {"organisation_id": org.id}).unique().all()
     found.every = subs
     for sub in subs:
         found.subscriptions.setdefault(sub.plan.software_id, sub)
