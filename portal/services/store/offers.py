@@ -3,8 +3,9 @@ organisation's currency for its subscription's period (or once), and whether the
 
 A product is offered when it is on sale, sits in a store category, belongs to a software the organisation
 subscribes to (any software when it has no subscription yet) and has a price in its currency (or is free).
-The catalog is tens of products: it is read whole in two statements (its products with their categories, then
-their prices in the organisation's currencies), as plain rows, and paged here.
+The catalog is tens of products: what of it the organisation may be offered is read whole in two statements
+(the products of the software it subscribes to, with their categories, then their prices in its currencies),
+as plain rows, and paged here.
 """
 
 from collections.abc import Sequence
