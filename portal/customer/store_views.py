@@ -34,7 +34,7 @@ def _in_cart(cart) -> dict[int, int]:
 @bp.get("/store")
 def store():
     """Show the store: the catalog's rows in order, or the products whose name matches the search."""
-    held = offers.holdings(g.organisation)
+    held = offers.shown_holdings(g.organisation)
     term = request.args.get("q", "").strip()[:100]
     code = request.args.get("row")
     if code and wants_fragment():
@@ -43,7 +43,7 @@ def store():
                       in_cart_by=_in_cart(cart_summary()))
     results = offers.search_offers(held, term) if term else None
     rows = [] if term else offers.store_rows(held, _pages())
-    cart = cart_summary()  # after the rows: the prices of the products in the cart are among theirs, read once
+    cart = cart_summary()
     return render("customer/store.html", rows=rows, pages=_pages(), term=term, results=results,
                   can_buy=_can_buy(), cart=cart, in_cart_by=_in_cart(cart),
                   trial=trial_notices.trial_ending(g.organisation, utcnow(), subscriptions=held.every))
@@ -53,7 +53,7 @@ def store():
 def store_product(product_id: int):
     """Show one product of the store: its whole description, what it includes, its price, setup fee and
     period."""
-    offer = offers.product_offer(offers.holdings(g.organisation), product_id) or abort(404)
+    offer = offers.product_offer(offers.shown_holdings(g.organisation), product_id) or abort(404)
     cart = cart_summary()
     return render("customer/store_product.html", offer=offer, can_buy=_can_buy(), cart=cart,
                   in_cart=_in_cart(cart).get(product_id, 0))

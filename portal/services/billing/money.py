@@ -19,6 +19,8 @@ def apply_basis_points(amount: int, basis_points: int) -> int:
 
 def discounted(amount: int, discount_bp: int) -> int:
     """The amount after a discount in basis points (5000 = 50 % off)."""
+    if not discount_bp:  # most subscriptions have none: the store prices every product it shows with this
+        return amount
     return amount - apply_basis_points(amount, discount_bp)
 
 

@@ -51,8 +51,19 @@ def check_quantity(offer: Offer, quantity, already: int = 0) -> int:
 
 
 def cart_lines(org: Organisation, user: User) -> list[CartLine]:
-    """The user's cart as it stands (not priced: the store's panel lists it)."""
-    return _lines(org, user)
+    """The user's cart as it stands, each line with its product (not priced: the store's panel lists it); not
+    read when the count read with the session's user (line_count) says it is empty."""
+    if (getattr(user, "cart_line_counts", None) or {}).get(org.id) == 0:
+        return []
+    return db.session.scalars(_cart_lines_query(), {"organisation_id": org.id, "user_id": user.id}).all()
+
+
+@cache
+def _cart_lines_query():
+    """The statement of cart_lines, built once; bound per call."""
+    return (db.select(CartLine).where(CartLine.organisation_id == bindparam("organisation_id"),
+                                      CartLine.user_id == bindparam("user_id"))
+            .options(db.joinedload(CartLine.product)).order_by(CartLine.id))
 
 
 def _lines(org: Organisation, user: User) -> list[CartLine]:
