@@ -11,7 +11,9 @@ sends is counted (BEGIN too), through SQLAlchemy's before_cursor_execute event:
   lines per client and references waiting to be paid, drafts of the month, several cards, and a client with
   add-ons and a plan to change to;
 - the partner's order items after "Adicionar produto": a price list of three products and a draft of one line;
-  or a price list of many products and a draft of many lines.
+  or a price list of many products and a draft of many lines;
+- the customer's store (its rows, a row's next page, the search, a product): the test catalog and a cart of one
+  line; or 40 more modules in a row, a second plan and a cart of several lines.
 
 Refused requests (422) count as much as pages: they answer with the page or fragment, and must not read it twice.
 """
@@ -303,3 +305,56 @@ def test_adding_to_the_cart_sends_the_same_few_statements_with_one_line_in_it_an
                     counts[outcome].append(counter["n"])
     assert not _over({f"POST /customer/cart ({outcome})": tuple(found) for outcome, found in counts.items()}), \
         str(counts)
+
+
+# (path, headers): the store's pages and fragments; {product} is a product of the "ERP" row.
+STORE_PAGES = [
+    ("/customer/store", {}),
+    ("/customer/store?q=inventario", {}),
+    ("/customer/store?row=erp&erp=2", HTMX),
+    ("/customer/store?erp=2", {}),
+    ("/customer/store/products/{product}", {}),
+]
+
+
+def _shop(app, shelves, rows: int):
+    """A customer's store on `shelves` (the test catalog in two rows) with a cart of one line; or, with 40 more
+    modules in "ERP" first (several pages of the row), a second plan subscribed and a cart of several lines."""
+    from portal.services.store import carts
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        cat, erp = db.session.merge(shelves.cat.basic), db.session.merge(shelves.erp)
+        for n in range(0 if rows == 1 else 40):
+            factories.make_product("module", cat.software, code=f"inventario-{n}", name=f"Inventario {n}", category=erp,
+                                   prices=(("CLP", "monthly", 3_000 + n, 0),))
+        membership = factories.make_member("customer", "admin")
+        org, now = membership.organisation, utcnow()
+        subs.start_subscription(org, cat, "CLP", "monthly", now - timedelta(days=5), trial_days=0)
+        lines = [(shelves.cat.user, 2)]
+        if rows > 1:
+            other = factories.make_software("erp-extra", "ERP Extra")
+            plan = factories.make_product("plan", other, code="extra-plan", name="Plan Extra",
+                                          prices=(("CLP", "monthly", 20_000, 0),))
+            subs.start_subscription(org, plan, "CLP", "monthly", now - timedelta(days=2), trial_days=0)
+            lines += [(shelves.cat.module, 1), (shelves.upfront, 1)]
+        for product, quantity in lines:
+            carts.add_to_cart(org, membership.user, db.session.merge(product), quantity, now)
+        db.session.commit()
+        client = app.test_client()
+        client.login(membership.user.email)
+        client.product = shelves.cat.module.id
+    return client
+
+
+def test_each_store_page_sends_the_same_few_statements_for_a_small_catalog_and_a_large_one(app, counted):
+    from tests.services.store_helpers import make_shelves
+
+    with app.test_request_context():
+        shelves = make_shelves()
+        db.session.commit()
+    one = _shop(app, shelves, 1)
+    few = {path: counted(one, path.format(product=one.product), headers) for path, headers in STORE_PAGES}
+    many = _shop(app, shelves, 6)
+    counts = {path: (few[path], counted(many, path.format(product=many.product), headers))
+              for path, headers in STORE_PAGES}
+    assert not _over(counts), str(counts)
