@@ -5,7 +5,6 @@ gateway's idempotency key: asked again and again, from one worker or from eight 
 once, with one credit note; a refusal goes to the wallet as it does when the refund's own request is refused."""
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from portal.services.payments import checkout, refunds, suspension, wallet
 from portal.services.payments import gateway as gateways
 from portal.workflows import refunds as refund_flow
 from tests import factories
+from tests.concurrency import at_once
 from tests.services.billing_helpers import JAN, invoices_of, make_catalog
 from tests.services.payments.helpers import NOW, make_card, pay_by_card
 from tests.services.payments.test_suspension_refund import MOMENT
@@ -136,24 +136,9 @@ def test_the_job_from_eight_workers_at_once_makes_one_refund_and_one_credit_note
     org_id = org.id
     refund_id = _claimed_only(payment_id, 10_000, "r-1")
     db.session.remove()
-    answers, errors = [], []
-    barrier = threading.Barrier(8)
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                answers.extend((r.id, r.state, r.gateway_refund_id) for r in refund_flow.ask_again_unasked(LATER))
-            except Exception as error:  # noqa: BLE001 — collected and asserted below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(app, lambda: [(r.id, r.state, r.gateway_refund_id)
+                                            for r in refund_flow.ask_again_unasked(LATER)])
+    answers = [answer for found in results for answer in found]
     assert errors == []
     refund = db.session.get(Refund, refund_id)
     assert refund.state == "succeeded"
@@ -213,23 +198,32 @@ def test_a_gateway_that_cannot_be_reached_leaves_the_refund_to_the_next_run(paid
     _ledger_holds(org.id)
 
 
+def _suspended_with_a_refund_never_asked(unknown_charge: bool = False):
+    """An annual plan paid by card and suspended with its credit note paid back to the card: the refund is claimed
+    and committed, and the process stops before asking the gateway. `unknown_charge`: the gateway does not know
+    the charge (its id forgotten), so it refuses the refund. Returns (org, subscription, payment, refund id)."""
+    cat = make_catalog()
+    org = factories.make_member("customer", "admin").organisation
+    sub = subs.start_subscription(org, cat.basic, "CLP", "annual", JAN, trial_days=0)
+    card = make_card(org)
+    db.session.commit()
+    [invoice] = invoices_of(org)
+    payment = pay_by_card(org.id, invoice.id, invoice.total, card.id, "pay-all", now=JAN)
+    if unknown_charge:
+        db.session.get(Payment, payment.id).gateway_payment_id = None
+        db.session.commit()
+    with writing():
+        suspension.suspend(db.session.get(type(sub), sub.id), MOMENT, destination="method")
+        db.session.commit()  # the process stops here: the refund is claimed, never asked
+    [waiting] = suspension.waiting_refunds(db.session.get(type(sub), sub.id))
+    return org, sub, payment, waiting
+
+
 def test_a_suspension_refund_to_a_card_never_asked_and_refused_goes_to_the_wallet_once(app, sent):
     """A suspension's credit note is paid out when it is issued; its refund to the card, left unasked, is asked
     by the job, refused (a charge the gateway does not know), and the money goes to the wallet instead, once."""
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        cat = make_catalog()
-        org = factories.make_member("customer", "admin").organisation
-        sub = subs.start_subscription(org, cat.basic, "CLP", "annual", JAN, trial_days=0)
-        card = make_card(org)
-        db.session.commit()
-        [invoice] = invoices_of(org)
-        payment = pay_by_card(org.id, invoice.id, invoice.total, card.id, "pay-all", now=JAN)
-        db.session.get(Payment, payment.id).gateway_payment_id = None
-        db.session.commit()
-        with writing():
-            suspension.suspend(db.session.get(type(sub), sub.id), MOMENT, destination="method")
-            db.session.commit()  # the process stops here: the refund is claimed, never asked
-        [waiting] = suspension.waiting_refunds(db.session.get(type(sub), sub.id))
+        org, sub, payment, waiting = _suspended_with_a_refund_never_asked(unknown_charge=True)
         for _ in range(3):
             refund_flow.ask_again_unasked(MOMENT + checkout.UNASKED_AFTER)
         db.session.expire_all()
@@ -245,17 +239,7 @@ def test_a_suspension_refund_to_a_card_never_asked_and_refused_goes_to_the_walle
 
 def test_a_suspension_refund_to_a_card_never_asked_is_made_once(app, sent):
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        cat = make_catalog()
-        org = factories.make_member("customer", "admin").organisation
-        sub = subs.start_subscription(org, cat.basic, "CLP", "annual", JAN, trial_days=0)
-        card = make_card(org)
-        db.session.commit()
-        [invoice] = invoices_of(org)
-        payment = pay_by_card(org.id, invoice.id, invoice.total, card.id, "pay-all", now=JAN)
-        with writing():
-            suspension.suspend(db.session.get(type(sub), sub.id), MOMENT, destination="method")
-            db.session.commit()
-        [waiting] = suspension.waiting_refunds(db.session.get(type(sub), sub.id))
+        org, sub, payment, waiting = _suspended_with_a_refund_never_asked()
         [asked] = refund_flow.ask_again_unasked(MOMENT + checkout.UNASKED_AFTER)
         assert refund_flow.ask_again_unasked(MOMENT + checkout.UNASKED_AFTER) == []
         db.session.expire_all()
