@@ -1,5 +1,6 @@
 """Languages, time zones and money: how every user-visible value is put into words."""
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
@@ -138,13 +139,19 @@ def select_timezone() -> str:
     return org.timezone if org is not None else current_app.config["DEFAULT_TIMEZONE"]
 
 
+@functools.lru_cache(maxsize=256)
+def currency_digits(currency: str) -> int:
+    """The digits after the point of `currency`'s minor unit (CLP 0, BRL 2): Babel's table, read once per code."""
+    return get_currency_precision(currency)
+
+
 def to_major(amount_minor: int, currency: str) -> Decimal:
-    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
+    return Decimal(amount_minor).scaleb(-currency_digits(currency))
 
 
 def to_minor(amount: Decimal | str, currency: str) -> int:
     """Major units (a decimal string or Decimal) to integer minor units, rounding half-up once."""
-    digits = get_currency_precision(currency)
+    digits = currency_digits(currency)
     return int((Decimal(amount).scaleb(digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
