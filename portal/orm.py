@@ -47,12 +47,35 @@ class Model(DeclarativeBase):
     )
 
 
-def read_together(session, *selects) -> list[list[tuple]]:
+def read_together(session, *selects, params: dict | None = None, keep: bool = False) -> list[list[tuple]]:
     """Several small reads in one statement: the rows of each select, as tuples of its columns, in one list per
     select. The selects become the branches of one UNION ALL, each wrapped in a subquery (so that each keeps its
     own joins, ORDER BY and LIMIT) with a tag naming it; a column goes in a slot of its type, the slots of another
     branch filled with NULLs cast to that type (PostgreSQL takes an untyped NULL for text), so that both SQLite and
-    PostgreSQL read each value as its column's type. The order of a branch's rows is not kept: sort them after."""
+    PostgreSQL read each value as its column's type. The order of a branch's rows is not kept: sort them after.
+
+    keep=True: the selects are the same objects on every call (module constants, their values given in `params`
+    as bind parameters), and the union built of them is kept for the process: building it costs more than
+    running it."""
+    if keep:
+        key = tuple(map(id, selects))
+        kept = _KEPT_UNIONS.get(key)
+        if kept is None:
+            kept = _KEPT_UNIONS[key] = (*_union_of(selects), selects)  # the selects keep their ids taken
+        union, layouts, _selects = kept
+    else:
+        union, layouts = _union_of(selects)
+    found: list[list[tuple]] = [[] for _ in selects]
+    for row in session.execute(union, params or {}):
+        tag = int(row[0])
+        found[tag].append(tuple(row[1 + slot] for slot in layouts[tag]))
+    return found
+
+
+_KEPT_UNIONS: dict[tuple[int, ...], tuple] = {}
+
+
+def _union_of(selects) -> tuple:
     from sqlalchemy import cast, literal_column, null, select, union_all
 
     slots: list = []  # the type of each slot
@@ -76,8 +99,4 @@ def read_together(session, *selects) -> list[list[tuple]]:
         branches.append(select(literal_column(str(tag)).label("tag"), *[
             values[slot].label(f"v{slot}") if slot in values else cast(null(), type_).label(f"v{slot}")
             for slot, type_ in enumerate(slots)]))
-    found: list[list[tuple]] = [[] for _ in selects]
-    for row in session.execute(union_all(*branches)):
-        tag = int(row[0])
-        found[tag].append(tuple(row[1 + slot] for slot in layouts[tag]))
-    return found
+    return union_all(*branches), layouts

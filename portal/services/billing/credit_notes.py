@@ -89,9 +89,11 @@ def overdue_total(organisation_id: int, now: datetime) -> int:
                Invoice.due_at < now, left_to_pay() > 0)) or 0)
 
 
+@cache
 def left_to_pay():
     """What an invoice still asks, as a SQL expression over `Invoice` (for a query on open invoices): its total
-    less its credit notes and its payments (net of refunds), as amount_due computes it for one."""
+    less its credit notes and its payments (net of refunds), as amount_due computes it for one. Built once: an
+    expression is never changed by the statements that use it."""
     credit = db.aliased(Invoice)
     credited = (db.select(db.func.coalesce(db.func.sum(credit.total), 0))
                 .where(credit.credit_for_id == Invoice.id, credit.kind == "credit_note", credit.status != "void")

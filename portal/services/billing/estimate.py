@@ -42,7 +42,7 @@ def next_invoices(organisation_id: int, book: PriceBook | None = None) -> dict[i
     ).all()
     if not rows:
         return {}
-    others = [] if book is not None else PriceBook.selects()
+    others = () if book is not None else PriceBook.selects()
     batch, found = sweep_reading.read_few(rows, *invoicing.context_selects(), *others)
     ctx = invoicing.context_from_rows(found[:4])
     book = book or PriceBook.from_rows(found[4:])

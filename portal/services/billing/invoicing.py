@@ -16,6 +16,7 @@ PDFs. The id of each issued document is kept in the session; once the transactio
 the render job (as e-mails are), so nothing is rendered for a rolled-back invoice and nothing committed waits.
 """
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -74,18 +75,20 @@ _VENDOR_COLUMNS = ("name", "trade_name", "tax_id", "address", "country", "phone"
 
 def load_context(session=None) -> BillingContext:
     """The billing settings, tax rates, series and the vendor's fiscal data, read in one statement."""
-    return context_from_rows(read_together(session or db.session, *context_selects()))
+    return context_from_rows(read_together(session or db.session, *context_selects(), keep=True))
 
 
-def context_selects() -> list:
-    """What load_context reads (to read it in the statement of other reads: portal.orm.read_together)."""
-    return [
+@functools.cache
+def context_selects() -> tuple:
+    """What load_context reads (to read it in the statement of other reads: portal.orm.read_together), the same
+    objects on every call (read_together's keep=True)."""
+    return (
         db.select(BillingSettings.payment_terms_days).order_by(BillingSettings.id).limit(1),
         db.select(TaxRate.country, TaxRate.rate_bp),
         db.select(InvoiceSeries.id, InvoiceSeries.country, InvoiceSeries.kind),
         db.select(*[getattr(Organisation, name) for name in _VENDOR_COLUMNS])
         .where(Organisation.kind == "vendor").order_by(Organisation.id).limit(1),
-    ]
+    )
 
 
 def context_from_rows(found: list[list[tuple]]) -> BillingContext:

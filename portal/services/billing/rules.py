@@ -17,6 +17,7 @@ the renewal made by the sweep at night price a subscription the same way.
 """
 
 import calendar
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -116,14 +117,16 @@ class PriceBook:
     @classmethod
     def load(cls, session=None) -> "PriceBook":
         """The catalog's products, prices and quotas, read in one statement."""
-        return cls.from_rows(read_together(session or db.session, *cls.selects()))
+        return cls.from_rows(read_together(session or db.session, *cls.selects(), keep=True))
 
     @staticmethod
-    def selects() -> list:
-        """What `load` reads (to read it in the statement of other reads: portal.orm.read_together)."""
+    @functools.cache
+    def selects() -> tuple:
+        """What `load` reads (to read it in the statement of other reads: portal.orm.read_together), the same
+        objects on every call (read_together's keep=True)."""
         from portal.models import Category
 
-        return [
+        return (
             db.select(Product.id, Product.code, Product.kind, Product.software_id, Product.name, Product.names,
                       Product.is_free, Product.pay_upfront, Product.retired_at, Software.retired_at,
                       Product.category_id)
@@ -131,7 +134,7 @@ class PriceBook:
             db.select(Category.id).where(Category.retired_at.is_not(None)),
             db.select(Price.product_id, Price.currency, Price.period, Price.amount, Price.setup_fee),
             db.select(Quota.id, Quota.product_id, Quota.metric, Quota.included, Quota.overage_prices),
-        ]
+        )
 
     @classmethod
     def from_rows(cls, found: list[list[tuple]]) -> "PriceBook":

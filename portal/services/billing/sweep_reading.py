@@ -64,15 +64,14 @@ def read_batch(rows) -> BatchInput:
 def read_few(rows, *others) -> tuple[BatchInput, list[list[tuple]]]:
     """read_batch for a few subscriptions (one organisation's, as a page shows them) in one statement, with the
     rows of the `others` selects read in the same statement (portal.orm.read_together). The usage is read for
-    each subscription of `rows` and kept for those that frame their organisation's usage, as read_batch reads it."""
-    ids = [row.id for row in rows]
+    each subscription of `rows` and kept for those that frame their organisation's usage, as read_batch reads it.
+    The `others` are constants, as read_together's keep=True asks (invoicing.context_selects, PriceBook.selects)."""
     orgs = {row.organisation_id for row in rows if row.status != "trial"}
     item_rows, payer_rows, in_force, pending, usage, *rest = read_together(
-        db.session, _ITEMS.where(SubscriptionItem.subscription_id.in_(ids)),
-        db.select(*PAYER_COLUMNS).where(Organisation.id.in_({row.payer_id for row in rows})),
-        _IN_FORCE.where(Subscription.organisation_id.in_(orgs)),
-        _PENDING.where(SubscriptionCharge.subscription_id.in_(ids)),
-        _USAGE_SELECT.where(Subscription.id.in_(ids)), *others)
+        db.session, *_FEW_SELECTS, *others, keep=True,
+        params={"few_ids": [row.id for row in rows], "few_payers": sorted({row.payer_id for row in rows}),
+                "few_orgs": sorted(orgs)})
+    ids = [row.id for row in rows]
     items: dict[int, list[tuple[int, int, int | None]]] = {sub_id: [] for sub_id in ids}
     for _id, sub_id, product_id, quantity, unit in sorted(item_rows):
         items[sub_id].append((product_id, quantity, unit))
@@ -168,4 +167,15 @@ _USAGE_SELECT = (
                               UsageEvent.occurred_at < Subscription.current_period_end))
     .where(UsageEvent.metric.in_(METERED_METRICS))
     .group_by(Subscription.id, UsageEvent.metric)
+)
+
+
+_FEW_IDS = db.bindparam("few_ids", expanding=True)
+# read_few's own reads, with the subscriptions, payers and organisations as parameters.
+_FEW_SELECTS = (
+    _ITEMS.where(SubscriptionItem.subscription_id.in_(_FEW_IDS)),
+    db.select(*PAYER_COLUMNS).where(Organisation.id.in_(db.bindparam("few_payers", expanding=True))),
+    _IN_FORCE.where(Subscription.organisation_id.in_(db.bindparam("few_orgs", expanding=True))),
+    _PENDING.where(SubscriptionCharge.subscription_id.in_(_FEW_IDS)),
+    _USAGE_SELECT.where(Subscription.id.in_(_FEW_IDS)),
 )
