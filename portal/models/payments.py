@@ -6,7 +6,7 @@ and the expiry, which is all a person needs to recognise a card.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -116,6 +116,8 @@ class Refund(db.Model):
         CheckConstraint(f"destination IN {_in(REFUND_DESTINATIONS)}", name="destination"),
         CheckConstraint(f"state IN {_in(REFUND_STATES)}", name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # The refund safety net looks for refunds still "processing" claimed before a time.
+        Index("ix_refund_state_created_at", "state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,9 +1,11 @@
-"""How the foundation screens look: every landing page in every language at phone, 1024×768 and desktop
-sizes (screenshots under screenshots/ for people to look at), with nothing overflowing and, wider than a phone,
-the top bar on one line; and print."""
+"""How the foundation screens look: every landing page (and the back office's orders to approve) in every language
+at phone, 1024×768 and desktop sizes (screenshots under screenshots/ for people to look at), with nothing
+overflowing (the orders to approve with every column in view) and, wider than a phone, the top bar on one line;
+and print."""
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -11,6 +13,7 @@ from pypdf import PdfReader
 
 from portal.extensions import db
 from portal.services.accounts import organisations as accounts
+from portal.services.partners import orders
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, log_in
 
@@ -22,7 +25,10 @@ PAGES = {
     "reseller": ("reseller", "/reseller/"),
     "partner": ("partner", "/partner/"),
     "vendor": ("vendor", "/backoffice/"),
+    "vendor-orders": ("vendor", "/backoffice/partner-orders"),
 }
+# The screens whose tables keep every column in view (TABLES_SCROLLING below); the others' tables may scroll.
+EVERY_COLUMN_IN_VIEW = {"vendor-orders"}
 
 
 def make_people() -> dict[str, str]:
@@ -41,6 +47,11 @@ def make_people() -> dict[str, str]:
         factories.make_org("customer", "BR", name=name, reseller_id=office.id)
     moderniza = factories.make_org("partner", "BR", name="Moderniza Parceiro Sul Ltda")
     partner = factories.make_member("partner", "admin", organisation=moderniza, name="Carla Souza")
+    _, products = factories.make_partner_catalog(moderniza)
+    now = datetime.now(UTC)
+    orders.add_line(moderniza, partner.user, "purchase", products["completo"], 10, now)  # and a bonus license
+    orders.add_line(moderniza, partner.user, "purchase", products["light"], 5, now)
+    orders.confirm(orders.draft_for(moderniza, partner.user), partner.user, now)  # waiting for the vendor's approval
     accounts.add_membership(customer.user, office, "accountant")
     db.session.commit()
     return {"customer": customer.user.email, "reseller": manager.user.email, "partner": partner.user.email,
@@ -120,7 +131,8 @@ def test_landing_pages_fit_every_screen_in_every_language(app, new_page, screens
     problems = []
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
-        problems += [f"{width}px: {problem}" for problem in layout_problems(page)]
+        found = layout_problems(page) + (page.evaluate(TABLES_SCROLLING) if screen in EVERY_COLUMN_IN_VIEW else [])
+        problems += [f"{width}px: {problem}" for problem in found]
         screenshot(page, f"{screen}-{locale}-{width}")
     assert not problems, "\n".join(problems)
 

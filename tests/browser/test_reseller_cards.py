@@ -72,6 +72,9 @@ def test_the_card_a_manager_adds_pays_the_months_invoice_by_itself_when_it_is_is
     page.get_by_role("button", name="Salvar o cartão").click()
     expect(page.locator("#payment_methods tbody tr")).to_contain_text("Paga as renovações")
     page.get_by_role("link", name="Pagamento", exact=True).first.click()
+    # The payment methods page names the card and "paga automaticamente" too: wait for the Payment screen itself,
+    # or the reload below would reload the page just left.
+    expect(page).to_have_url(re.compile(r"/reseller/payment$"))
     expect(page.locator("main")).to_contain_text("Visa •••• 4242")
     expect(page.locator("main")).to_contain_text("paga automaticamente")
 

@@ -69,6 +69,7 @@ def test_a_manager_registers_a_client_and_sends_a_hiring_link(app, new_page, scr
     page = new_page(locale="pt-BR")
     log_in(page, manager.user.email)
     page.get_by_role("link", name="Novo cliente").click()
+    expect(page.locator("h1")).to_have_text("Novo cliente")  # the screenshot is of that page, not the Painel
     screenshot(page, "reseller-new-client")
     page.get_by_role("link", name="Novo cadastro").click()
     _register(page, plan, "45.398.765/0001-61", "maria@padaria.com.br", priced=False)

@@ -361,6 +361,8 @@ def test_the_chilean_manager_walks_it_in_spanish(app, new_page, screenshot):
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("Archivo del certificado (PFX)")).to_be_visible()
     dialog.get_by_role("link", name="Clave de integración").click()
+    # "No llave" holds on the certificate's tab as well: read the key's tab once it is the one shown.
+    expect(dialog.get_by_role("link", name="Clave de integración")).to_have_attribute("aria-current", "page")
     expect(dialog).to_contain_text("clave")
     expect(dialog).not_to_contain_text("llave")
     dialog.get_by_role("button", name="Mostrar").click()

@@ -45,6 +45,16 @@ def test_browse_fill_the_cart_and_activate_with_the_keyboard(new_page, store, lo
     # CLS 0 as Lighthouse reports it (to three decimals): a shift under a thousandth is no visible move.
     assert round(page.evaluate(CLS), 3) == 0
     assert layout_problems(page) == []
+    # The top bar reads brand first, on the left, then the cart (on a phone too), and the keyboard goes the same way:
+    # the brand, the organisation and the advisor, then the cart, then the language.
+    brand, cart = page.locator(".topbar .brand").bounding_box(), page.locator("#cart-badge").bounding_box()
+    assert brand["x"] + brand["width"] <= cart["x"]
+    page.locator(".topbar .brand").focus()
+    stops = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("document.activeElement.closest('.topbar > *')?.className ?? ''"))
+    assert stops.index("cart-badge") < next(i for i, stop in enumerate(stops) if "locale" in stop), stops
     # The ERP row's next arrow, by keyboard: the row changes in place and the arrow keeps the focus.
     erp = page.locator("#row-erp")
     first_before = erp.locator("article h3").first.inner_text()
