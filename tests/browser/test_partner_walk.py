@@ -141,6 +141,7 @@ def _add_a_card_and_pay(page, partner, shot) -> None:
     assert card.last4 == "4242" and card.auto_pay and "4242424242424242" not in card.token
 
     page.get_by_role("link", name="Faturas", exact=True).first.click()
+    expect(page.locator("h1")).to_have_text("Faturas")
     row = page.locator("#invoices tbody tr", has_text=invoice.display_number)
     row.get_by_role("button", name=re.compile(r"^Pagar R\$ [\d.,]+ com Visa •••• 4242$")).click()
     expect(page.locator(".flash-success")).to_contain_text(f"pela fatura {invoice.display_number}. Obrigado!")
