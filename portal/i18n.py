@@ -1,6 +1,5 @@
 """Languages, time zones and money: how every user-visible value is put into words."""
 
-import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
@@ -139,7 +138,7 @@ def select_timezone() -> str:
     return org.timezone if org is not None else current_app.config["DEFAULT_TIMEZONE"]
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def currency_digits(currency: str) -> int:
     """The digits after the point of `currency`'s minor unit (CLP 0, BRL 2): Babel's table, read once per code."""
     return get_currency_precision(currency)

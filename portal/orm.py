@@ -61,8 +61,8 @@ def read_together(session, *selects, params: dict | None = None, keep: bool = Fa
         key = tuple(map(id, selects))
         kept = _KEPT_UNIONS.get(key)
         if kept is None:
-            kept = _KEPT_UNIONS[key] = (*_union_of(selects), selects)  # the selects keep their ids taken
-        union, layouts, _selects = kept
+            kept = _KEPT_UNIONS[key] = (*_union_of(selects), selects)  # held, so that no other object takes their ids
+        union, layouts, _held = kept
     else:
         union, layouts = _union_of(selects)
     found: list[list[tuple]] = [[] for _ in selects]

@@ -199,7 +199,7 @@ def csv_row(invoice: Invoice, staff: bool, cells: _CsvCells) -> list[str]:
     def day(moment):
         return moment.astimezone(zone).date().isoformat() if moment else ""
 
-    status = "overdue" if invoice.is_overdue(cells.now) else invoice.status
+    status = display_status(invoice, cells.now)
     row = [
         invoice.display_number,
         cells.kinds.get(invoice.kind, invoice.kind),

@@ -66,12 +66,11 @@ def read_few(rows, *others) -> tuple[BatchInput, list[list[tuple]]]:
     rows of the `others` selects read in the same statement (portal.orm.read_together). The usage is read for
     each subscription of `rows` and kept for those that frame their organisation's usage, as read_batch reads it.
     The `others` are constants, as read_together's keep=True asks (invoicing.context_selects, PriceBook.selects)."""
+    ids = [row.id for row in rows]
     orgs = {row.organisation_id for row in rows if row.status != "trial"}
     item_rows, payer_rows, in_force, pending, usage, *rest = read_together(
         db.session, *_FEW_SELECTS, *others, keep=True,
-        params={"few_ids": [row.id for row in rows], "few_payers": sorted({row.payer_id for row in rows}),
-                "few_orgs": sorted(orgs)})
-    ids = [row.id for row in rows]
+        params={"few_ids": ids, "few_payers": sorted({row.payer_id for row in rows}), "few_orgs": sorted(orgs)})
     items: dict[int, list[tuple[int, int, int | None]]] = {sub_id: [] for sub_id in ids}
     for _id, sub_id, product_id, quantity, unit in sorted(item_rows):
         items[sub_id].append((product_id, quantity, unit))
